@@ -1,0 +1,58 @@
+/** Fixed addresses and credentials of the local stack; src/config.ts defaults point at the same ones. */
+export const local = {
+  temporalPort: 7233,
+  temporalUiPort: 8233,
+  temporalAddress: '127.0.0.1:7233',
+  searchAttributes: {
+    OrderId: 'Keyword',
+    CustomerId: 'Keyword',
+    EventId: 'Keyword',
+    NotificationStatus: 'Keyword',
+  },
+  mysqlPort: 3306,
+  mysqlDatabase: 'orderly',
+  mysqlUser: 'orderly',
+  mysqlPassword: 'orderly',
+  cdcUser: 'debezium',
+  cdcPassword: 'debezium',
+  get mysqlConnection() {
+    return { host: '127.0.0.1', port: this.mysqlPort, user: this.mysqlUser, password: this.mysqlPassword, database: this.mysqlDatabase };
+  },
+  kafkaPort: 9092,
+  kafkaControllerPort: 9093,
+  kafkaBroker: '127.0.0.1:9092',
+  kafkaPartitions: 6,
+  connectPort: 8083,
+  eventsTopic: 'cdc.orderly.order_events',
+  smtpPort: 1025,
+  mailUiPort: 1080,
+};
+
+export const connectorName = 'orderly-order-events';
+
+/** The Debezium connector capturing order_events; docker/connector.json is its MySQL 8 twin for docker-compose. */
+export const connectorConfig = {
+  'connector.class': 'io.debezium.connector.mariadb.MariaDbConnector',
+  'tasks.max': '1',
+  'database.hostname': '127.0.0.1',
+  'database.port': String(local.mysqlPort),
+  'database.user': local.cdcUser,
+  'database.password': local.cdcPassword,
+  'database.server.id': '5401',
+  'database.ssl.mode': 'disable',
+  'topic.prefix': 'cdc',
+  'database.include.list': local.mysqlDatabase,
+  'table.include.list': `${local.mysqlDatabase}.order_events`,
+  // Key by order, not by event id: all events of one order land on one partition, in commit order.
+  'message.key.columns': `${local.mysqlDatabase}.order_events:order_id`,
+  // A new connector starts at the current binlog position: old rows are never re-published as notifications.
+  'snapshot.mode': 'no_data',
+  'schema.history.internal.kafka.bootstrap.servers': local.kafkaBroker,
+  'schema.history.internal.kafka.topic': 'cdc.schema-history',
+  'include.schema.changes': 'false',
+  // Default 500 ms; the binlog reader hands rows over at most this late.
+  'poll.interval.ms': '20',
+  'max.batch.size': '2048',
+  'topic.creation.default.replication.factor': '1',
+  'topic.creation.default.partitions': String(local.kafkaPartitions),
+};

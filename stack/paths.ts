@@ -1,0 +1,26 @@
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Versions of everything the local stack downloads or builds; each keys its cache folder. */
+export const versions = {
+  temporalCli: '1.5.1',
+  kafka: '3.9.1',
+  // The MariaDB connector is published to Maven Central only for x.y.0 releases.
+  debezium: '3.2.0.Final',
+} as const;
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Downloads and builds live outside the repository so a fresh clone reuses them. */
+export const cacheDir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'orderly');
+
+/** Data, logs and pid files of the running stack: one folder per checkout. */
+export const stateDir = resolve(process.env.ORDERLY_STACK_DIR ?? join(repoRoot, '.stack'));
+export const logDir = join(stateDir, 'logs');
+export const runDir = join(stateDir, 'run');
+export const dataDir = join(stateDir, 'data');
+
+export const temporalBinary = join(cacheDir, `temporal-${versions.temporalCli}`, 'temporal');
+export const kafkaLibs = join(cacheDir, `kafka-${versions.kafka}`, 'libs');
+export const debeziumPlugins = join(cacheDir, `debezium-mariadb-${versions.debezium}`, 'plugins');

@@ -1,0 +1,116 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { logDir, runDir } from './paths.js';
+
+/** A stack step that cannot go on; its message is the one sentence the user sees. */
+export class StackError extends Error {}
+
+const pidFile = (name: string): string => join(runDir, `${name}.pid`);
+export const logFile = (name: string): string => join(logDir, `${name}.log`);
+
+/** The pid of a process this stack started and that is still alive, if any. */
+export function ownPid(name: string): number | undefined {
+  if (!existsSync(pidFile(name))) return undefined;
+  const pid = Number(readFileSync(pidFile(name), 'utf8'));
+  return isAlive(pid) ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a long-running server detached from this process, output appended to its log file. */
+export function startDaemon(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): number {
+  mkdirSync(logDir, { recursive: true });
+  mkdirSync(runDir, { recursive: true });
+  const out = openSync(logFile(name), 'a');
+  const child = spawn(command, args, {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, ...env },
+  });
+  if (child.pid === undefined) throw new StackError(`${name}: could not start ${command}.`);
+  child.unref();
+  writeFileSync(pidFile(name), String(child.pid));
+  return child.pid;
+}
+
+/** Sends SIGTERM, waits for the process group to exit, then SIGKILL. Returns whether one was running. */
+export async function stopDaemon(name: string, graceMs = 20_000): Promise<boolean> {
+  const pid = ownPid(name);
+  rmSync(pidFile(name), { force: true });
+  if (pid === undefined) return false;
+  signalGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(200);
+  if (isAlive(pid)) signalGroup(pid, 'SIGKILL');
+  while (isAlive(pid)) await sleep(100);
+  return true;
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export function isPortOpen(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const done = (open: boolean): void => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Runs a provisioning command to completion, its output in the component's log; throws with a one-line reason. */
+export function runStep(name: string, what: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
+  mkdirSync(logDir, { recursive: true });
+  const out = openSync(logFile(`${name}-provision`), 'a');
+  const result = spawnSync(command, args, { stdio: ['ignore', out, out], env: { ...process.env, ...env } });
+  if (result.error) {
+    throw new StackError(`${name}: ${what} failed: ${command} is not installed (${result.error.message}).`);
+  }
+  if (result.status !== 0) {
+    throw new StackError(`${name}: ${what} failed (exit ${result.status}); see ${logFile(`${name}-provision`)}.`);
+  }
+}
+
+/** Whether an executable is on PATH. */
+export function hasCommand(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Polls `check` until it returns healthy or the time runs out; returns the last reason otherwise. */
+export async function waitUntilHealthy(check: () => Promise<Health>, timeoutMs: number): Promise<Health> {
+  const deadline = Date.now() + timeoutMs;
+  let health = await check();
+  while (!health.healthy && Date.now() < deadline) {
+    await sleep(500);
+    health = await check();
+  }
+  return health;
+}
+
+export type Health = { healthy: true } | { healthy: false; reason: string };
+export const healthy: Health = { healthy: true };
+export const unhealthy = (reason: string): Health => ({ healthy: false, reason });
