@@ -81,10 +81,14 @@ CREATE TABLE dead_letters (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
   event_id BIGINT UNSIGNED NOT NULL,
   order_id BIGINT UNSIGNED NOT NULL,
+  customer_id BIGINT UNSIGNED NOT NULL,
+  -- 0 when the event as a whole could not be notified (unknown order), else the recipient.
+  user_id BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  channel VARCHAR(16) NULL,
   error_type VARCHAR(64) NOT NULL,
   message TEXT NOT NULL,
   attempts INT UNSIGNED NOT NULL,
   created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
-  UNIQUE KEY dead_letters_once (event_id, error_type),
+  UNIQUE KEY dead_letters_once (event_id, user_id, error_type),
   KEY dead_letters_by_order (order_id)
 );

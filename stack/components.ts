@@ -271,6 +271,19 @@ const kafka: Component = {
       await admin.disconnect();
     }
   },
+  async configure() {
+    // Created up front so the ingest can subscribe before Debezium's first event, with its partition count.
+    const admin = new Kafka({ brokers: [local.kafkaBroker], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [local.eventsTopic, local.deadLetterTopic].map((topic) => ({ topic, numPartitions: local.kafkaPartitions, replicationFactor: 1 })),
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  },
 };
 
 const connectProperties = join(runDir, 'connect.properties');

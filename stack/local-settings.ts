@@ -24,6 +24,7 @@ export const local = {
   kafkaPartitions: 6,
   connectPort: 8083,
   eventsTopic: 'cdc.orderly.order_events',
+  deadLetterTopic: 'orderly.ingest.dead-letters',
   smtpPort: 1025,
   mailUiPort: 1080,
 };

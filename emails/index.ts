@@ -1,0 +1,59 @@
+import { render } from '@react-email/render';
+import { createElement } from 'react';
+import type { OrderEvent, TemplateId } from '../src/domain.js';
+import { OrderEventFailedEmail } from './order-event-failed.js';
+import { OrderEventSucceededEmail } from './order-event-succeeded.js';
+
+export interface RenderedEmail {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+/** What every template is given: the event and the recipient's name. */
+export interface TemplateInput {
+  event: OrderEvent;
+  username: string;
+}
+
+/** Header values must stay on one line whatever the upstream system wrote (no header injection). */
+const oneLine = (value: string): string => value.replace(/[\r\n\t]+/g, ' ').trim();
+
+const formatSeconds = (ms: number | null): string => (ms === null ? 'an unknown number of' : String(ms / 1000));
+
+const templates: Record<TemplateId, (input: TemplateInput) => { subject: string; element: ReturnType<typeof createElement> }> = {
+  'order-event-succeeded': ({ event, username }) => ({
+    subject: `Event ${event.eventId} processed successfully`,
+    element: createElement(OrderEventSucceededEmail, {
+      username,
+      eventId: event.eventId,
+      executionSeconds: formatSeconds(event.executionMs),
+      flowId: event.flowId,
+      source: event.source,
+      year: new Date(event.occurredAt).getUTCFullYear(),
+    }),
+  }),
+  'order-event-failed': ({ event, username }) => ({
+    subject: `Event ${event.eventId} failed: ${event.errorCode ?? 'unknown error'}`,
+    element: createElement(OrderEventFailedEmail, {
+      username,
+      eventId: event.eventId,
+      flowId: event.flowId,
+      source: event.source,
+      errorCode: event.errorCode ?? 'UNKNOWN',
+      errorDesc: event.errorDesc ?? 'No description was given.',
+      year: new Date(event.occurredAt).getUTCFullYear(),
+    }),
+  }),
+};
+
+export function isTemplateId(id: string): id is TemplateId {
+  return Object.hasOwn(templates, id);
+}
+
+/** Renders a template to subject, HTML and plain text. React escapes every field it interpolates. */
+export async function renderEmail(templateId: TemplateId, input: TemplateInput): Promise<RenderedEmail> {
+  const { subject, element } = templates[templateId](input);
+  const [html, text] = await Promise.all([render(element), render(element, { plainText: true })]);
+  return { subject: oneLine(subject), html, text };
+}

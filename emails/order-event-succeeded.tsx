@@ -1,0 +1,39 @@
+import { Text } from '@react-email/components';
+import { Layout, textStyle } from './_components/layout.js';
+
+export interface OrderEventSucceededEmailProps {
+  username: string;
+  eventId: string;
+  /** Execution time in seconds, already formatted (for example "1.234"). */
+  executionSeconds: string;
+  flowId: string;
+  source: string;
+  year: number;
+}
+
+/** Seed 000's success mail: the event was processed, how long it took, its workflow and source. */
+export function OrderEventSucceededEmail({ username, eventId, executionSeconds, flowId, source, year }: OrderEventSucceededEmailProps) {
+  return (
+    <Layout preview={`Event ${eventId} was processed successfully`} year={year}>
+      <Text style={textStyle}>Hi {username},</Text>
+      <Text style={textStyle}>
+        We are pleased to inform you that your recent event with identifier {eventId} was processed successfully in{' '}
+        {executionSeconds} seconds.
+      </Text>
+      <Text style={textStyle}>
+        Please note that this event was part of Workflow {flowId} and was sourced from {source}.
+      </Text>
+    </Layout>
+  );
+}
+
+OrderEventSucceededEmail.PreviewProps = {
+  username: 'ada',
+  eventId: '10452',
+  executionSeconds: '1.234',
+  flowId: 'F1063',
+  source: 'checkout-service',
+  year: 2026,
+} satisfies OrderEventSucceededEmailProps;
+
+export default OrderEventSucceededEmail;

@@ -1,0 +1,74 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Transporter } from 'nodemailer';
+import { z } from 'zod';
+import { renderEmail } from '../../emails/index.js';
+import { type OrderEvent, type TemplateId, permanentErrors } from '../domain.js';
+
+export interface SendEmailInput {
+  template: TemplateId;
+  event: OrderEvent;
+  userId: string;
+  username: string;
+  to: string | null;
+}
+
+export interface SentEmail {
+  providerMessageId: string;
+  attempts: number;
+}
+
+const emailAddress = z.email();
+
+/**
+ * Renders and sends one notification email over a pooled SMTP transport.
+ * SMTP 5xx and invalid addresses are permanent (non-retryable); 4xx and connection errors are retried by Temporal.
+ */
+export function createEmailActivities({ transport, from, messageIdDomain = 'orderly.local' }: { transport: Transporter; from: string; messageIdDomain?: string }) {
+  return {
+    async sendEmail(input: SendEmailInput): Promise<SentEmail> {
+      const attempts = Context.current().info.attempt;
+      if (input.to === null || !emailAddress.safeParse(input.to).success) {
+        throw ApplicationFailure.create({
+          message: `user ${input.userId} has no valid email address (${JSON.stringify(input.to)})`,
+          type: permanentErrors.invalidRecipient,
+          nonRetryable: true,
+          details: [{ attempts }],
+        });
+      }
+      const rendered = await renderEmail(input.template, { event: input.event, username: input.username });
+      try {
+        const info = await transport.sendMail({
+          from,
+          to: input.to,
+          subject: rendered.subject,
+          html: rendered.html,
+          text: rendered.text,
+          // Stable per delivery, so a receiver can tell a retry from a new notification.
+          messageId: `<event-${input.event.eventId}.user-${input.userId}@${messageIdDomain}>`,
+          headers: { 'X-Orderly-Event-Id': input.event.eventId, 'X-Orderly-Order-Id': input.event.orderId },
+        });
+        return { providerMessageId: info.messageId, attempts };
+      } catch (error) {
+        throw classifySmtpError(error, attempts);
+      }
+    },
+  };
+}
+
+/**
+ * Maps a nodemailer failure to what Temporal should do with it. The attempt number travels in the details
+ * so a dead letter can say how many attempts were made.
+ */
+export function classifySmtpError(error: unknown, attempts: number): ApplicationFailure {
+  const smtp = error as { responseCode?: number; response?: string; message?: string; code?: string };
+  const reply = smtp.response ?? smtp.message ?? String(error);
+  const failure = (message: string, type: string, nonRetryable: boolean): ApplicationFailure =>
+    ApplicationFailure.create({ message, type, nonRetryable, details: [{ attempts }], cause: error instanceof Error ? error : undefined });
+  if (typeof smtp.responseCode === 'number' && smtp.responseCode >= 500) {
+    return failure(`SMTP server refused the message permanently: ${reply}`, permanentErrors.smtpRejected, true);
+  }
+  if (typeof smtp.responseCode === 'number' && smtp.responseCode >= 400) {
+    return failure(`SMTP server deferred the message: ${reply}`, 'SmtpTransientFailure', false);
+  }
+  return failure(`SMTP connection failed: ${reply}`, smtp.code ?? 'SmtpConnectionFailure', false);
+}

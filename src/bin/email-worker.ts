@@ -1,0 +1,24 @@
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig } from '../config.js';
+import { taskQueues } from '../domain.js';
+import { createLogger } from '../logger.js';
+import { createEmailWorker, createSmtpTransport } from '../workers/email-worker.js';
+import { connectTo, runProcess } from './run.js';
+
+const config = loadConfig();
+const log = createLogger('email-worker', config.LOG_LEVEL);
+
+runProcess('email-worker', async () => {
+  const transport = createSmtpTransport(config);
+  await connectTo(`SMTP at ${config.SMTP_HOST}:${config.SMTP_PORT}`, () => transport.verify());
+  const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
+  const worker = await createEmailWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, transport, config });
+  log.info(
+    { temporal: config.TEMPORAL_ADDRESS, taskQueue: taskQueues.email, smtp: `${config.SMTP_HOST}:${config.SMTP_PORT}`, pool: config.SMTP_POOL_SIZE },
+    'email worker started',
+  );
+  await worker.run();
+  transport.close();
+  await connection.close();
+  log.info('email worker stopped');
+}, log);

@@ -1,0 +1,23 @@
+import { Client, Connection } from '@temporalio/client';
+import { Kafka, logLevel } from 'kafkajs';
+import { loadConfig } from '../config.js';
+import { createIngest } from '../ingest/consumer.js';
+import { createLogger } from '../logger.js';
+import { connectTo, runProcess, shutdownRequested } from './run.js';
+
+const config = loadConfig();
+const log = createLogger('ingest', config.LOG_LEVEL);
+
+runProcess('ingest', async () => {
+  const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => Connection.connect({ address: config.TEMPORAL_ADDRESS }));
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
+  const ingest = createIngest({ kafka, client, config, log });
+  await connectTo(`Kafka at ${config.KAFKA_BROKERS.join(',')}`, () => ingest.start());
+  log.info({ kafka: config.KAFKA_BROKERS, topic: config.KAFKA_EVENTS_TOPIC, group: config.KAFKA_GROUP_ID, temporal: config.TEMPORAL_ADDRESS }, 'ingest started');
+  const signal = await shutdownRequested();
+  log.info({ signal }, 'ingest stopping: finishing the current batch');
+  await ingest.stop();
+  await connection.close();
+  log.info({ counts: ingest.counts }, 'ingest stopped');
+}, log);

@@ -1,0 +1,30 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig } from '../config.js';
+import { createPool } from '../db/pool.js';
+import { taskQueues } from '../domain.js';
+import { createLogger } from '../logger.js';
+import { createWorkflowWorker } from '../workers/workflow-worker.js';
+import { connectTo, runProcess } from './run.js';
+
+const config = loadConfig();
+const log = createLogger('workflow-worker', config.LOG_LEVEL);
+
+runProcess('workflow-worker', async () => {
+  const pool = createPool(config);
+  await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
+  const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const worker = await createWorkflowWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, client, pool });
+  log.info(
+    { temporal: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: taskQueues.workflows, mysql: `${config.MYSQL_HOST}:${config.MYSQL_PORT}/${config.MYSQL_DATABASE}` },
+    'workflow worker started',
+  );
+  // The worker drains in-flight tasks on SIGTERM/SIGINT before run() resolves.
+  await worker.run();
+  await pool.end();
+  await clientConnection.close();
+  await connection.close();
+  log.info('workflow worker stopped');
+}, log);

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+
+/**
+ * Every setting of every Orderly process, read once from environment variables.
+ * Defaults point at the local stack (`npm run stack:up`), so nothing needs setting on a dev machine.
+ */
+const configSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+
+  KAFKA_BROKERS: z.string().default('127.0.0.1:9092').transform((brokers) => brokers.split(',').map((b) => b.trim())),
+  KAFKA_CLIENT_ID: z.string().default('orderly'),
+  KAFKA_GROUP_ID: z.string().default('orderly-ingest'),
+  KAFKA_EVENTS_TOPIC: z.string().default('cdc.orderly.order_events'),
+  /** Messages that can never become a notification go here, with the reason and their original bytes. */
+  KAFKA_DEAD_LETTER_TOPIC: z.string().default('orderly.ingest.dead-letters'),
+  /** How many partitions one ingest process works on at once; order is kept within each. */
+  KAFKA_PARTITIONS_CONCURRENTLY: positiveInt.default(6),
+
+  MYSQL_HOST: z.string().default('127.0.0.1'),
+  MYSQL_PORT: port.default(3306),
+  MYSQL_USER: z.string().default('orderly'),
+  MYSQL_PASSWORD: z.string().default('orderly'),
+  MYSQL_DATABASE: z.string().default('orderly'),
+  MYSQL_POOL_SIZE: positiveInt.default(10),
+
+  SMTP_HOST: z.string().default('127.0.0.1'),
+  SMTP_PORT: port.default(1025),
+  SMTP_SECURE: z.stringbool().default(false),
+  SMTP_USER: z.string().optional(),
+  SMTP_PASSWORD: z.string().optional(),
+  /** Pooled connections per email worker: each carries one message at a time. */
+  SMTP_POOL_SIZE: positiveInt.default(5),
+  MAIL_FROM: z.string().default('Orderly <notifications@orderly.local>'),
+  /** Concurrent sends per email worker; more than the pool size just queues inside nodemailer. */
+  EMAIL_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(20),
+
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Parses the environment; a bad value stops the process with one line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,18 @@
+import mysql from 'mysql2/promise';
+import type { Config } from '../config.js';
+
+/** The mysql2 pool every process shares; BIGINT ids come back as strings so none loses precision. */
+export function createPool(config: Config): mysql.Pool {
+  return mysql.createPool({
+    host: config.MYSQL_HOST,
+    port: config.MYSQL_PORT,
+    user: config.MYSQL_USER,
+    password: config.MYSQL_PASSWORD,
+    database: config.MYSQL_DATABASE,
+    connectionLimit: config.MYSQL_POOL_SIZE,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    timezone: 'Z',
+    dateStrings: false,
+  });
+}

@@ -1,0 +1,80 @@
+/**
+ * Orderly's vocabulary, shared by ingest, workflows and activities. Pure: no I/O, safe in the workflow sandbox.
+ */
+
+/** One row of `order_events` as Orderly carries it. Ids are strings: BIGINT does not fit a JS number. */
+export interface OrderEvent {
+  eventId: string;
+  orderId: string;
+  customerId: string;
+  flowId: string;
+  eventType: string;
+  status: 'success' | 'failure';
+  source: string;
+  executionMs: number | null;
+  errorCode: string | null;
+  errorDesc: string | null;
+  /** When the upstream system wrote the event (ISO 8601, UTC). */
+  occurredAt: string;
+}
+
+export const templateIds = ['order-event-succeeded', 'order-event-failed'] as const;
+export type TemplateId = (typeof templateIds)[number];
+
+/** Which email an event gets: the seed's success and failure templates. */
+export function classify(event: Pick<OrderEvent, 'status'>): TemplateId {
+  return event.status === 'success' ? 'order-event-succeeded' : 'order-event-failed';
+}
+
+export type Channel = 'email';
+
+/** A user who should hear about an event on a channel. */
+export interface Recipient {
+  userId: string;
+  username: string;
+  email: string | null;
+  channel: Channel;
+}
+
+/** A user whose subscriptions exist but do not ask for this event. */
+export interface Suppression {
+  userId: string;
+  channel: Channel;
+  reason: string;
+}
+
+export type DeliveryState = 'pending' | 'delivered' | 'suppressed' | 'dead_lettered' | 'cancelled';
+
+/** Error types that are never worth retrying; activities throw them as non-retryable failures. */
+export const permanentErrors = {
+  unknownOrder: 'UnknownOrder',
+  unknownTemplate: 'UnknownTemplate',
+  invalidRecipient: 'InvalidRecipient',
+  smtpRejected: 'SmtpPermanentFailure',
+} as const;
+
+/** What the dead-letter workflow and the `dead_letters` table hold for one failed notification. */
+export interface DeadLetter {
+  eventId: string;
+  orderId: string;
+  customerId: string;
+  /** The recipient whose delivery failed; absent when the whole event could not be notified. */
+  userId?: string;
+  channel?: Channel;
+  errorType: string;
+  message: string;
+  attempts: number;
+  failedAt: string;
+}
+
+export const workflowIds = {
+  order: (orderId: string) => `order:${orderId}`,
+  notification: (eventId: string) => `notification:${eventId}`,
+  deadLetters: 'dead-letters',
+} as const;
+
+/** Workflows and their local activities run on one queue; SMTP sends on their own, so each scales apart. */
+export const taskQueues = {
+  workflows: 'orderly-workflows',
+  email: 'orderly-email',
+} as const;

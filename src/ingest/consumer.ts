@@ -1,0 +1,140 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@temporalio/client';
+import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, Partitioners, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { type OrderEvent, taskQueues, workflowIds } from '../domain.js';
+import { searchAttributes } from '../search-attributes.js';
+import { orderEventSignal, orderWorkflow } from '../workflows/order.js';
+import { MalformedChangeEvent, interpretChangeEvent } from './change-event.js';
+
+export interface IngestCounts {
+  accepted: number;
+  skipped: Record<string, number>;
+  deadLettered: number;
+}
+
+export interface Ingest {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  counts: IngestCounts;
+}
+
+/** Messages handed to Temporal between two offset commits; bounds re-signalling after a crash. */
+const chunkSize = 200;
+
+/**
+ * The Kafka consumer group that turns Debezium change events into signals on per-order workflows.
+ * Within a partition, messages of one key (one order) are handed over strictly in offset order; different
+ * orders in the same batch go concurrently. An offset is resolved only once every message up to it was
+ * accepted by Temporal (or skipped, or dead-lettered to the DLQ topic), so a crash re-delivers, never loses.
+ */
+export function createIngest({ kafka, client, config, log }: { kafka: Kafka; client: Client; config: Config; log: Logger }): Ingest {
+  const consumer: Consumer = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, maxWaitTimeInMs: 100 });
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const counts: IngestCounts = { accepted: 0, skipped: {}, deadLettered: 0 };
+  let stopping = false;
+
+  /** Retries until Temporal accepts: an outage holds the partition rather than dropping or dead-lettering. */
+  async function handOver(event: OrderEvent, payload: EachBatchPayload): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.workflow.signalWithStart(orderWorkflow, {
+          workflowId: workflowIds.order(event.orderId),
+          taskQueue: taskQueues.workflows,
+          args: [{ orderId: event.orderId }],
+          signal: orderEventSignal,
+          signalArgs: [event],
+          typedSearchAttributes: [
+            { key: searchAttributes.orderId, value: event.orderId },
+            { key: searchAttributes.customerId, value: event.customerId },
+          ],
+        });
+        counts.accepted++;
+        return;
+      } catch (error) {
+        if (stopping || !payload.isRunning() || payload.isStale()) throw error;
+        log.warn({ err: error, eventId: event.eventId, orderId: event.orderId, attempt }, 'Temporal did not accept the event; retrying');
+        await payload.heartbeat();
+        await sleep(Math.min(500 * attempt, 5_000));
+      }
+    }
+  }
+
+  async function deadLetter(message: KafkaMessage, partition: number, reason: string): Promise<void> {
+    await producer.send({
+      topic: config.KAFKA_DEAD_LETTER_TOPIC,
+      messages: [{
+        key: message.key,
+        value: message.value,
+        headers: {
+          'orderly-reason': reason,
+          'orderly-source-topic': config.KAFKA_EVENTS_TOPIC,
+          'orderly-source-partition': String(partition),
+          'orderly-source-offset': message.offset,
+        },
+      }],
+    });
+    counts.deadLettered++;
+    log.error({ partition, offset: message.offset, reason }, 'message can never be processed; sent to the dead-letter topic');
+  }
+
+  async function handleMessage(message: KafkaMessage, payload: EachBatchPayload): Promise<void> {
+    let decision;
+    try {
+      decision = interpretChangeEvent(message.value);
+    } catch (error) {
+      if (!(error instanceof MalformedChangeEvent)) throw error;
+      await deadLetter(message, payload.batch.partition, error.message);
+      return;
+    }
+    if (decision.kind === 'skip') {
+      counts.skipped[decision.reason] = (counts.skipped[decision.reason] ?? 0) + 1;
+      return;
+    }
+    await handOver(decision.event, payload);
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    for (let start = 0; start < batch.messages.length; start += chunkSize) {
+      if (!payload.isRunning() || payload.isStale()) return;
+      const chunk = batch.messages.slice(start, start + chunkSize);
+      // One lane per key keeps each order's events in offset order; lanes run side by side.
+      const lanes = new Map<string, KafkaMessage[]>();
+      for (const message of chunk) {
+        const key = message.key?.toString('utf8') ?? '';
+        lanes.set(key, [...(lanes.get(key) ?? []), message]);
+      }
+      await Promise.all([...lanes.values()].map(async (lane) => {
+        for (const message of lane) await handleMessage(message, payload);
+      }));
+      payload.resolveOffset(chunk[chunk.length - 1]!.offset);
+      await payload.commitOffsetsIfNecessary();
+      await payload.heartbeat();
+    }
+  }
+
+  return {
+    counts,
+    async start() {
+      await producer.connect();
+      await consumer.connect();
+      // A new group starts from the beginning: nothing published before the ingest first ran is lost;
+      // redeliveries are dropped by the order workflow and the deliveries ledger.
+      await consumer.subscribe({ topic: config.KAFKA_EVENTS_TOPIC, fromBeginning: true });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        autoCommit: true,
+        partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENTLY,
+        eachBatch,
+      });
+    },
+    async stop() {
+      stopping = true;
+      // disconnect() waits for the running batch, commits what was resolved, then leaves the group.
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
+  };
+}

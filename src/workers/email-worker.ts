@@ -1,0 +1,38 @@
+import { type NativeConnection, Worker } from '@temporalio/worker';
+import nodemailer, { type Transporter } from 'nodemailer';
+import { createEmailActivities } from '../activities/email.js';
+import type { Config } from '../config.js';
+import { taskQueues } from '../domain.js';
+
+/** One pooled SMTP transport per process: connections are reused across sends (no handshake per mail). */
+export function createSmtpTransport(config: Config): Transporter {
+  return nodemailer.createTransport({
+    host: config.SMTP_HOST,
+    port: config.SMTP_PORT,
+    secure: config.SMTP_SECURE,
+    auth: config.SMTP_USER ? { user: config.SMTP_USER, pass: config.SMTP_PASSWORD ?? '' } : undefined,
+    pool: true,
+    maxConnections: config.SMTP_POOL_SIZE,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 20_000,
+  });
+}
+
+export interface EmailWorkerDeps {
+  connection: NativeConnection;
+  namespace: string;
+  transport: Transporter;
+  config: Config;
+}
+
+/** Runs the send activity on the email task queue, so SMTP capacity scales apart from the workflows. */
+export function createEmailWorker({ connection, namespace, transport, config }: EmailWorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue: taskQueues.email,
+    activities: createEmailActivities({ transport, from: config.MAIL_FROM }),
+    maxConcurrentActivityTaskExecutions: config.EMAIL_MAX_CONCURRENT_ACTIVITIES,
+  });
+}

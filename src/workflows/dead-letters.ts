@@ -1,0 +1,32 @@
+import { allHandlersFinished, condition, continueAsNew, defineQuery, defineSignal, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { DeadLetter } from '../domain.js';
+
+export const deadLetterSignal = defineSignal<[DeadLetter]>('deadLetter');
+export const deadLettersQuery = defineQuery<DeadLetter[]>('deadLetters');
+
+export interface DeadLettersState {
+  entries: DeadLetter[];
+}
+
+/** The workflow keeps the newest entries for the Web UI; the `dead_letters` table keeps them all. */
+const maxEntries = 2_000;
+
+const entryKey = (entry: DeadLetter): string => `${entry.eventId}/${entry.userId ?? '-'}/${entry.channel ?? '-'}`;
+
+/**
+ * One long-lived workflow (id `dead-letters`) collecting every notification that failed for good, so operators
+ * can list them in one place. A repeated report of the same failure replaces the earlier one.
+ */
+export async function deadLettersWorkflow(state: DeadLettersState): Promise<void> {
+  const entries = new Map(state.entries.map((entry) => [entryKey(entry), entry]));
+  setHandler(deadLetterSignal, (entry) => {
+    entries.delete(entryKey(entry));
+    entries.set(entryKey(entry), entry);
+    if (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+  });
+  setHandler(deadLettersQuery, () => [...entries.values()]);
+
+  await condition(() => workflowInfo().continueAsNewSuggested);
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof deadLettersWorkflow>({ entries: [...entries.values()] });
+}

@@ -1,0 +1,4 @@
+/** Everything the workflow worker bundles. */
+export { deadLettersWorkflow } from './dead-letters.js';
+export { notificationWorkflow } from './notification.js';
+export { orderWorkflow } from './order.js';

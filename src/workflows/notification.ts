@@ -1,0 +1,70 @@
+import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
+import { type DeadLetter, type OrderEvent, type Recipient, type TemplateId, classify } from '../domain.js';
+import { type NotificationStatus, searchAttributes } from '../search-attributes.js';
+import { deadLetters, email, ledger, preferences } from './proxies.js';
+
+export interface NotificationOutcome {
+  status: NotificationStatus;
+  delivered: number;
+  suppressed: number;
+  deadLettered: number;
+}
+
+/**
+ * One event's notification (id `notification:<eventId>`): classify, find the audience, record it,
+ * send to every recipient in parallel, record each result. A failure that is permanent or out of retries
+ * dead-letters that delivery; the workflow itself still completes so the order's next event proceeds.
+ */
+export async function notificationWorkflow(event: OrderEvent): Promise<NotificationOutcome> {
+  const template = classify(event);
+  let audience;
+  try {
+    audience = await preferences.findAudience(event);
+  } catch (error) {
+    await deadLetter(failureOf(error, event));
+    return finish({ status: 'dead_lettered', delivered: 0, suppressed: 0, deadLettered: 1 });
+  }
+  const toSend = await ledger.recordAudience(event, template, audience.recipients, audience.suppressed);
+  const results = await Promise.all(toSend.map((recipient) => deliver(event, template, recipient)));
+  const delivered = results.filter((r) => r === 'delivered').length;
+  const deadLettered = results.length - delivered;
+  const status: NotificationStatus = deadLettered > 0 ? 'dead_lettered' : delivered > 0 ? 'delivered' : 'suppressed';
+  return finish({ status, delivered, suppressed: audience.suppressed.length, deadLettered });
+}
+
+async function deliver(event: OrderEvent, template: TemplateId, recipient: Recipient): Promise<'delivered' | 'dead_lettered'> {
+  try {
+    const sent = await email.sendEmail({ template, event, userId: recipient.userId, username: recipient.username, to: recipient.email });
+    await ledger.recordDelivered({ eventId: event.eventId, userId: recipient.userId, channel: recipient.channel, ...sent });
+    return 'delivered';
+  } catch (error) {
+    await deadLetter({ ...failureOf(error, event), userId: recipient.userId, channel: recipient.channel });
+    return 'dead_lettered';
+  }
+}
+
+async function deadLetter(entry: DeadLetter): Promise<void> {
+  await ledger.recordDeadLetter(entry);
+  await deadLetters.reportDeadLetter(entry);
+}
+
+/** Turns an activity failure into a dead-letter entry; anything else is a bug and fails the workflow task. */
+function failureOf(error: unknown, event: OrderEvent): DeadLetter {
+  if (!(error instanceof ActivityFailure)) throw error;
+  const cause = error.cause;
+  const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as { attempts?: number } | undefined) : undefined;
+  return {
+    eventId: event.eventId,
+    orderId: event.orderId,
+    customerId: event.customerId,
+    errorType: cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause?.name ?? 'Error'),
+    message: cause?.message ?? error.message,
+    attempts: details?.attempts ?? 1,
+    failedAt: new Date(Date.now()).toISOString(),
+  };
+}
+
+function finish(outcome: NotificationOutcome): NotificationOutcome {
+  upsertSearchAttributes([{ key: searchAttributes.notificationStatus, value: outcome.status }]);
+  return outcome;
+}

@@ -1,0 +1,99 @@
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  executeChild,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { type OrderEvent, workflowIds } from '../domain.js';
+import { searchAttributes } from '../search-attributes.js';
+import { notificationWorkflow } from './notification.js';
+import { deadLetters, ledger } from './proxies.js';
+
+export const orderEventSignal = defineSignal<[OrderEvent]>('orderEvent');
+export const pendingEventsQuery = defineQuery<string[]>('pendingEvents');
+
+export interface OrderWorkflowInput {
+  orderId: string;
+  /** Carried over continue-as-new: events received but not yet notified, in arrival order. */
+  pending?: OrderEvent[];
+  /** Carried over continue-as-new: the newest event ids already accepted, to drop Kafka redeliveries. */
+  seenEventIds?: string[];
+}
+
+/** An order with no new event for this long completes; its next event starts a new run. */
+const idleTimeout = '10 minutes';
+/** Redeliveries arrive close to the original; the ledger and child ids catch anything older. */
+const seenWindow = 1_000;
+
+/**
+ * One per order (id `order:<orderId>`): receives the order's events by signal and notifies them one at a
+ * time, in arrival order, each as a child workflow. The next event waits until the previous one is
+ * delivered, suppressed or dead-lettered.
+ */
+export async function orderWorkflow(input: OrderWorkflowInput): Promise<void> {
+  const pending = [...(input.pending ?? [])];
+  const seen = new Set(input.seenEventIds ?? []);
+
+  setHandler(orderEventSignal, (event) => {
+    if (seen.has(event.eventId)) return;
+    seen.add(event.eventId);
+    if (seen.size > seenWindow) seen.delete(seen.values().next().value!);
+    pending.push(event);
+  });
+  setHandler(pendingEventsQuery, () => pending.map((event) => event.eventId));
+
+  for (;;) {
+    await condition(() => pending.length > 0, idleTimeout);
+    if (pending.length === 0) return;
+    await notify(pending[0]!);
+    pending.shift();
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof orderWorkflow>({ orderId: input.orderId, pending, seenEventIds: [...seen] });
+    }
+  }
+}
+
+async function notify(event: OrderEvent): Promise<void> {
+  try {
+    await executeChild(notificationWorkflow, {
+      workflowId: workflowIds.notification(event.eventId),
+      args: [event],
+      // A notification that already ran (a redelivery older than the seen window) is not run again.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [
+        { key: searchAttributes.orderId, value: event.orderId },
+        { key: searchAttributes.customerId, value: event.customerId },
+        { key: searchAttributes.eventId, value: event.eventId },
+        { key: searchAttributes.notificationStatus, value: 'processing' },
+      ],
+    });
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return;
+    if (!(error instanceof ChildWorkflowFailure)) throw error;
+    // The notification workflow dead-letters its own failures; reaching here means it failed outright
+    // (terminated, timed out): record that too, so the event is accounted for and the order moves on.
+    const cause = error.cause;
+    const entry = {
+      eventId: event.eventId,
+      orderId: event.orderId,
+      customerId: event.customerId,
+      errorType: cause instanceof ApplicationFailure ? (cause.type ?? 'NotificationFailed') : 'NotificationFailed',
+      message: cause?.message ?? error.message,
+      attempts: 1,
+      failedAt: new Date(Date.now()).toISOString(),
+    };
+    await ledger.recordDeadLetter(entry);
+    await deadLetters.reportDeadLetter(entry);
+  }
+}

@@ -1,0 +1,53 @@
+import { type RetryPolicy } from '@temporalio/common';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { createDeadLetterActivities } from '../activities/dead-letters.js';
+import type { createEmailActivities } from '../activities/email.js';
+import type { createLedgerActivities } from '../activities/ledger.js';
+import type { createPreferenceActivities } from '../activities/preferences.js';
+import { permanentErrors, taskQueues } from '../domain.js';
+
+/**
+ * MySQL reads and writes: retried until the database is back (an outage must not dead-letter events),
+ * except for the answers that will never change.
+ */
+export const databasePolicy: RetryPolicy = {
+  initialInterval: '200ms',
+  backoffCoefficient: 2,
+  maximumInterval: '10s',
+  nonRetryableErrorTypes: [permanentErrors.unknownOrder],
+};
+
+/**
+ * SMTP sends: a fixed number of attempts over about three minutes (seed 000: "a fixed amount"), then the
+ * delivery is dead-lettered. Permanent replies and bad addresses are not retried at all.
+ */
+export const sendPolicy: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  maximumAttempts: 10,
+  nonRetryableErrorTypes: [permanentErrors.invalidRecipient, permanentErrors.smtpRejected, permanentErrors.unknownTemplate],
+};
+
+/** Lookups and ledger writes run as local activities: no history events of their own, one workflow task. */
+export const preferences = proxyLocalActivities<ReturnType<typeof createPreferenceActivities>>({
+  startToCloseTimeout: '10s',
+  retry: databasePolicy,
+});
+
+export const ledger = proxyLocalActivities<ReturnType<typeof createLedgerActivities>>({
+  startToCloseTimeout: '10s',
+  retry: databasePolicy,
+});
+
+export const deadLetters = proxyLocalActivities<ReturnType<typeof createDeadLetterActivities>>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '500ms', maximumInterval: '10s' },
+});
+
+/** Sends run on the email task queue, on their own workers, so SMTP capacity scales apart from workflows. */
+export const email = proxyActivities<ReturnType<typeof createEmailActivities>>({
+  taskQueue: taskQueues.email,
+  startToCloseTimeout: '30s',
+  retry: sendPolicy,
+});
