@@ -10,6 +10,7 @@ export default defineConfig({
           name: 'stack',
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           fileParallelism: false,
+          setupFiles: ['test/support/setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },

@@ -382,4 +382,4 @@ const mailSink: Component = {
 /** In start order: Connect needs Kafka and MariaDB up. */
 export const components: Component[] = [temporal, mariadb, kafka, connect, mailSink];
 
-export { cacheDir, logDir };
+

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SampleUser, sample } from '../../scripts/sample-data.js';
+import { loadConfig } from '../../src/config.js';
+import { createPool } from '../../src/db/pool.js';
+import { type ExpectedMail, checkDeliveries, deliveriesOf } from '../support/expectations.js';
+import { listMail, mailTo, waitForMail } from '../support/mail-sink.js';
+import { type OrderlyProcess, startPipeline, stopAll } from '../support/processes.js';
+
+const config = loadConfig();
+let pool: Pool;
+let processes: OrderlyProcess[];
+
+describe('pipeline: order_events rows become emails', () => {
+  beforeAll(async () => {
+    pool = createPool(config);
+    processes = await startPipeline();
+  });
+  afterAll(async () => {
+    const exitCodes = await Promise.all(processes.map((p) => p.stop()));
+    await pool.end();
+    expect(exitCodes, 'every process exits cleanly on SIGTERM').toEqual([0, 0, 0]);
+  });
+
+  it('delivers 200 events over 20 orders: one correct email per subscribed user and event, in order, none lost or doubled', async () => {
+    const run = randomUUID().slice(0, 8);
+    const customerId = await sample.customer(pool, `Pipeline ${run}`);
+    const address = (name: string) => `${name}.${run}@example.test`;
+    const everything = await sample.user(pool, customerId, 'Ada Lovelace', address('ada'));
+    const failuresOnly = await sample.user(pool, customerId, 'Bob', address('bob'));
+    const muted = await sample.user(pool, customerId, 'Cy', address('cy'));
+    const otherFlow = await sample.user(pool, customerId, 'Dan', address('dan'));
+    const unsubscribed = await sample.user(pool, customerId, 'Eve', address('eve'));
+    await sample.subscription(pool, everything.id);
+    await sample.subscription(pool, failuresOnly.id, { onSuccess: false });
+    await sample.subscription(pool, muted.id, { muted: true });
+    await sample.subscription(pool, otherFlow.id, { flowId: 'F9999' });
+
+    const orders = [];
+    for (let i = 0; i < 20; i++) orders.push(await sample.order(pool, customerId));
+    // Round-robin over orders, so each order's events are interleaved with the others' in the binlog.
+    const events: { id: string; orderId: string; status: 'success' | 'failure'; executionMs: number; errorCode: string | null }[] = [];
+    for (let step = 0; step < 10; step++) {
+      for (const [index, orderId] of orders.entries()) {
+        const status = (step + index) % 4 === 3 ? 'failure' : 'success';
+        const executionMs = 100 * step + index + 1;
+        const errorCode = status === 'failure' ? `E${400 + step}` : null;
+        const id = await sample.event(pool, { orderId, customerId, status, executionMs, errorCode, errorDesc: status === 'failure' ? `step ${step} of order ${orderId} failed` : null });
+        events.push({ id, orderId, status, executionMs, errorCode });
+      }
+    }
+    const failures = events.filter((e) => e.status === 'failure');
+    expect(events).toHaveLength(200);
+    expect(failures.length).toBeGreaterThan(20);
+
+    const expected: ExpectedMail[] = [
+      ...events.map((e) => ({ eventId: e.id, orderId: e.orderId, address: everything.email! })),
+      ...failures.map((e) => ({ eventId: e.id, orderId: e.orderId, address: failuresOnly.email! })),
+    ];
+    const ours = (mails: Awaited<ReturnType<typeof listMail>>) => mails.filter((m) => m.to.some((t) => t.address.endsWith(`.${run}@example.test`)));
+    const mails = await waitForMail(ours, expected.length, { timeoutMs: 180_000, settleMs: 3_000 });
+
+    const check = checkDeliveries(expected, mails);
+    expect(check.lost, 'lost').toEqual([]);
+    expect(check.duplicates, 'duplicates').toEqual([]);
+    expect(check.orderViolations, 'order violations').toEqual([]);
+    expect(check.unexpected.map((m) => m.to[0]?.address), 'mail to muted, other-flow or unsubscribed users').toEqual([]);
+    for (const user of [muted, otherFlow, unsubscribed]) expect(mailTo(mails, user.email!)).toEqual([]);
+
+    // Content, from the sink: the seed's wording with this event's fields.
+    for (const event of events) {
+      const [mail] = mailTo(mails, everything.email!).filter((m) => m.headers['x-orderly-event-id'] === event.id);
+      expect(mail).toBeDefined();
+      expectContent(mail!, event, everything);
+    }
+
+    // The ledger agrees with the sink.
+    const rows = await deliveriesOf(pool, events.map((e) => e.id));
+    const stateOf = (user: SampleUser) => rows.filter((r) => String(r.user_id) === user.id).map((r) => `${r.state}:${r.reason ?? ''}`);
+    expect(stateOf(everything)).toEqual(events.map(() => 'delivered:'));
+    expect(stateOf(failuresOnly).sort()).toEqual(
+      events.map((e) => (e.status === 'failure' ? 'delivered:' : 'suppressed:not subscribed to success events')).sort(),
+    );
+    expect(stateOf(muted)).toEqual(events.map(() => 'suppressed:muted'));
+    expect(stateOf(otherFlow)).toEqual(events.map(() => 'suppressed:not subscribed to flow F1063'));
+    expect(stateOf(unsubscribed)).toEqual([]);
+  });
+});
+
+function expectContent(
+  mail: Awaited<ReturnType<typeof listMail>>[number],
+  event: { id: string; status: string; executionMs: number; errorCode: string | null; orderId: string },
+  user: SampleUser,
+): void {
+  expect(mail.text).toContain(`Hi ${user.username},`);
+  if (event.status === 'success') {
+    expect(mail.subject).toBe(`Event ${event.id} processed successfully`);
+    expect(mail.text).toContain(`your recent event with identifier ${event.id} was processed successfully in ${event.executionMs / 1000} seconds`);
+    expect(mail.text).toContain('this event was part of Workflow F1063 and was sourced from checkout-service');
+  } else {
+    expect(mail.subject).toBe(`Event ${event.id} failed: ${event.errorCode}`);
+    expect(mail.text).toContain(`issue processing your event with identifier ${event.id} from checkout-service source for the workflow F1063`);
+    expect(mail.text).toContain(`${event.errorCode}: step`);
+    expect(mail.text).toContain(`of order ${event.orderId} failed`);
+  }
+}

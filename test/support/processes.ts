@@ -1,0 +1,69 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { logDir, repoRoot } from '../../stack/paths.js';
+
+export type OrderlyProcessName = 'ingest' | 'workflow-worker' | 'email-worker';
+
+export interface OrderlyProcess {
+  name: OrderlyProcessName;
+  child: ChildProcess;
+  /** SIGTERM and wait for a clean exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: a crash, no cleanup. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts one of Orderly's real entry points (`src/bin/<name>.ts`) as a child process and resolves once it
+ * logs that it started. Its output goes to `.stack/logs/test-<name>.log`.
+ */
+export async function startOrderly(name: OrderlyProcessName, env: NodeJS.ProcessEnv = {}, { timeoutMs = 60_000 } = {}): Promise<OrderlyProcess> {
+  mkdirSync(logDir, { recursive: true });
+  const log = createWriteStream(join(logDir, `test-${name}.log`), { flags: 'a' });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'bin', `${name}.ts`)], {
+    cwd: repoRoot,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr!.pipe(log);
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  const started = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms; see ${join(logDir, `test-${name}.log`)}`)), timeoutMs);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      log.write(`${line}\n`);
+      if (/"msg":"[a-z -]+ started"/.test(line)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(([code]) => reject(new Error(`${name} exited with code ${code} before it started`)));
+  });
+  await started;
+  return {
+    name,
+    child,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      return code;
+    },
+    async kill() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** The three processes of the pipeline, started side by side. */
+export async function startPipeline(env: NodeJS.ProcessEnv = {}): Promise<OrderlyProcess[]> {
+  return Promise.all((['workflow-worker', 'email-worker', 'ingest'] as const).map((name) => startOrderly(name, env)));
+}
+
+export async function stopAll(processes: OrderlyProcess[]): Promise<void> {
+  await Promise.all(processes.map((p) => p.stop()));
+}
