@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sample } from '../../scripts/sample-data.js';
+import { loadConfig } from '../../src/config.js';
+import { createPool } from '../../src/db/pool.js';
+import { workflowIds } from '../../src/domain.js';
+import { deadLettersQuery } from '../../src/workflows/dead-letters.js';
+import { deliveriesOf } from '../support/expectations.js';
+import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
+import { type OrderlyProcess, startPipeline, stopAll } from '../support/processes.js';
+
+const config = loadConfig();
+let pool: Pool;
+let smtp: FaultySmtp;
+let processes: OrderlyProcess[];
+let connection: Connection;
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+async function finalStates(eventIds: string[]): Promise<Awaited<ReturnType<typeof deliveriesOf>> | undefined> {
+  const rows = await deliveriesOf(pool, eventIds);
+  return rows.length === eventIds.length && rows.every((r) => r.state !== 'pending') ? rows : undefined;
+}
+
+describe('pipeline: delivery failures', () => {
+  beforeAll(async () => {
+    pool = createPool(config);
+    smtp = await startFaultySmtp();
+    // The email worker sends to the fault-injecting server instead of the sink.
+    processes = await startPipeline({ SMTP_PORT: String(smtp.port) });
+    connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  });
+  afterAll(async () => {
+    await stopAll(processes);
+    await smtp.close();
+    await connection.close();
+    await pool.end();
+  });
+
+  async function customerWithOneRecipient(email: string) {
+    const customerId = await sample.customer(pool, `Failures ${randomUUID()}`);
+    const user = await sample.user(pool, customerId, 'Grace', email);
+    await sample.subscription(pool, user.id);
+    const orderId = await sample.order(pool, customerId);
+    return { customerId, orderId, user };
+  }
+
+  it('delivers after retries while the SMTP server answers 451 for a while', async () => {
+    const { customerId, orderId } = await customerWithOneRecipient(`grace.${randomUUID()}@example.test`);
+    smtp.deferUntil = Date.now() + 4_000;
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+
+    const [row] = await until('the delivery to settle', () => finalStates([eventId]));
+    expect(row).toMatchObject({ state: 'delivered' });
+    expect(row!.attempts).toBeGreaterThan(1);
+    expect(smtp.received.filter((m) => m.eventId === eventId)).toHaveLength(1);
+  });
+
+  it('dead-letters a permanent 5xx with its reason, and the order\'s following events are still delivered', async () => {
+    const { customerId, orderId } = await customerWithOneRecipient(`grace.${randomUUID()}@example.test`);
+    const marker = `REJECT-${randomUUID()}`;
+    smtp.rejectMarker = marker;
+    const rejected = await sample.event(pool, { orderId, customerId, status: 'failure', errorCode: 'E554', errorDesc: marker });
+    const next = [await sample.event(pool, { orderId, customerId, status: 'success' }), await sample.event(pool, { orderId, customerId, status: 'success' })];
+
+    const rows = await until('all deliveries to settle', () => finalStates([rejected, ...next]));
+    expect(rows.map((r) => r.state)).toEqual(['dead_lettered', 'delivered', 'delivered']);
+    expect(rows[0]!.last_error).toMatch(/^SmtpPermanentFailure: .*554 5\.7\.1 Message rejected by policy/);
+    expect(smtp.received.filter((m) => m.eventId === rejected)).toEqual([]);
+    expect(smtp.received.filter((m) => next.includes(m.eventId ?? '')).map((m) => m.eventId)).toEqual(next);
+
+    const [deadLetters] = await pool.query<RowDataPacket[]>('SELECT error_type, message FROM dead_letters WHERE event_id = ?', [rejected]);
+    expect(deadLetters).toEqual([{ error_type: 'SmtpPermanentFailure', message: expect.stringContaining('554') }]);
+    const entries = await new Client({ connection }).workflow.getHandle(workflowIds.deadLetters).query(deadLettersQuery);
+    expect(entries.filter((e) => e.eventId === rejected)).toEqual([expect.objectContaining({ orderId, errorType: 'SmtpPermanentFailure', attempts: 1 })]);
+  });
+
+  it('dead-letters a recipient without a valid address, without trying to send', async () => {
+    const { customerId, orderId } = await customerWithOneRecipient('not-an-address');
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+
+    const [row] = await until('the delivery to settle', () => finalStates([eventId]));
+    expect(row).toMatchObject({ state: 'dead_lettered', attempts: 1 });
+    expect(row!.last_error).toMatch(/^InvalidRecipient: .*no valid email address/);
+  });
+});

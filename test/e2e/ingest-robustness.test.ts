@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import type { Pool } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sample } from '../../scripts/sample-data.js';
+import { restart } from '../../stack/lifecycle.js';
+import { connectorName, local } from '../../stack/local-settings.js';
+import { loadConfig } from '../../src/config.js';
+import { createPool } from '../../src/db/pool.js';
+import { readTopicUntil } from '../support/kafka.js';
+import { listMail, mailTo, waitForMail } from '../support/mail-sink.js';
+import { type OrderlyProcess, startPipeline, stopAll } from '../support/processes.js';
+
+const config = loadConfig();
+const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+const connectUrl = `http://127.0.0.1:${local.connectPort}`;
+let pool: Pool;
+let processes: OrderlyProcess[];
+
+async function connectRequest(method: string, path: string): Promise<void> {
+  const response = await fetch(`${connectUrl}${path}`, { method });
+  if (!response.ok) throw new Error(`Kafka Connect ${method} ${path} answered ${response.status}: ${await response.text()}`);
+}
+
+async function connectorStatus(): Promise<{ connector: { state: string }; tasks: { state: string }[] }> {
+  return (await (await fetch(`${connectUrl}/connectors/${connectorName}/status`)).json()) as { connector: { state: string }; tasks: { state: string }[] };
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('Kafka Connect did not reach the expected state in time');
+    await sleep(250);
+  }
+}
+
+async function subscribedCustomer() {
+  const customerId = await sample.customer(pool, `Ingest ${randomUUID()}`);
+  const user = await sample.user(pool, customerId, 'Linus', `linus.${randomUUID()}@example.test`);
+  await sample.subscription(pool, user.id);
+  const orderId = await sample.order(pool, customerId);
+  return { customerId, orderId, address: user.email! };
+}
+
+const eventIdsOf = (mails: Awaited<ReturnType<typeof listMail>>) => mails.map((m) => m.headers['x-orderly-event-id']);
+
+async function produce(messages: { key: Buffer | string | null; value: Buffer | string | null }[]): Promise<void> {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  await producer.send({ topic: config.KAFKA_EVENTS_TOPIC, messages });
+  await producer.disconnect();
+}
+
+describe('ingest: redeliveries, bad messages and connector restarts', () => {
+  beforeAll(async () => {
+    pool = createPool(config);
+    processes = await startPipeline();
+  });
+  afterAll(async () => {
+    await stopAll(processes);
+    await pool.end();
+  });
+
+  it('sends one email when the same change event arrives twice on Kafka', async () => {
+    const { customerId, orderId, address } = await subscribedCustomer();
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const original = await readTopicUntil(kafka, config.KAFKA_EVENTS_TOPIC, (seen) => seen.find((m) => String(m.value?.after?.id) === eventId));
+    await waitForMail((mails) => mailTo(mails, address), 1, { settleMs: 0 });
+
+    await produce([{ key: JSON.stringify(original.key), value: original.raw }]);
+    const second = await sample.event(pool, { orderId, customerId, status: 'success' });
+
+    const mails = await waitForMail((all) => mailTo(all, address), 2, { settleMs: 3_000 });
+    expect(eventIdsOf(mails)).toEqual([eventId, second]);
+  });
+
+  it('sends a malformed message to the dead-letter topic with its reason and keeps going', async () => {
+    const { customerId, orderId, address } = await subscribedCustomer();
+    const marker = randomUUID();
+    await produce([
+      { key: JSON.stringify({ order_id: Number(orderId) }), value: `not json ${marker}` },
+      { key: JSON.stringify({ order_id: Number(orderId) }), value: JSON.stringify({ op: 'c', marker, after: { id: 'x' }, source: { table: 'order_events' } }) },
+      { key: JSON.stringify({ order_id: Number(orderId) }), value: null },
+    ]);
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'failure' });
+
+    const mails = await waitForMail((all) => mailTo(all, address), 1);
+    expect(eventIdsOf(mails)).toEqual([eventId]);
+    const deadLettered = await readTopicUntil(kafka, config.KAFKA_DEAD_LETTER_TOPIC, (seen) => {
+      const ours = seen.filter((m) => m.raw?.toString('utf8').includes(marker));
+      return ours.length >= 2 ? ours : undefined;
+    });
+    expect(deadLettered.map((m) => m.headers['orderly-reason'])).toEqual([
+      'value is not JSON',
+      expect.stringMatching(/^not a Debezium change event: .*before|^order_events row is invalid/),
+    ]);
+    expect(deadLettered[0]!.raw?.toString('utf8')).toBe(`not json ${marker}`);
+  });
+
+  it('does not re-send old rows when Kafka Connect restarts', async () => {
+    const { customerId, orderId, address } = await subscribedCustomer();
+    const before = await sample.event(pool, { orderId, customerId, status: 'success' });
+    await waitForMail((mails) => mailTo(mails, address), 1, { settleMs: 0 });
+
+    await restart('debezium');
+    const after = await sample.event(pool, { orderId, customerId, status: 'success' });
+
+    const mails = await waitForMail((all) => mailTo(all, address), 2, { settleMs: 3_000 });
+    expect(eventIdsOf(mails)).toEqual([before, after]);
+  });
+
+  it('does not re-publish old rows when the connector starts anew, without offsets', async () => {
+    const { customerId, orderId, address } = await subscribedCustomer();
+    const old = await sample.event(pool, { orderId, customerId, status: 'success' });
+    await waitForMail((mails) => mailTo(mails, address), 1, { settleMs: 0 });
+
+    // Stop the connector, forget where it was in the binlog, start it again: it is a new connector now.
+    await connectRequest('PUT', `/connectors/${connectorName}/stop`);
+    await until(async () => (await connectorStatus()).connector.state === 'STOPPED');
+    await connectRequest('DELETE', `/connectors/${connectorName}/offsets`);
+    await connectRequest('PUT', `/connectors/${connectorName}/resume`);
+    await until(async () => (await connectorStatus()).tasks[0]?.state === 'RUNNING');
+    const fresh = await sample.event(pool, { orderId, customerId, status: 'success' });
+
+    const mails = await waitForMail((all) => mailTo(all, address), 2, { settleMs: 3_000 });
+    expect(eventIdsOf(mails)).toEqual([old, fresh]);
+    const onTopic = await readTopicUntil(kafka, config.KAFKA_EVENTS_TOPIC, (seen) => {
+      const ours = seen.filter((m) => m.value?.after?.order_id === Number(orderId));
+      return ours.some((m) => String(m.value?.after?.id) === fresh) ? ours : undefined;
+    });
+    expect(onTopic.map((m) => String(m.value?.after?.id))).toEqual([old, fresh]);
+  });
+});
