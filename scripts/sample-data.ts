@@ -25,7 +25,7 @@ export interface EventSpec {
   errorDesc?: string | null;
 }
 
-async function insert(pool: Pool, sql: string, values: unknown[]): Promise<string> {
+async function insert(pool: Pool, sql: string, values: (string | number | boolean | null)[]): Promise<string> {
   const [result] = await pool.execute<ResultSetHeader>(sql, values);
   return String(result.insertId);
 }

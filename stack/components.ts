@@ -1,16 +1,15 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { grpc } from '@temporalio/proto';
 import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import { migrate } from '../src/db/migrate.js';
 import { connectorConfig, connectorName, local } from './local-settings.js';
 import {
-  cacheDir,
   dataDir,
   debeziumPlugins,
   kafkaLibs,
-  logDir,
   repoRoot,
   runDir,
   temporalBinary,
@@ -76,7 +75,7 @@ const temporal: Component = {
       const connection = await Connection.connect({ address: local.temporalAddress, connectTimeout: 2000 });
       try {
         const response = await connection.healthService.check({});
-        return response.status === 1 ? healthy : unhealthy(`health check answered status ${response.status}`);
+        return response.status === grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING ? healthy : unhealthy(`health check answered status ${response.status}`);
       } finally {
         await connection.close();
       }

@@ -30,7 +30,7 @@ export async function bringUp(component: Component, report: (line: string) => vo
   }
   if (component.configure) {
     await component.configure();
-    const configured = await waitUntilHealthy(component.health, component.startTimeoutMs);
+    const configured = await waitUntilHealthy(() => component.health(), component.startTimeoutMs);
     if (!configured.healthy) throw new StackError(`${component.name}: ${configured.reason}; see ${logFile(component.name)}.`);
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { z } from 'zod';
 import { renderEmail } from '../../emails/index.js';
 import { type OrderEvent, type TemplateId, permanentErrors } from '../domain.js';
@@ -23,7 +24,7 @@ const emailAddress = z.email();
  * Renders and sends one notification email over a pooled SMTP transport.
  * SMTP 5xx and invalid addresses are permanent (non-retryable); 4xx and connection errors are retried by Temporal.
  */
-export function createEmailActivities({ transport, from, messageIdDomain = 'orderly.local' }: { transport: Transporter; from: string; messageIdDomain?: string }) {
+export function createEmailActivities({ transport, from, messageIdDomain = 'orderly.local' }: { transport: Transporter<SMTPPool.SentMessageInfo>; from: string; messageIdDomain?: string }) {
   return {
     async sendEmail(input: SendEmailInput): Promise<SentEmail> {
       const attempts = Context.current().info.attempt;

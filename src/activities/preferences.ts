@@ -7,7 +7,8 @@ export interface AudienceOfEvent {
   suppressed: Suppression[];
 }
 
-interface SubscriptionRow extends RowDataPacket {
+/** One subscription of one user, as the lookup reads it. */
+export interface Subscription {
   user_id: string;
   username: string;
   email: string | null;
@@ -17,6 +18,8 @@ interface SubscriptionRow extends RowDataPacket {
   channel: 'email';
   muted: number;
 }
+
+type SubscriptionRow = Subscription & RowDataPacket;
 
 /**
  * Reads who wants to hear about an event. Every user of the event's customer who has a subscription gets
@@ -42,8 +45,8 @@ export function createPreferenceActivities({ pool }: { pool: Pool }) {
 }
 
 /** Pure decision per (user, channel): exported for unit tests. */
-export function decideAudience(event: Pick<OrderEvent, 'flowId' | 'status'>, rows: SubscriptionRow[]): AudienceOfEvent {
-  const byUserChannel = new Map<string, SubscriptionRow[]>();
+export function decideAudience(event: Pick<OrderEvent, 'flowId' | 'status'>, rows: Subscription[]): AudienceOfEvent {
+  const byUserChannel = new Map<string, Subscription[]>();
   for (const row of rows) {
     const key = `${row.user_id}/${row.channel}`;
     byUserChannel.set(key, [...(byUserChannel.get(key) ?? []), row]);

@@ -1,11 +1,12 @@
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { createEmailActivities } from '../activities/email.js';
 import type { Config } from '../config.js';
 import { taskQueues } from '../domain.js';
 
 /** One pooled SMTP transport per process: connections are reused across sends (no handshake per mail). */
-export function createSmtpTransport(config: Config): Transporter {
+export function createSmtpTransport(config: Config): Transporter<SMTPPool.SentMessageInfo> {
   return nodemailer.createTransport({
     host: config.SMTP_HOST,
     port: config.SMTP_PORT,
@@ -22,7 +23,7 @@ export function createSmtpTransport(config: Config): Transporter {
 export interface EmailWorkerDeps {
   connection: NativeConnection;
   namespace: string;
-  transport: Transporter;
+  transport: Transporter<SMTPPool.SentMessageInfo>;
   config: Config;
 }
 

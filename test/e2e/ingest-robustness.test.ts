@@ -9,7 +9,7 @@ import { connectorName, local } from '../../stack/local-settings.js';
 import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { readTopicUntil } from '../support/kafka.js';
-import { listMail, mailTo, waitForMail } from '../support/mail-sink.js';
+import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
 import { type OrderlyProcess, startPipeline, stopAll } from '../support/processes.js';
 
 const config = loadConfig();
@@ -43,7 +43,7 @@ async function subscribedCustomer() {
   return { customerId, orderId, address: user.email! };
 }
 
-const eventIdsOf = (mails: Awaited<ReturnType<typeof listMail>>) => mails.map((m) => m.headers['x-orderly-event-id']);
+const eventIdsOf = (mails: SinkMail[]) => mails.map((m) => m.headers['x-orderly-event-id']);
 
 async function produce(messages: { key: Buffer | string | null; value: Buffer | string | null }[]): Promise<void> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });

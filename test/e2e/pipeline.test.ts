@@ -5,8 +5,8 @@ import { type SampleUser, sample } from '../../scripts/sample-data.js';
 import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { type ExpectedMail, checkDeliveries, deliveriesOf } from '../support/expectations.js';
-import { listMail, mailTo, waitForMail } from '../support/mail-sink.js';
-import { type OrderlyProcess, startPipeline, stopAll } from '../support/processes.js';
+import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
+import { type OrderlyProcess, startPipeline } from '../support/processes.js';
 
 const config = loadConfig();
 let pool: Pool;
@@ -58,7 +58,7 @@ describe('pipeline: order_events rows become emails', () => {
       ...events.map((e) => ({ eventId: e.id, orderId: e.orderId, address: everything.email! })),
       ...failures.map((e) => ({ eventId: e.id, orderId: e.orderId, address: failuresOnly.email! })),
     ];
-    const ours = (mails: Awaited<ReturnType<typeof listMail>>) => mails.filter((m) => m.to.some((t) => t.address.endsWith(`.${run}@example.test`)));
+    const ours = (mails: SinkMail[]) => mails.filter((m) => m.to.some((t) => t.address.endsWith(`.${run}@example.test`)));
     const mails = await waitForMail(ours, expected.length, { timeoutMs: 180_000, settleMs: 3_000 });
 
     const check = checkDeliveries(expected, mails);
@@ -89,7 +89,7 @@ describe('pipeline: order_events rows become emails', () => {
 });
 
 function expectContent(
-  mail: Awaited<ReturnType<typeof listMail>>[number],
+  mail: SinkMail,
   event: { id: string; status: string; executionMs: number; errorCode: string | null; orderId: string },
   user: SampleUser,
 ): void {

@@ -21,7 +21,7 @@ function probeWorker(native: NativeConnection, taskQueue: string): Promise<Worke
     connection: native,
     taskQueue,
     workflowBundle: bundle,
-    activities: { greet: async (name: string) => `hello, ${name}` },
+    activities: { greet: (name: string) => Promise.resolve(`hello, ${name}`) },
   });
 }
 
@@ -65,7 +65,7 @@ describe('Temporal dev server', () => {
     const description = await after.client.workflow.getHandle(workflowId).describe();
     expect(description.status.name).toBe('RUNNING');
     const resumedWorker = await probeWorker(after.native, taskQueue);
-    const result = await resumedWorker.runUntil(after.client.workflow.getHandle(workflowId).result());
+    const result = await resumedWorker.runUntil(after.client.workflow.getHandle<typeof timerWorkflow>(workflowId).result());
     expect(result).toBe('timer fired');
     await after.connection.close();
     await after.native.close();

@@ -25,7 +25,7 @@ export async function readTopicUntil<T>(kafka: Kafka, topic: string, done: (seen
     const finished = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`did not find the expected messages on ${topic} within ${timeoutMs} ms (read ${seen.length})`)), timeoutMs);
       void consumer.run({
-        eachMessage: async ({ partition, message }) => {
+        eachMessage: ({ partition, message }) => {
           seen.push({
             partition,
             offset: message.offset,
@@ -39,6 +39,7 @@ export async function readTopicUntil<T>(kafka: Kafka, topic: string, done: (seen
             clearTimeout(timer);
             resolve();
           }
+          return Promise.resolve();
         },
       });
     });

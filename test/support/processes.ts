@@ -28,11 +28,11 @@ export async function startOrderly(name: OrderlyProcessName, env: NodeJS.Process
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stderr!.pipe(log);
+  child.stderr.pipe(log);
   const exited = once(child, 'exit') as Promise<[number | null]>;
   const started = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms; see ${join(logDir, `test-${name}.log`)}`)), timeoutMs);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       log.write(`${line}\n`);
       if (/"msg":"[a-z -]+ started"/.test(line)) {
         clearTimeout(timer);

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { decideAudience } from '../../src/activities/preferences.js';
+import { type Subscription, decideAudience } from '../../src/activities/preferences.js';
 
-type Row = Parameters<typeof decideAudience>[1][number];
-const subscription = (userId: string, fields: Partial<Row> = {}): Row =>
-  ({ user_id: userId, username: `user${userId}`, email: `u${userId}@example.test`, flow_id: null, on_success: 1, on_failure: 1, channel: 'email', muted: 0, ...fields }) as Row;
+const subscription = (userId: string, fields: Partial<Subscription> = {}): Subscription =>
+  ({ user_id: userId, username: `user${userId}`, email: `u${userId}@example.test`, flow_id: null, on_success: 1, on_failure: 1, channel: 'email', muted: 0, ...fields });
 
 describe('decideAudience', () => {
   const success = { flowId: 'F1', status: 'success' as const };
