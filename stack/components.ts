@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { grpc } from '@temporalio/proto';
+import temporalProto from '@temporalio/proto';
 import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import { migrate } from '../src/db/migrate.js';
@@ -75,7 +75,7 @@ const temporal: Component = {
       const connection = await Connection.connect({ address: local.temporalAddress, connectTimeout: 2000 });
       try {
         const response = await connection.healthService.check({});
-        return response.status === grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING ? healthy : unhealthy(`health check answered status ${response.status}`);
+        return response.status === temporalProto.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING ? healthy : unhealthy(`health check answered status ${response.status}`);
       } finally {
         await connection.close();
       }

@@ -10,7 +10,7 @@ import { workflowIds } from '../../src/domain.js';
 import { deadLettersQuery } from '../../src/workflows/dead-letters.js';
 import { deliveriesOf } from '../support/expectations.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
-import { type OrderlyProcess, startPipeline, stopAll } from '../support/processes.js';
+import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
 
 const config = loadConfig();
 let pool: Pool;

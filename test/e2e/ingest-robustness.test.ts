@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { readTopicUntil } from '../support/kafka.js';
 import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
-import { type OrderlyProcess, startPipeline, stopAll } from '../support/processes.js';
+import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
 
 const config = loadConfig();
 const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { type ExpectedMail, checkDeliveries, deliveriesOf } from '../support/expectations.js';
 import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
-import { type OrderlyProcess, startPipeline } from '../support/processes.js';
+import { type OrderlyProcess, startPipeline } from '../../scripts/orderly-processes.js';
 
 const config = loadConfig();
 let pool: Pool;

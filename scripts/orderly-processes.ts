@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { logDir, repoRoot } from '../../stack/paths.js';
+import { logDir, repoRoot } from '../stack/paths.js';
 
 export type OrderlyProcessName = 'ingest' | 'workflow-worker' | 'email-worker';
 
@@ -18,11 +18,12 @@ export interface OrderlyProcess {
 
 /**
  * Starts one of Orderly's real entry points (`src/bin/<name>.ts`) as a child process and resolves once it
- * logs that it started. Its output goes to `.stack/logs/test-<name>.log`.
+ * logs that it started. Its output goes to `.stack/logs/<logPrefix><name>.log`.
  */
-export async function startOrderly(name: OrderlyProcessName, env: NodeJS.ProcessEnv = {}, { timeoutMs = 60_000 } = {}): Promise<OrderlyProcess> {
+export async function startOrderly(name: OrderlyProcessName, env: NodeJS.ProcessEnv = {}, { timeoutMs = 60_000, logPrefix = 'test-' } = {}): Promise<OrderlyProcess> {
   mkdirSync(logDir, { recursive: true });
-  const log = createWriteStream(join(logDir, `test-${name}.log`), { flags: 'a' });
+  const logPath = join(logDir, `${logPrefix}${name}.log`);
+  const log = createWriteStream(logPath, { flags: 'a' });
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'bin', `${name}.ts`)], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
@@ -31,7 +32,7 @@ export async function startOrderly(name: OrderlyProcessName, env: NodeJS.Process
   child.stderr.pipe(log);
   const exited = once(child, 'exit') as Promise<[number | null]>;
   const started = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms; see ${join(logDir, `test-${name}.log`)}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms; see ${logPath}`)), timeoutMs);
     createInterface({ input: child.stdout }).on('line', (line) => {
       log.write(`${line}\n`);
       if (/"msg":"[a-z -]+ started"/.test(line)) {
@@ -60,8 +61,8 @@ export async function startOrderly(name: OrderlyProcessName, env: NodeJS.Process
 }
 
 /** The three processes of the pipeline, started side by side. */
-export async function startPipeline(env: NodeJS.ProcessEnv = {}): Promise<OrderlyProcess[]> {
-  return Promise.all((['workflow-worker', 'email-worker', 'ingest'] as const).map((name) => startOrderly(name, env)));
+export async function startPipeline(env: NodeJS.ProcessEnv = {}, options: { logPrefix?: string } = {}): Promise<OrderlyProcess[]> {
+  return Promise.all((['workflow-worker', 'email-worker', 'ingest'] as const).map((name) => startOrderly(name, env, options)));
 }
 
 export async function stopAll(processes: OrderlyProcess[]): Promise<void> {
