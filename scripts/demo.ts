@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     const rows = await waitUntilSettled(pool, eventIds);
 
     console.log('\nWhat happened (from the deliveries table):');
-    console.table(rows.map((r) => ({ event: String(r.event_id), order: String(r.order_id), status: r.status, user: r.username, delivery: r.state, reason: r.reason ?? '' })));
+    console.table(rows.map((r) => ({ event: String(r.event_id), order: String(r.order_id), status: String(r.status), user: String(r.username), delivery: String(r.state), reason: String(r.reason ?? '') })));
     const delivered = rows.filter((r) => r.state === 'delivered').length;
     console.log(`${delivered} emails delivered, ${rows.length - delivered} suppressed by preference.\n`);
     console.log('Where to look:');
