@@ -256,7 +256,7 @@ async function main(): Promise<void> {
   let processes: OrderlyProcess[] = [];
   const phases: PhaseResult[] = [];
   try {
-    processes = await startPipeline({ SMTP_PORT: String(sinkPort), LOG_LEVEL: 'warn' }, { logPrefix: 'bench-' });
+    processes = await startPipeline({ SMTP_PORT: String(sinkPort) }, { logPrefix: 'bench-' });
     const pids = {
       temporal: ownPid('temporal'),
       mariadb: ownPid('mariadb'),
