@@ -20,12 +20,12 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { Command } from 'commander';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import nodemailer from 'nodemailer';
 import { stackUp } from '../stack/lifecycle.js';
 import { logDir, repoRoot, versions } from '../stack/paths.js';
 import { ownPid } from '../stack/process.js';
 import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
+import { createSmtpTransport } from '../src/workers/email-worker.js';
 import { type OrderlyProcess, startPipeline, stopAll } from '../scripts/orderly-processes.js';
 import { sample } from '../scripts/sample-data.js';
 import { type AcceptedMail, type InsertedEvent, type PhaseVerdict, judge } from './analysis.js';
@@ -133,7 +133,8 @@ async function measureCeiling(): Promise<number> {
 }
 
 async function measureRawSink(seconds: number): Promise<number> {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sinkPort, pool: true, maxConnections: config.SMTP_POOL_SIZE });
+  // Orderly's own pooled transport, so this is the ceiling of the email step as Orderly runs it.
+  const transport = createSmtpTransport({ ...config, SMTP_HOST: '127.0.0.1', SMTP_PORT: sinkPort });
   let sent = 0;
   const deadline = Date.now() + seconds * 1000;
   const started = Date.now();

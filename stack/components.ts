@@ -67,6 +67,12 @@ const temporal: Component = {
       '--sqlite-pragma', 'journal_mode=WAL',
       '--sqlite-pragma', 'synchronous=NORMAL',
       '--log-level', 'warn',
+      // The CLI re-reads search attributes from SQLite on every request that carries them (so new ones show
+      // at once); ours are registered at start, and every Orderly workflow carries them.
+      '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=false',
+      // One worker per queue on one machine: a single partition lets every poll match every task.
+      '--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1',
+      '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1',
       ...searchAttributes,
     ]);
   },

@@ -52,7 +52,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<void> {
   setHandler(pendingEventsQuery, () => pending.map((event) => event.eventId));
 
   for (;;) {
-    await condition(() => pending.length > 0, idleTimeout);
+    // Only an idle order needs the idle timer; a queued event goes straight on (no timer in history).
+    if (pending.length === 0) await condition(() => pending.length > 0, idleTimeout);
     if (pending.length === 0) return;
     await notify(pending[0]!);
     pending.shift();
