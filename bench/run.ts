@@ -27,9 +27,9 @@ import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
 import { createSmtpTransport } from '../src/workers/email-worker.js';
 import { type OrderlyProcess, startPipeline, stopAll } from '../scripts/orderly-processes.js';
-import { sample } from '../scripts/sample-data.js';
-import { type AcceptedMail, type InsertedEvent, type PhaseVerdict, judge } from './analysis.js';
+import { type AcceptedMail, type PhaseVerdict, judge } from './analysis.js';
 import { cpuMeter } from './cpu.js';
+import { type LoadFixture, createLoadFixture, eventsSince, insertAtRate, insertEvents, maxEventId } from './load.js';
 import type { noopWorkflow } from './workflows/noop.js';
 
 const program = new Command('bench')
@@ -50,49 +50,6 @@ const sinkPort = Number(options.sinkPort);
 
 const config = loadConfig();
 Runtime.install({ logger: new DefaultLogger('WARN') });
-
-interface Fixture {
-  orders: { orderId: string; customerId: string }[];
-}
-
-/** Customers with one subscribed user each, and orders spread over them: one email per event. */
-async function createFixture(pool: Pool): Promise<Fixture> {
-  const run = randomUUID().slice(0, 8);
-  const orders = [];
-  for (let c = 0; c < 10; c++) {
-    const customerId = await sample.customer(pool, `Bench ${run} #${c}`);
-    const user = await sample.user(pool, customerId, `bench-${c}`, `bench-${c}.${run}@example.test`);
-    await sample.subscription(pool, user.id);
-    for (let o = 0; o < orderCount / 10; o++) orders.push({ orderId: await sample.order(pool, customerId), customerId });
-  }
-  return { orders };
-}
-
-/** Inserts `count` events over random orders in one multi-row statement (one commit). */
-async function insertEvents(pool: Pool, fixture: Fixture, count: number): Promise<void> {
-  const rows = Array.from({ length: count }, (_, i) => {
-    const { orderId, customerId } = fixture.orders[Math.floor(Math.random() * fixture.orders.length)]!;
-    const failure = i % 5 === 4;
-    return [orderId, customerId, 'F1063', failure ? 'step.failed' : 'step.completed', failure ? 'failure' : 'success', 'bench', 250, failure ? 'E500' : null, failure ? 'bench failure' : null];
-  });
-  await pool.query(
-    'INSERT INTO order_events (order_id, customer_id, flow_id, event_type, status, source, execution_ms, error_code, error_desc) VALUES ?',
-    [rows],
-  );
-}
-
-async function eventsSince(pool: Pool, afterId: string): Promise<InsertedEvent[]> {
-  const [rows] = await pool.query<RowDataPacket[]>(
-    'SELECT id, order_id, UNIX_TIMESTAMP(occurred_at) * 1000 AS occurred_ms FROM order_events WHERE id > ? AND source = ? ORDER BY id',
-    [afterId, 'bench'],
-  );
-  return rows.map((r) => ({ eventId: String(r.id), orderId: String(r.order_id), occurredAtMs: Number(r.occurred_ms) }));
-}
-
-async function maxEventId(pool: Pool): Promise<string> {
-  const [rows] = await pool.query<RowDataPacket[]>('SELECT COALESCE(MAX(id), 0) AS id FROM order_events');
-  return String(rows[0]!.id);
-}
 
 /** Reads what the recording sink has accepted so far. */
 function readAccepted(file: string): AcceptedMail[] {
@@ -166,7 +123,7 @@ async function runPhase(
   rate: number | null,
   seconds: number,
   pool: Pool,
-  fixture: Fixture,
+  fixture: LoadFixture,
   sinkFile: string,
   pids: Record<string, number | undefined>,
 ): Promise<PhaseResult> {
@@ -187,16 +144,10 @@ async function runPhase(
     for (let done = 0; done < backlogEvents; done += 1000) await insertEvents(pool, fixture, Math.min(1000, backlogEvents - done));
     inserted = backlogEvents;
   } else {
-    const end = started + seconds * 1000;
-    while (Date.now() < end) {
-      const due = Math.floor(((Date.now() - started) / 1000) * rate) - inserted;
-      if (due > 0) {
-        await insertEvents(pool, fixture, due);
-        inserted += due;
-      }
+    await insertAtRate(pool, fixture, rate, seconds, (count) => {
+      inserted = count;
       sampleBacklog();
-      await sleep(20);
-    }
+    });
   }
   const insertedEnd = Date.now();
   // Drain: wait for the sink to catch up (or give up after 5 minutes without progress).
@@ -266,7 +217,7 @@ async function main(): Promise<void> {
       sink: sink.pid,
       ...Object.fromEntries(processes.map((p) => [p.name, p.child.pid])),
     };
-    const fixture = await createFixture(pool);
+    const fixture = await createLoadFixture(pool, orderCount);
     // Warm-up: JIT, pools and workflow caches, not measured.
     await runPhase('warm-up', 20, 15, pool, fixture, sinkFile, pids);
     for (const rate of rates) {

@@ -5,10 +5,9 @@ import { createLogger } from '../logger.js';
 import { createEmailWorker, createSmtpTransport } from '../workers/email-worker.js';
 import { connectTo, runProcess } from './run.js';
 
-const config = loadConfig();
-const log = createLogger('email-worker', config.LOG_LEVEL);
-
 runProcess('email-worker', async () => {
+  const config = loadConfig();
+  const log = createLogger('email-worker', config.LOG_LEVEL);
   const transport = createSmtpTransport(config);
   await connectTo(`SMTP at ${config.SMTP_HOST}:${config.SMTP_PORT}`, () => transport.verify());
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
@@ -21,4 +20,4 @@ runProcess('email-worker', async () => {
   transport.close();
   await connection.close();
   log.info('email worker stopped');
-}, log);
+});

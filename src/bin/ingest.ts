@@ -5,10 +5,9 @@ import { createIngest } from '../ingest/consumer.js';
 import { createLogger } from '../logger.js';
 import { connectTo, runProcess, shutdownRequested } from './run.js';
 
-const config = loadConfig();
-const log = createLogger('ingest', config.LOG_LEVEL);
-
 runProcess('ingest', async () => {
+  const config = loadConfig();
+  const log = createLogger('ingest', config.LOG_LEVEL);
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => Connection.connect({ address: config.TEMPORAL_ADDRESS }));
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
@@ -20,4 +19,4 @@ runProcess('ingest', async () => {
   await ingest.stop();
   await connection.close();
   log.info({ counts: ingest.counts }, 'ingest stopped');
-}, log);
+});

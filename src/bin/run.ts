@@ -1,16 +1,12 @@
-import type { Logger } from 'pino';
-
 /**
- * Runs a process's main function: a start-up failure is one sentence on stderr and exit code 1,
- * never a stack trace loop. `main` resolves once the process has shut down cleanly.
+ * Runs a process's main function: a start-up failure (bad configuration, a dependency not reachable) is one
+ * sentence on stderr and exit code 1, never a stack trace. `main` resolves once the process has shut down.
  */
-export function runProcess(name: string, main: () => Promise<void>, log?: Logger): void {
+export function runProcess(name: string, main: () => Promise<void>): void {
   main().then(
     () => process.exit(0),
     (error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      if (log) log.fatal({ err: error }, `${name} stopped: ${message}`);
-      else console.error(`${name} stopped: ${message}`);
+      console.error(`${name} stopped: ${error instanceof Error ? error.message : String(error)}`);
       process.exit(1);
     },
   );

@@ -7,10 +7,9 @@ import { createLogger } from '../logger.js';
 import { createWorkflowWorker } from '../workers/workflow-worker.js';
 import { connectTo, runProcess } from './run.js';
 
-const config = loadConfig();
-const log = createLogger('workflow-worker', config.LOG_LEVEL);
-
 runProcess('workflow-worker', async () => {
+  const config = loadConfig();
+  const log = createLogger('workflow-worker', config.LOG_LEVEL);
   const pool = createPool(config);
   await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
@@ -27,4 +26,4 @@ runProcess('workflow-worker', async () => {
   await clientConnection.close();
   await connection.close();
   log.info('workflow worker stopped');
-}, log);
+});

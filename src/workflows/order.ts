@@ -9,6 +9,7 @@ import {
   defineQuery,
   defineSignal,
   executeChild,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -53,7 +54,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<void> {
 
   for (;;) {
     // Only an idle order needs the idle timer; a queued event goes straight on (no timer in history).
-    if (pending.length === 0) await condition(() => pending.length > 0, idleTimeout);
+    // Runs started before this change always started the timer: the patch keeps their replay identical.
+    if (pending.length === 0 || !patched('idle-timer-only-when-idle')) await condition(() => pending.length > 0, idleTimeout);
     if (pending.length === 0) return;
     await notify(pending[0]!);
     pending.shift();

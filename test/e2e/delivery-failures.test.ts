@@ -87,6 +87,18 @@ describe('pipeline: delivery failures', () => {
     expect(entries.filter((e) => e.eventId === rejected)).toEqual([expect.objectContaining({ orderId, errorType: 'SmtpPermanentFailure', attempts: 1 })]);
   });
 
+  it('dead-letters an event for an unknown order with the reason, and records no delivery for it', async () => {
+    const { customerId } = await customerWithOneRecipient(`grace.${randomUUID()}@example.test`);
+    const unknownOrderId = String(9_000_000_000 + Math.floor(Math.random() * 1_000_000));
+    const orphan = await sample.event(pool, { orderId: unknownOrderId, customerId, status: 'success' });
+    const [row] = await until('the dead letter', async () => {
+      const [rows] = await pool.query<RowDataPacket[]>('SELECT error_type, message, user_id FROM dead_letters WHERE event_id = ?', [orphan]);
+      return rows.length > 0 ? rows : undefined;
+    });
+    expect(row).toMatchObject({ error_type: 'UnknownOrder', message: `order ${unknownOrderId} does not exist`, user_id: '0' });
+    expect(await deliveriesOf(pool, [orphan])).toEqual([]);
+  });
+
   it('dead-letters a recipient without a valid address, without trying to send', async () => {
     const { customerId, orderId } = await customerWithOneRecipient('not-an-address');
     const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });

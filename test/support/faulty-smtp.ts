@@ -1,10 +1,12 @@
 import type { AddressInfo } from 'node:net';
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { SMTPServer } from 'smtp-server';
 
 export interface ReceivedMessage {
   to: string[];
   raw: string;
   eventId: string | undefined;
+  /** The server's clock when it answered 250 to the message. */
+  acceptedAt: number;
 }
 
 export interface FaultySmtp {
@@ -14,43 +16,81 @@ export interface FaultySmtp {
   deferUntil: number;
   /** Messages whose body contains this marker are refused with 554 (permanent). */
   rejectMarker: string | undefined;
+  /** Closes the listener and every open connection, as a crashed server would; `up()` listens again on the same port. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   close(): Promise<void>;
 }
 
 const smtpError = (code: number, message: string): Error => Object.assign(new Error(message), { responseCode: code });
 
 /**
- * A local SMTP server that can answer 4xx for a while or 5xx for some messages: faults the real sink
- * cannot produce. Everything it accepts is kept in `received`.
+ * A local SMTP server that can answer 4xx for a while, 5xx for some messages, or be down: faults the real
+ * sink cannot produce. Everything it accepts is kept in `received`, stamped with its acceptance time.
  */
-export async function startFaultySmtp(): Promise<FaultySmtp> {
-  const state: Omit<FaultySmtp, 'port' | 'close'> = { received: [], deferUntil: 0, rejectMarker: undefined };
-  const options: SMTPServerOptions = {
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onRcptTo(_address, _session, callback) {
-      if (Date.now() < state.deferUntil) return callback(smtpError(451, '4.3.0 Temporarily unable to accept mail, try again later'));
-      callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        if (state.rejectMarker !== undefined && raw.includes(state.rejectMarker)) {
-          return callback(smtpError(554, '5.7.1 Message rejected by policy'));
-        }
-        state.received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw, eventId: /^X-Orderly-Event-Id: (\d+)/im.exec(raw)?.[1] });
+export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
+  const state = { received: [] as ReceivedMessage[], deferUntil: 0, rejectMarker: undefined as string | undefined };
+
+  const createServer = (): SMTPServer =>
+    new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      size: 10 * 1024 * 1024,
+      onRcptTo(_address, _session, callback) {
+        if (Date.now() < state.deferUntil) return callback(smtpError(451, '4.3.0 Temporarily unable to accept mail, try again later'));
         callback();
-      });
-    },
+      },
+      onData(stream, session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('end', () => {
+          const raw = Buffer.concat(chunks).toString('utf8');
+          if (state.rejectMarker !== undefined && raw.includes(state.rejectMarker)) {
+            return callback(smtpError(554, '5.7.1 Message rejected by policy'));
+          }
+          state.received.push({
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw,
+            eventId: /^X-Orderly-Event-Id: (\d+)/im.exec(raw)?.[1],
+            acceptedAt: Date.now(),
+          });
+          callback();
+        });
+      },
+    });
+
+  const listen = async (server: SMTPServer, onPort: number): Promise<number> => {
+    await new Promise<void>((resolve) => server.listen(onPort, '127.0.0.1', resolve));
+    return (server.server.address() as AddressInfo).port;
   };
-  const server = new SMTPServer(options);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.server.address() as AddressInfo).port;
+  /** Ends the listener and destroys open connections at once (smtp-server would otherwise let them finish). */
+  const shut = (server: SMTPServer): Promise<void> =>
+    new Promise<void>((resolve) => {
+      server.server.close(() => resolve());
+      for (const connection of (server as unknown as { connections: Set<{ _socket?: { destroy(): void } }> }).connections) connection._socket?.destroy();
+    });
+
+  let server = createServer();
+  const boundPort = await listen(server, port);
+  let running = true;
+
   return Object.assign(state, {
-    port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    port: boundPort,
+    async down() {
+      if (!running) return;
+      running = false;
+      await shut(server);
+    },
+    async up() {
+      if (running) return;
+      server = createServer();
+      await listen(server, boundPort);
+      running = true;
+    },
+    async close() {
+      if (running) await shut(server);
+      running = false;
+    },
   });
 }

@@ -1,0 +1,183 @@
+/**
+ * `npm run test:faults`: a steady load through the real path while one fault at a time is injected, then
+ * the system must recover by itself. Each scenario is judged against the rows in MySQL: lost and order
+ * violations must be 0; duplicates must be 0 except where a sender was killed between the SMTP server's
+ * acceptance and the activity's completion (counted and reported, never hidden).
+ *
+ *   npm run test:faults [-- --only "restart Kafka" --rate 15 --seconds 60]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command } from 'commander';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { judge } from '../../bench/analysis.js';
+import { createLoadFixture, eventsSince, insertAtRate, maxEventId } from '../../bench/load.js';
+import { type OrderlyProcess, type OrderlyProcessName, startOrderly, stopAll } from '../../scripts/orderly-processes.js';
+import { type ComponentName, restart, stackStatus, stackUp } from '../../stack/lifecycle.js';
+import { repoRoot } from '../../stack/paths.js';
+import { loadConfig } from '../../src/config.js';
+import { createPool } from '../../src/db/pool.js';
+import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
+
+const options = new Command('test:faults')
+  .option('--rate <events/s>', 'steady load while the fault is injected', '15')
+  .option('--seconds <s>', 'seconds of load per scenario', '60')
+  .option('--fault-at <s>', 'seconds into the load when the fault is injected', '20')
+  .option('--only <names>', 'comma-separated scenario names to run')
+  .option('--smtp-port <port>', 'port of the fault-injecting SMTP server', '2526')
+  .parse()
+  .opts<{ rate: string; seconds: string; faultAt: string; only?: string; smtpPort: string }>();
+
+const rate = Number(options.rate);
+const seconds = Number(options.seconds);
+const faultAt = Number(options.faultAt);
+const recoveryLimitMs = 6 * 60_000;
+
+interface Context {
+  smtp: FaultySmtp;
+  crash(name: OrderlyProcessName): Promise<void>;
+  restart(name: ComponentName): Promise<void>;
+}
+
+interface Scenario {
+  name: string;
+  /** A sender killed mid-send can have delivered a message it never reported: those duplicates are expected. */
+  duplicatesPossible?: boolean;
+  inject(context: Context): Promise<void>;
+}
+
+const scenarios: Scenario[] = [
+  { name: 'kill -9 email worker', duplicatesPossible: true, inject: (c) => c.crash('email-worker') },
+  { name: 'kill -9 workflow worker', inject: (c) => c.crash('workflow-worker') },
+  { name: 'kill -9 ingest mid-batch', inject: (c) => c.crash('ingest') },
+  { name: 'restart Kafka Connect', inject: (c) => c.restart('debezium') },
+  { name: 'restart Temporal server', inject: (c) => c.restart('temporal') },
+  { name: 'restart Kafka', inject: (c) => c.restart('kafka') },
+  { name: 'restart MariaDB', inject: (c) => c.restart('mariadb') },
+  {
+    name: 'SMTP server down 30 s',
+    async inject({ smtp }) {
+      await smtp.down();
+      await sleep(30_000);
+      await smtp.up();
+    },
+  },
+  {
+    name: 'SMTP answers 451 for 20 s',
+    async inject({ smtp }) {
+      smtp.deferUntil = Date.now() + 20_000;
+      await sleep(20_000);
+    },
+  },
+];
+
+interface ScenarioResult {
+  scenario: string;
+  expected: number;
+  delivered: number;
+  deadLettered: number;
+  lost: number;
+  duplicates: number;
+  orderViolations: number;
+  recoverS: number;
+  passed: boolean;
+  note: string;
+}
+
+async function deadLetteredAmong(pool: Pool, eventIds: string[]): Promise<Set<string>> {
+  if (eventIds.length === 0) return new Set();
+  const [rows] = await pool.query<RowDataPacket[]>("SELECT DISTINCT event_id FROM deliveries WHERE state = 'dead_lettered' AND event_id IN (?)", [eventIds]);
+  return new Set(rows.map((r) => String(r.event_id)));
+}
+
+async function runScenario(scenario: Scenario, pool: Pool, smtp: FaultySmtp, processes: Map<OrderlyProcessName, OrderlyProcess>, env: NodeJS.ProcessEnv): Promise<ScenarioResult> {
+  const fixture = await createLoadFixture(pool, 100);
+  const afterId = await maxEventId(pool);
+  const acceptedBefore = smtp.received.length;
+  const context: Context = {
+    smtp,
+    async crash(name) {
+      await processes.get(name)?.kill();
+      processes.set(name, await startOrderly(name, env, { logPrefix: 'faults-' }));
+    },
+    restart: (name) => restart(name),
+  };
+
+  const load = insertAtRate(pool, fixture, rate, seconds);
+  await sleep(faultAt * 1000);
+  console.log(`  injecting: ${scenario.name}`);
+  await scenario.inject(context);
+  const faultEnded = Date.now();
+  const inserted = await load;
+
+  // Recovery: every event delivered or dead-lettered, with no manual step.
+  const deadline = Date.now() + recoveryLimitMs;
+  let events = await eventsSince(pool, afterId);
+  for (;;) {
+    const delivered = new Set(smtp.received.slice(acceptedBefore).map((m) => m.eventId));
+    const deadLettered = await deadLetteredAmong(pool, events.map((e) => e.eventId));
+    if (events.every((e) => delivered.has(e.eventId) || deadLettered.has(e.eventId)) || Date.now() > deadline) break;
+    await sleep(500);
+    events = await eventsSince(pool, afterId);
+  }
+  await sleep(3_000); // a late duplicate still counts
+  events = await eventsSince(pool, afterId);
+  const accepted = smtp.received.slice(acceptedBefore).map((m) => ({ eventId: m.eventId ?? null, acceptedAt: m.acceptedAt }));
+  const verdict = judge(events, accepted);
+  const deadLettered = await deadLetteredAmong(pool, events.map((e) => e.eventId));
+  const deliveredIds = new Set(accepted.map((m) => m.eventId));
+  const lost = events.filter((e) => !deliveredIds.has(e.eventId) && !deadLettered.has(e.eventId)).length;
+  const passed = lost === 0 && verdict.orderViolations === 0 && (scenario.duplicatesPossible === true || verdict.duplicates === 0);
+  return {
+    scenario: scenario.name,
+    expected: events.length,
+    delivered: verdict.delivered,
+    deadLettered: deadLettered.size,
+    lost,
+    duplicates: verdict.duplicates,
+    orderViolations: verdict.orderViolations,
+    recoverS: Math.max(0, Math.round((verdict.lastAcceptedAt - faultEnded) / 100) / 10),
+    passed,
+    note: inserted === events.length ? '' : `load wrote ${inserted}, MySQL holds ${events.length}`,
+  };
+}
+
+async function main(): Promise<void> {
+  const selected = options.only ? scenarios.filter((s) => options.only!.split(',').includes(s.name)) : scenarios;
+  if (selected.length === 0) throw new Error(`no scenario named ${options.only}; known: ${scenarios.map((s) => s.name).join(', ')}`);
+  console.log('faults: bringing up the local stack...');
+  await stackUp();
+  const config = loadConfig();
+  const pool = createPool(config);
+  const smtp = await startFaultySmtp(Number(options.smtpPort));
+  const env = { SMTP_PORT: String(smtp.port) };
+  const processes = new Map<OrderlyProcessName, OrderlyProcess>();
+  for (const name of ['workflow-worker', 'email-worker', 'ingest'] as const) processes.set(name, await startOrderly(name, env, { logPrefix: 'faults-' }));
+  const results: ScenarioResult[] = [];
+  try {
+    for (const scenario of selected) {
+      console.log(`faults: ${scenario.name} (${rate} events/s for ${seconds} s, fault at ${faultAt} s)`);
+      const result = await runScenario(scenario, pool, smtp, processes, env);
+      results.push(result);
+      console.log(`  expected ${result.expected}, delivered ${result.delivered}, dead-lettered ${result.deadLettered}, lost ${result.lost}, duplicates ${result.duplicates}, order violations ${result.orderViolations}, recovered ${result.recoverS} s after the fault: ${result.passed ? 'ok' : 'FAILED'}`);
+      const unhealthy = (await stackStatus()).filter((row) => !row.health.healthy);
+      if (unhealthy.length > 0) console.log(`  stack after the scenario: ${unhealthy.map((row) => `${row.name} unhealthy`).join(', ')}`);
+    }
+  } finally {
+    await stopAll([...processes.values()]);
+    await smtp.close();
+    await pool.end();
+  }
+  console.log('\nFault-injection results');
+  console.table(results.map((r) => ({ scenario: r.scenario, expected: r.expected, delivered: r.delivered, 'dead-lettered': r.deadLettered, lost: r.lost, duplicates: r.duplicates, 'order viol.': r.orderViolations, 'recover s': r.recoverS, verdict: r.passed ? 'ok' : 'FAILED' })));
+  const dir = join(repoRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'faults-latest.json'), `${JSON.stringify({ when: new Date().toISOString(), rate, seconds, faultAt, results }, null, 2)}\n`);
+  if (results.some((r) => !r.passed)) process.exitCode = 1;
+}
+
+main().catch((error: unknown) => {
+  console.error(`test:faults: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
