@@ -1,4 +1,7 @@
-import type { Pool, ResultSetHeader } from 'mysql2/promise';
+import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise';
+
+/** A pool, or one connection of it inside a transaction. */
+type Database = Pool | PoolConnection;
 
 export interface SampleUser {
   id: string;
@@ -25,21 +28,21 @@ export interface EventSpec {
   errorDesc?: string | null;
 }
 
-async function insert(pool: Pool, sql: string, values: (string | number | boolean | null)[]): Promise<string> {
+async function insert(pool: Database, sql: string, values: (string | number | boolean | null)[]): Promise<string> {
   const [result] = await pool.execute<ResultSetHeader>(sql, values);
   return String(result.insertId);
 }
 
 /** Writes rows the way the upstream system and Orderly's admins would: plain INSERTs, ids from MySQL. */
 export const sample = {
-  customer: (pool: Pool, name: string) => insert(pool, 'INSERT INTO customers (name) VALUES (?)', [name]),
+  customer: (pool: Database, name: string) => insert(pool, 'INSERT INTO customers (name) VALUES (?)', [name]),
 
-  async user(pool: Pool, customerId: string, username: string, email: string | null): Promise<SampleUser> {
+  async user(pool: Database, customerId: string, username: string, email: string | null): Promise<SampleUser> {
     const id = await insert(pool, 'INSERT INTO users (customer_id, username, email) VALUES (?, ?, ?)', [customerId, username, email]);
     return { id, username, email };
   },
 
-  subscription: (pool: Pool, userId: string, spec: SubscriptionSpec = {}) =>
+  subscription: (pool: Database, userId: string, spec: SubscriptionSpec = {}) =>
     insert(pool, 'INSERT INTO subscriptions (user_id, flow_id, on_success, on_failure, channel, muted) VALUES (?, ?, ?, ?, ?, ?)', [
       userId,
       spec.flowId ?? null,
@@ -49,9 +52,9 @@ export const sample = {
       spec.muted ?? false,
     ]),
 
-  order: (pool: Pool, customerId: string) => insert(pool, 'INSERT INTO orders (customer_id) VALUES (?)', [customerId]),
+  order: (pool: Database, customerId: string) => insert(pool, 'INSERT INTO orders (customer_id) VALUES (?)', [customerId]),
 
-  event: (pool: Pool, spec: EventSpec) =>
+  event: (pool: Database, spec: EventSpec) =>
     insert(
       pool,
       `INSERT INTO order_events (order_id, customer_id, flow_id, event_type, status, source, execution_ms, error_code, error_desc)

@@ -5,6 +5,12 @@
 /** One row of `order_events` as Orderly carries it. Ids are strings: BIGINT does not fit a JS number. */
 export interface OrderEvent {
   eventId: string;
+  /**
+   * What one notification is about: the event id for the row's insert, `<eventId>@<binlog position>` for an
+   * update that changed its status. Stable across Kafka redeliveries. Absent on payloads recorded before it
+   * existed, where it equals the event id: read it with {@link notificationKey}.
+   */
+  notificationId?: string;
   orderId: string;
   customerId: string;
   flowId: string;
@@ -16,6 +22,11 @@ export interface OrderEvent {
   errorDesc: string | null;
   /** When the upstream system wrote the event (ISO 8601, UTC). */
   occurredAt: string;
+}
+
+/** The identity of the notification an event change asks for (see {@link OrderEvent.notificationId}). */
+export function notificationKey(event: Pick<OrderEvent, 'eventId' | 'notificationId'>): string {
+  return event.notificationId ?? event.eventId;
 }
 
 export const templateIds = ['order-event-succeeded', 'order-event-failed'] as const;
@@ -56,6 +67,7 @@ export const permanentErrors = {
 /** What the dead-letter workflow and the `dead_letters` table hold for one failed notification. */
 export interface DeadLetter {
   eventId: string;
+  notificationId: string;
   orderId: string;
   customerId: string;
   /** The recipient whose delivery failed; absent when the whole event could not be notified. */
@@ -69,7 +81,7 @@ export interface DeadLetter {
 
 export const workflowIds = {
   order: (orderId: string) => `order:${orderId}`,
-  notification: (eventId: string) => `notification:${eventId}`,
+  notification: (notificationId: string) => `notification:${notificationId}`,
   deadLetters: 'dead-letters',
 } as const;
 

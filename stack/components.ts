@@ -254,6 +254,9 @@ const kafka: Component = {
       'transaction.state.log.min.isr=1',
       // Without this a new consumer group waits 3 s before its first assignment.
       'group.initial.rebalance.delay.ms=0',
+      // A row may carry a MEDIUMTEXT of several MB; the default 1 MB limit would stop the connector on it.
+      `message.max.bytes=${local.maxMessageBytes}`,
+      `replica.fetch.max.bytes=${local.maxMessageBytes}`,
       '',
     ].join('\n'));
     writeLog4jConfig();
@@ -318,6 +321,7 @@ const connect: Component = {
       'status.storage.replication.factor=1',
       // Commit source offsets often so a restart re-reads little of the binlog.
       'offset.flush.interval.ms=1000',
+      `producer.max.request.size=${local.maxMessageBytes}`,
       `listeners=${connectUrl}`,
       `plugin.path=${debeziumPlugins}`,
       '',

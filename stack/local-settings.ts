@@ -22,6 +22,8 @@ export const local = {
   kafkaControllerPort: 9093,
   kafkaBroker: '127.0.0.1:9092',
   kafkaPartitions: 6,
+  /** Largest Kafka record: order_events.error_desc is MEDIUMTEXT, so a change event can be megabytes. */
+  maxMessageBytes: 16 * 1024 * 1024,
   connectPort: 8083,
   eventsTopic: 'cdc.orderly.order_events',
   deadLetterTopic: 'orderly.ingest.dead-letters',

@@ -3,7 +3,7 @@ import type { Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { z } from 'zod';
 import { renderEmail } from '../../emails/index.js';
-import { type OrderEvent, type TemplateId, permanentErrors } from '../domain.js';
+import { type OrderEvent, type TemplateId, notificationKey, permanentErrors } from '../domain.js';
 
 export interface SendEmailInput {
   template: TemplateId;
@@ -45,7 +45,7 @@ export function createEmailActivities({ transport, from, messageIdDomain = 'orde
           html: rendered.html,
           text: rendered.text,
           // Stable per delivery, so a receiver can tell a retry from a new notification.
-          messageId: `<event-${input.event.eventId}.user-${input.userId}@${messageIdDomain}>`,
+          messageId: `<event-${notificationKey(input.event).replace(/[^A-Za-z0-9.-]/g, '-')}.user-${input.userId}@${messageIdDomain}>`,
           headers: { 'X-Orderly-Event-Id': input.event.eventId, 'X-Orderly-Order-Id': input.event.orderId },
         });
         return { providerMessageId: info.messageId, attempts };

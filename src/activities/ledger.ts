@@ -1,9 +1,9 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import type { DeadLetter, OrderEvent, Recipient, Suppression, TemplateId } from '../domain.js';
+import { type DeadLetter, type OrderEvent, type Recipient, type Suppression, type TemplateId, notificationKey } from '../domain.js';
 
 /**
  * Writes the `deliveries` and `dead_letters` rows: the queryable record of what happened to every notification.
- * Every write is idempotent (keyed by event x user x channel) because activities can run more than once.
+ * Every write is idempotent (keyed by notification x user x channel) because activities can run more than once.
  */
 export function createLedgerActivities({ pool }: { pool: Pool }) {
   return {
@@ -12,13 +12,14 @@ export function createLedgerActivities({ pool }: { pool: Pool }) {
      * Returns the recipients still to be sent to: a redelivered event skips those already delivered.
      */
     async recordAudience(event: OrderEvent, template: TemplateId, recipients: Recipient[], suppressed: Suppression[]): Promise<Recipient[]> {
+      const key = notificationKey(event);
       const rows = [
-        ...recipients.map((r) => [event.eventId, event.orderId, event.customerId, r.userId, r.channel, r.email, template, 'pending', null]),
-        ...suppressed.map((s) => [event.eventId, event.orderId, event.customerId, s.userId, s.channel, null, template, 'suppressed', s.reason]),
+        ...recipients.map((r) => [key, event.eventId, event.orderId, event.customerId, r.userId, r.channel, r.email, template, 'pending', null]),
+        ...suppressed.map((s) => [key, event.eventId, event.orderId, event.customerId, s.userId, s.channel, null, template, 'suppressed', s.reason]),
       ];
       if (rows.length === 0) return [];
       await pool.query(
-        `INSERT INTO deliveries (event_id, order_id, customer_id, user_id, channel, recipient, template, state, reason)
+        `INSERT INTO deliveries (notification_id, event_id, order_id, customer_id, user_id, channel, recipient, template, state, reason)
          VALUES ?
          ON DUPLICATE KEY UPDATE
            state = IF(state IN ('delivered', 'cancelled'), state, VALUES(state)),
@@ -27,18 +28,18 @@ export function createLedgerActivities({ pool }: { pool: Pool }) {
         [rows],
       );
       const [done] = await pool.execute<RowDataPacket[]>(
-        "SELECT user_id, channel FROM deliveries WHERE event_id = ? AND state IN ('delivered', 'cancelled')",
-        [event.eventId],
+        "SELECT user_id, channel FROM deliveries WHERE notification_id = ? AND state IN ('delivered', 'cancelled')",
+        [key],
       );
       const finished = new Set(done.map((row) => `${row.user_id}/${row.channel}`));
       return recipients.filter((r) => !finished.has(`${r.userId}/${r.channel}`));
     },
 
-    async recordDelivered(delivery: { eventId: string; userId: string; channel: string; providerMessageId: string; attempts: number }): Promise<void> {
+    async recordDelivered(delivery: { notificationId: string; userId: string; channel: string; providerMessageId: string; attempts: number }): Promise<void> {
       await pool.execute<ResultSetHeader>(
         `UPDATE deliveries SET state = 'delivered', provider_message_id = ?, attempts = ?, last_error = NULL, delivered_at = CURRENT_TIMESTAMP(6)
-          WHERE event_id = ? AND user_id = ? AND channel = ?`,
-        [delivery.providerMessageId, delivery.attempts, delivery.eventId, delivery.userId, delivery.channel],
+          WHERE notification_id = ? AND user_id = ? AND channel = ?`,
+        [delivery.providerMessageId, delivery.attempts, delivery.notificationId, delivery.userId, delivery.channel],
       );
     },
 
@@ -47,15 +48,15 @@ export function createLedgerActivities({ pool }: { pool: Pool }) {
       if (deadLetter.userId !== undefined) {
         await pool.execute(
           `UPDATE deliveries SET state = 'dead_lettered', attempts = ?, last_error = ?
-            WHERE event_id = ? AND user_id = ? AND channel = ? AND state <> 'delivered'`,
-          [deadLetter.attempts, `${deadLetter.errorType}: ${deadLetter.message}`, deadLetter.eventId, deadLetter.userId, deadLetter.channel ?? 'email'],
+            WHERE notification_id = ? AND user_id = ? AND channel = ? AND state <> 'delivered'`,
+          [deadLetter.attempts, `${deadLetter.errorType}: ${deadLetter.message}`, deadLetter.notificationId, deadLetter.userId, deadLetter.channel ?? 'email'],
         );
       }
       await pool.execute(
-        `INSERT INTO dead_letters (event_id, order_id, customer_id, user_id, channel, error_type, message, attempts)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO dead_letters (notification_id, event_id, order_id, customer_id, user_id, channel, error_type, message, attempts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON DUPLICATE KEY UPDATE message = VALUES(message), attempts = VALUES(attempts)`,
-        [deadLetter.eventId, deadLetter.orderId, deadLetter.customerId, deadLetter.userId ?? 0, deadLetter.channel ?? null, deadLetter.errorType, deadLetter.message, deadLetter.attempts],
+        [deadLetter.notificationId, deadLetter.eventId, deadLetter.orderId, deadLetter.customerId, deadLetter.userId ?? 0, deadLetter.channel ?? null, deadLetter.errorType, deadLetter.message, deadLetter.attempts],
       );
     },
   };

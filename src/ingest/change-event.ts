@@ -23,8 +23,19 @@ const changeEnvelope = z.object({
   op: z.enum(['c', 'u', 'd', 'r', 't']),
   before: z.unknown().nullable(),
   after: z.unknown().nullable(),
-  source: z.object({ table: z.string(), file: z.string().optional(), pos: z.number().optional() }).loose(),
+  source: z.object({ table: z.string(), file: z.string().optional(), pos: z.number().optional(), row: z.number().optional() }).loose(),
 });
+
+/**
+ * The longest error description carried into a notification. error_desc is MEDIUMTEXT upstream; a workflow
+ * payload must stay far below Temporal's 2 MB limit, and nobody reads megabytes in an email.
+ */
+export const maxErrorDescChars = 16_384;
+
+function truncate(text: string | null): string | null {
+  if (text === null || text.length <= maxErrorDescChars) return text;
+  return `${text.slice(0, maxErrorDescChars)} [... ${text.length - maxErrorDescChars} more characters truncated by Orderly]`;
+}
 
 export type ChangeDecision =
   | { kind: 'notify'; event: OrderEvent }
@@ -47,7 +58,7 @@ export function interpretChangeEvent(value: Buffer | null): ChangeDecision {
   }
   const envelope = changeEnvelope.safeParse(json);
   if (!envelope.success) throw new MalformedChangeEvent(`not a Debezium change event: ${describe(envelope.error)}`);
-  const { op, before, after } = envelope.data;
+  const { op, before, after, source } = envelope.data;
   switch (op) {
     case 'r':
       return { kind: 'skip', reason: 'snapshot' };
@@ -61,7 +72,9 @@ export function interpretChangeEvent(value: Buffer | null): ChangeDecision {
       const event = toOrderEvent(after);
       const previousStatus = orderEventRow.shape.status.safeParse((before as { status?: unknown } | null)?.status);
       if (previousStatus.success && previousStatus.data === event.status) return { kind: 'skip', reason: 'status-unchanged' };
-      return { kind: 'notify', event };
+      // The same row can change status more than once: its binlog position tells the changes apart.
+      if (source.file === undefined || source.pos === undefined) throw new MalformedChangeEvent('update without a binlog position in source');
+      return { kind: 'notify', event: { ...event, notificationId: `${event.eventId}@${source.file}:${source.pos}:${source.row ?? 0}` } };
     }
   }
 }
@@ -72,6 +85,7 @@ function toOrderEvent(row: unknown): OrderEvent {
   const r = parsed.data;
   return {
     eventId: r.id,
+    notificationId: r.id,
     orderId: r.order_id,
     customerId: r.customer_id,
     flowId: r.flow_id,
@@ -80,7 +94,7 @@ function toOrderEvent(row: unknown): OrderEvent {
     source: r.source,
     executionMs: r.execution_ms,
     errorCode: r.error_code,
-    errorDesc: r.error_desc,
+    errorDesc: truncate(r.error_desc),
     occurredAt: new Date(Math.floor(r.occurred_at / 1000)).toISOString(),
   };
 }

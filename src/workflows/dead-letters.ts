@@ -11,7 +11,8 @@ export interface DeadLettersState {
 /** The workflow keeps the newest entries for the Web UI; the `dead_letters` table keeps them all. */
 const maxEntries = 2_000;
 
-const entryKey = (entry: DeadLetter): string => `${entry.eventId}/${entry.userId ?? '-'}/${entry.channel ?? '-'}`;
+/** Entries recorded before notification ids existed carry only the event id. */
+const entryKey = (entry: DeadLetter): string => `${entry.notificationId ?? entry.eventId}/${entry.userId ?? '-'}/${entry.channel ?? '-'}`;
 
 /**
  * One long-lived workflow (id `dead-letters`) collecting every notification that failed for good, so operators

@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
-import { type DeadLetter, type OrderEvent, type Recipient, type TemplateId, classify } from '../domain.js';
+import { type DeadLetter, type OrderEvent, type Recipient, type TemplateId, classify, notificationKey } from '../domain.js';
 import { type NotificationStatus, searchAttributes } from '../search-attributes.js';
 import { deadLetters, email, ledger, preferences } from './proxies.js';
 
@@ -11,7 +11,8 @@ export interface NotificationOutcome {
 }
 
 /**
- * One event's notification (id `notification:<eventId>`): classify, find the audience, record it,
+ * One event's notification (id `notification:<eventId>`, or `notification:<eventId>@<binlog position>` for a
+ * status change): classify, find the audience, record it,
  * send to every recipient in parallel, record each result. A failure that is permanent or out of retries
  * dead-letters that delivery; the workflow itself still completes so the order's next event proceeds.
  */
@@ -35,7 +36,7 @@ export async function notificationWorkflow(event: OrderEvent): Promise<Notificat
 async function deliver(event: OrderEvent, template: TemplateId, recipient: Recipient): Promise<'delivered' | 'dead_lettered'> {
   try {
     const sent = await email.sendEmail({ template, event, userId: recipient.userId, username: recipient.username, to: recipient.email });
-    await ledger.recordDelivered({ eventId: event.eventId, userId: recipient.userId, channel: recipient.channel, ...sent });
+    await ledger.recordDelivered({ notificationId: notificationKey(event), userId: recipient.userId, channel: recipient.channel, ...sent });
     return 'delivered';
   } catch (error) {
     await deadLetter({ ...failureOf(error, event), userId: recipient.userId, channel: recipient.channel });
@@ -55,6 +56,7 @@ function failureOf(error: unknown, event: OrderEvent): DeadLetter {
   const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as { attempts?: number } | undefined) : undefined;
   return {
     eventId: event.eventId,
+    notificationId: notificationKey(event),
     orderId: event.orderId,
     customerId: event.customerId,
     errorType: cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause?.name ?? 'Error'),

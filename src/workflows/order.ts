@@ -14,7 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { type OrderEvent, workflowIds } from '../domain.js';
+import { type OrderEvent, notificationKey, workflowIds } from '../domain.js';
 import { searchAttributes } from '../search-attributes.js';
 import { notificationWorkflow } from './notification.js';
 import { deadLetters, ledger } from './proxies.js';
@@ -26,7 +26,7 @@ export interface OrderWorkflowInput {
   orderId: string;
   /** Carried over continue-as-new: events received but not yet notified, in arrival order. */
   pending?: OrderEvent[];
-  /** Carried over continue-as-new: the newest event ids already accepted, to drop Kafka redeliveries. */
+  /** Carried over continue-as-new: the newest notification ids already accepted, to drop Kafka redeliveries. */
   seenEventIds?: string[];
 }
 
@@ -45,12 +45,13 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<void> {
   const seen = new Set(input.seenEventIds ?? []);
 
   setHandler(orderEventSignal, (event) => {
-    if (seen.has(event.eventId)) return;
-    seen.add(event.eventId);
+    const key = notificationKey(event);
+    if (seen.has(key)) return;
+    seen.add(key);
     if (seen.size > seenWindow) seen.delete(seen.values().next().value!);
     pending.push(event);
   });
-  setHandler(pendingEventsQuery, () => pending.map((event) => event.eventId));
+  setHandler(pendingEventsQuery, () => pending.map(notificationKey));
 
   for (;;) {
     // Only an idle order needs the idle timer; a queued event goes straight on (no timer in history).
@@ -69,7 +70,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<void> {
 async function notify(event: OrderEvent): Promise<void> {
   try {
     await executeChild(notificationWorkflow, {
-      workflowId: workflowIds.notification(event.eventId),
+      workflowId: workflowIds.notification(notificationKey(event)),
       args: [event],
       // A notification that already ran (a redelivery older than the seen window) is not run again.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
@@ -89,6 +90,7 @@ async function notify(event: OrderEvent): Promise<void> {
     const cause = error.cause;
     const entry = {
       eventId: event.eventId,
+      notificationId: notificationKey(event),
       orderId: event.orderId,
       customerId: event.customerId,
       errorType: cause instanceof ApplicationFailure ? (cause.type ?? 'NotificationFailed') : 'NotificationFailed',

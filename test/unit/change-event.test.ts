@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MalformedChangeEvent, interpretChangeEvent } from '../../src/ingest/change-event.js';
+import { MalformedChangeEvent, interpretChangeEvent, maxErrorDescChars } from '../../src/ingest/change-event.js';
 
 const row = {
   id: 7,
@@ -22,14 +22,15 @@ describe('interpretChangeEvent', () => {
     expect(interpretChangeEvent(envelope('c', null, row))).toEqual({
       kind: 'notify',
       event: {
-        eventId: '7', orderId: '42', customerId: '3', flowId: 'F1063', eventType: 'order.placed', status: 'success',
+        eventId: '7', notificationId: '7', orderId: '42', customerId: '3', flowId: 'F1063', eventType: 'order.placed', status: 'success',
         source: 'shop', executionMs: 1234, errorCode: null, errorDesc: null, occurredAt: '2026-11-21T04:38:57.224Z',
       },
     });
   });
 
-  it('notifies an update only when the status changed', () => {
-    expect(interpretChangeEvent(envelope('u', { ...row, status: 'failure' }, row)).kind).toBe('notify');
+  it('notifies an update only when the status changed, as its own notification named by its binlog position', () => {
+    const update = interpretChangeEvent(envelope('u', { ...row, status: 'failure' }, row));
+    expect(update).toMatchObject({ kind: 'notify', event: { eventId: '7', notificationId: '7@binlog.000001:4:0', status: 'success' } });
     expect(interpretChangeEvent(envelope('u', { ...row, source: 'old' }, row))).toEqual({ kind: 'skip', reason: 'status-unchanged' });
   });
 
@@ -45,5 +46,15 @@ describe('interpretChangeEvent', () => {
     expect(() => interpretChangeEvent(Buffer.from('{"hello":"world"}'))).toThrow(/not a Debezium change event: op/);
     expect(() => interpretChangeEvent(envelope('c', null, { ...row, status: 'maybe' }))).toThrow(/order_events row is invalid: status/);
     expect(() => interpretChangeEvent(envelope('c', null, { ...row, order_id: undefined }))).toThrow(/order_id/);
+  });
+});
+
+describe('interpretChangeEvent with a huge error description', () => {
+  it('keeps the first 16 KiB and says how much was cut', () => {
+    const decision = interpretChangeEvent(envelope('c', null, { ...row, status: 'failure', error_code: 'E1', error_desc: 'x'.repeat(5 * 1024 * 1024) }));
+    expect(decision.kind).toBe('notify');
+    const { errorDesc } = (decision as { event: { errorDesc: string } }).event;
+    expect(errorDesc.startsWith('x'.repeat(maxErrorDescChars))).toBe(true);
+    expect(errorDesc).toMatch(new RegExp(`\\[\\.\\.\\. ${5 * 1024 * 1024 - maxErrorDescChars} more characters truncated by Orderly\\]$`));
   });
 });

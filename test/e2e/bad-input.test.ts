@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Pool } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
+import { sample } from '../../scripts/sample-data.js';
+import { loadConfig } from '../../src/config.js';
+import { createPool } from '../../src/db/pool.js';
+import { deliveriesOf } from '../support/expectations.js';
+import { mailTo, waitForMail } from '../support/mail-sink.js';
+
+const config = loadConfig();
+let pool: Pool;
+let processes: OrderlyProcess[];
+
+async function subscribedCustomer(username = 'Margaret', email: string | null = `margaret.${randomUUID()}@example.test`) {
+  const customerId = await sample.customer(pool, `Bad input ${randomUUID()}`);
+  const user = await sample.user(pool, customerId, username, email);
+  await sample.subscription(pool, user.id);
+  const orderId = await sample.order(pool, customerId);
+  return { customerId, orderId, user };
+}
+
+describe('pipeline: bad and unusual input through the real path', () => {
+  beforeAll(async () => {
+    pool = createPool(config);
+    processes = await startPipeline();
+  });
+  afterAll(async () => {
+    await stopAll(processes);
+    await pool.end();
+  });
+
+  it('skips deletes and updates that keep the status, and notifies an update that changes it', async () => {
+    const { customerId, orderId, user } = await subscribedCustomer();
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    await waitForMail((mails) => mailTo(mails, user.email!), 1, { settleMs: 0 });
+
+    await pool.execute("UPDATE order_events SET source = 'renamed-service' WHERE id = ?", [eventId]);
+    await pool.execute("UPDATE order_events SET status = 'failure', error_code = 'E409', error_desc = 'reversed' WHERE id = ?", [eventId]);
+    const throwaway = await sample.event(pool, { orderId, customerId, status: 'success' });
+    await pool.execute('DELETE FROM order_events WHERE id = ?', [throwaway]);
+
+    // The insert, the status change and the deleted row's own insert: three mails, no more.
+    const mails = await waitForMail((all) => mailTo(all, user.email!), 3, { settleMs: 3_000 });
+    expect(mails.map((m) => m.subject)).toEqual([
+      `Event ${eventId} processed successfully`,
+      `Event ${eventId} failed: E409`,
+      `Event ${throwaway} processed successfully`,
+    ]);
+  });
+
+  it('escapes HTML and script, keeps CR/LF out of mail headers, and keeps unicode names', async () => {
+    const { customerId, orderId, user } = await subscribedCustomer('Zoë Łukasz 山田 <b>bold</b>');
+    await sample.event(pool, {
+      orderId,
+      customerId,
+      status: 'failure',
+      errorCode: 'E1\r\nBcc: victim@example.test',
+      errorDesc: '<script>alert("x")</script> & <img src=x onerror=alert(1)>',
+    });
+
+    const [mail] = await waitForMail((all) => mailTo(all, user.email!), 1);
+    expect(mail!.to.map((t) => t.address)).toEqual([user.email]);
+    expect(Object.keys(mail!.headers)).not.toContain('bcc');
+    expect(mail!.subject).toMatch(/^Event \d+ failed: E1 Bcc: victim@example\.test$/);
+    expect(mail!.html).not.toContain('<script>');
+    expect(mail!.html).not.toContain('<img src=x');
+    expect(mail!.html).toContain('&lt;script&gt;');
+    expect(mail!.text).toContain('Hi Zoë Łukasz 山田 <b>bold</b>,');
+    expect(mail!.html).toContain('Zoë Łukasz 山田 &lt;b&gt;bold&lt;/b&gt;');
+  });
+
+  it('delivers an event with a 5 MB error description, truncated, and the next event still flows', async () => {
+    const { customerId, orderId, user } = await subscribedCustomer();
+    const huge = await sample.event(pool, { orderId, customerId, status: 'failure', errorCode: 'E413', errorDesc: 'y'.repeat(5 * 1024 * 1024) });
+    const next = await sample.event(pool, { orderId, customerId, status: 'success' });
+
+    const mails = await waitForMail((all) => mailTo(all, user.email!), 2);
+    expect(mails.map((m) => m.headers['x-orderly-event-id'])).toEqual([huge, next]);
+    expect(mails[0]!.text).toMatch(/E413: y{100}/);
+    expect(mails[0]!.text).toMatch(/more characters truncated by Orderly/);
+  });
+
+  it('dead-letters a user without an email address and still delivers to the others', async () => {
+    const { customerId, orderId, user } = await subscribedCustomer();
+    const noAddress = await sample.user(pool, customerId, 'Nobody', null);
+    await sample.subscription(pool, noAddress.id);
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+
+    await waitForMail((all) => mailTo(all, user.email!), 1);
+    let rows = await deliveriesOf(pool, [eventId]);
+    for (let i = 0; i < 40 && rows.some((r) => r.state === 'pending'); i++) {
+      await sleep(250);
+      rows = await deliveriesOf(pool, [eventId]);
+    }
+    expect(rows.map((r) => [String(r.user_id), r.state])).toEqual([
+      [user.id, 'delivered'],
+      [noAddress.id, 'dead_lettered'],
+    ]);
+    expect(rows[1]!.last_error).toMatch(/^InvalidRecipient: user \d+ has no valid email address \(null\)/);
+  });
+
+  it('delivers the events of a multi-row transaction in their order', async () => {
+    const { customerId, orderId, user } = await subscribedCustomer();
+    const connection = await pool.getConnection();
+    const ids: string[] = [];
+    try {
+      await connection.beginTransaction();
+      for (const status of ['success', 'failure', 'success'] as const) ids.push(await sample.event(connection, { orderId, customerId, status }));
+      await connection.commit();
+    } finally {
+      connection.release();
+    }
+    const mails = await waitForMail((all) => mailTo(all, user.email!), 3);
+    expect(mails.map((m) => m.headers['x-orderly-event-id'])).toEqual(ids);
+  });
+});
