@@ -30,7 +30,7 @@ const chunkSize = 200;
  * accepted by Temporal (or skipped, or dead-lettered to the DLQ topic), so a crash re-delivers, never loses.
  */
 export function createIngest({ kafka, client, config, log }: { kafka: Kafka; client: Client; config: Config; log: Logger }): Ingest {
-  const consumer: Consumer = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, maxWaitTimeInMs: 100 });
+  let consumer: Consumer | undefined;
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const counts: IngestCounts = { accepted: 0, skipped: {}, deadLettered: 0 };
   let stopping = false;
@@ -115,25 +115,58 @@ export function createIngest({ kafka, client, config, log }: { kafka: Kafka; cli
     }
   }
 
-  return {
-    counts,
-    async start() {
-      await producer.connect();
-      await consumer.connect();
+  async function runConsumer(): Promise<void> {
+    const next = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, maxWaitTimeInMs: 100 });
+    next.on(next.events.CRASH, ({ payload }) => {
+      // kafkajs restarts itself after retriable errors only. Others (e.g. "Failed to find group coordinator"
+      // while the broker restarts) leave it disconnected for good: a live process consuming nothing.
+      if (payload.restart || stopping) return;
+      log.error({ err: payload.error }, 'Kafka consumer stopped on an error kafkajs does not retry; starting a new one');
+      void restartConsumer();
+    });
+    try {
+      await next.connect();
       // A new group starts from the beginning: nothing published before the ingest first ran is lost;
       // redeliveries are dropped by the order workflow and the deliveries ledger.
-      await consumer.subscribe({ topic: config.KAFKA_EVENTS_TOPIC, fromBeginning: true });
-      await consumer.run({
+      await next.subscribe({ topic: config.KAFKA_EVENTS_TOPIC, fromBeginning: true });
+      await next.run({
         eachBatchAutoResolve: false,
         autoCommit: true,
         partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENTLY,
         eachBatch,
       });
+    } catch (error) {
+      await next.disconnect().catch(() => undefined);
+      throw error;
+    }
+    consumer = next;
+  }
+
+  /** Replaces a crashed consumer, retrying with backoff until Kafka answers again (or the ingest stops). */
+  async function restartConsumer(): Promise<void> {
+    for (let attempt = 1; !stopping; attempt++) {
+      await sleep(Math.min(1_000 * attempt, 10_000));
+      if (stopping) return;
+      try {
+        await runConsumer();
+        log.info({ attempt }, 'Kafka consumer running again');
+        return;
+      } catch (error) {
+        log.warn({ err: error, attempt }, 'Kafka consumer could not start yet; retrying');
+      }
+    }
+  }
+
+  return {
+    counts,
+    async start() {
+      await producer.connect();
+      await runConsumer();
     },
     async stop() {
       stopping = true;
       // disconnect() waits for the running batch, commits what was resolved, then leaves the group.
-      await consumer.disconnect();
+      await consumer?.disconnect();
       await producer.disconnect();
     },
   };
