@@ -32,6 +32,11 @@ export interface OrderWorkflowInput {
 
 /** An order with no new event for this long completes; its next event starts a new run. */
 const idleTimeout = '10 minutes';
+/**
+ * Continue as new well before the server suggests it (about 4,000 events): a worker that lost the order
+ * from its cache replays the whole history, and a few thousand events took longer than a workflow task may.
+ */
+const maxHistoryEvents = 600;
 /** Redeliveries arrive close to the original; the ledger and child ids catch anything older. */
 const seenWindow = 1_000;
 
@@ -60,7 +65,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<void> {
     if (pending.length === 0) return;
     await notify(pending[0]!);
     pending.shift();
-    if (workflowInfo().continueAsNewSuggested) {
+    if (workflowInfo().continueAsNewSuggested || (workflowInfo().historyLength > maxHistoryEvents && patched('continue-as-new-at-max-history'))) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof orderWorkflow>({ orderId: input.orderId, pending, seenEventIds: [...seen] });
     }

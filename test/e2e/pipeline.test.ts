@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SampleUser, sample } from '../../scripts/sample-data.js';
@@ -85,6 +86,38 @@ describe('pipeline: order_events rows become emails', () => {
     expect(stateOf(muted)).toEqual(events.map(() => 'suppressed:muted'));
     expect(stateOf(otherFlow)).toEqual(events.map(() => 'suppressed:not subscribed to flow F1063'));
     expect(stateOf(unsubscribed)).toEqual([]);
+  });
+});
+
+describe('pipeline: a long order', () => {
+  let longPool: Pool;
+  let longProcesses: OrderlyProcess[];
+  beforeAll(async () => {
+    longPool = createPool(config);
+    longProcesses = await startPipeline();
+  });
+  afterAll(async () => {
+    await Promise.all(longProcesses.map((p) => p.stop()));
+    await longPool.end();
+  });
+
+  it('continues as new when its history grows, keeping every event and their order', async () => {
+    const run = randomUUID().slice(0, 8);
+    const customerId = await sample.customer(longPool, `Long order ${run}`);
+    const user = await sample.user(longPool, customerId, 'Ada', `ada.long.${run}@example.test`);
+    await sample.subscription(longPool, user.id);
+    const orderId = await sample.order(longPool, customerId);
+    const eventIds = [];
+    for (let i = 0; i < 60; i++) eventIds.push(await sample.event(longPool, { orderId, customerId, status: i % 7 === 6 ? 'failure' : 'success' }));
+
+    const mails = await waitForMail((all) => mailTo(all, user.email!), eventIds.length, { timeoutMs: 180_000, settleMs: 2_000 });
+    expect(mails.map((m) => m.headers['x-orderly-event-id'])).toEqual(eventIds);
+
+    const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    const runs = [];
+    for await (const execution of new Client({ connection }).workflow.list({ query: `WorkflowId = 'order:${orderId}'` })) runs.push(execution.runId);
+    await connection.close();
+    expect(runs.length).toBeGreaterThan(1);
   });
 });
 
