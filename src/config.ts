@@ -32,8 +32,11 @@ const configSchema = z.object({
   SMTP_SECURE: z.stringbool().default(false),
   SMTP_USER: z.string().optional(),
   SMTP_PASSWORD: z.string().optional(),
-  /** Pooled connections per email worker: each carries one message at a time. */
-  SMTP_POOL_SIZE: positiveInt.default(5),
+  /**
+   * Pooled connections per email worker: each carries one message at a time, about 20 per second against
+   * a local server (nodemailer leaves Nagle on, so each message waits ~40 ms for the server's delayed ACK).
+   */
+  SMTP_POOL_SIZE: positiveInt.default(10),
   MAIL_FROM: z.string().default('Orderly <notifications@orderly.local>'),
   /** Concurrent sends per email worker; more than the pool size just queues inside nodemailer. */
   EMAIL_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(20),
