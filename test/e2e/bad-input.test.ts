@@ -1,45 +1,22 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Pool } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
+import { describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
-import { loadConfig } from '../../src/config.js';
-import { createPool } from '../../src/db/pool.js';
 import { deliveriesOf } from '../support/expectations.js';
 import { mailTo, waitForMail } from '../support/mail-sink.js';
-
-const config = loadConfig();
-let pool: Pool;
-let processes: OrderlyProcess[];
-
-async function subscribedCustomer(username = 'Margaret', email: string | null = `margaret.${randomUUID()}@example.test`) {
-  const customerId = await sample.customer(pool, `Bad input ${randomUUID()}`);
-  const user = await sample.user(pool, customerId, username, email);
-  await sample.subscription(pool, user.id);
-  const orderId = await sample.order(pool, customerId);
-  return { customerId, orderId, user };
-}
+import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
 
 describe('pipeline: bad and unusual input through the real path', () => {
-  beforeAll(async () => {
-    pool = createPool(config);
-    processes = await startPipeline();
-  });
-  afterAll(async () => {
-    await stopAll(processes);
-    await pool.end();
-  });
+  const pipeline = usePipeline();
 
   it('skips deletes and updates that keep the status, and notifies an update that changes it', async () => {
-    const { customerId, orderId, user } = await subscribedCustomer();
-    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);
+    const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
     await waitForMail((mails) => mailTo(mails, user.email!), 1, { settleMs: 0 });
 
-    await pool.execute("UPDATE order_events SET source = 'renamed-service' WHERE id = ?", [eventId]);
-    await pool.execute("UPDATE order_events SET status = 'failure', error_code = 'E409', error_desc = 'reversed' WHERE id = ?", [eventId]);
-    const throwaway = await sample.event(pool, { orderId, customerId, status: 'success' });
-    await pool.execute('DELETE FROM order_events WHERE id = ?', [throwaway]);
+    await pipeline.pool.execute("UPDATE order_events SET source = 'renamed-service' WHERE id = ?", [eventId]);
+    await pipeline.pool.execute("UPDATE order_events SET status = 'failure', error_code = 'E409', error_desc = 'reversed' WHERE id = ?", [eventId]);
+    const throwaway = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+    await pipeline.pool.execute('DELETE FROM order_events WHERE id = ?', [throwaway]);
 
     // The insert, the status change and the deleted row's own insert: three mails, no more.
     const mails = await waitForMail((all) => mailTo(all, user.email!), 3, { settleMs: 3_000 });
@@ -51,8 +28,8 @@ describe('pipeline: bad and unusual input through the real path', () => {
   });
 
   it('escapes HTML and script, keeps CR/LF out of mail headers, and keeps unicode names', async () => {
-    const { customerId, orderId, user } = await subscribedCustomer('Zoë Łukasz 山田 <b>bold</b>');
-    await sample.event(pool, {
+    const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool, 'Zoë Łukasz 山田 <b>bold</b>');
+    await sample.event(pipeline.pool, {
       orderId,
       customerId,
       status: 'failure',
@@ -72,9 +49,9 @@ describe('pipeline: bad and unusual input through the real path', () => {
   });
 
   it('delivers an event with a 5 MB error description, truncated, and the next event still flows', async () => {
-    const { customerId, orderId, user } = await subscribedCustomer();
-    const huge = await sample.event(pool, { orderId, customerId, status: 'failure', errorCode: 'E413', errorDesc: 'y'.repeat(5 * 1024 * 1024) });
-    const next = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);
+    const huge = await sample.event(pipeline.pool, { orderId, customerId, status: 'failure', errorCode: 'E413', errorDesc: 'y'.repeat(5 * 1024 * 1024) });
+    const next = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
 
     const mails = await waitForMail((all) => mailTo(all, user.email!), 2);
     expect(mails.map((m) => m.headers['x-orderly-event-id'])).toEqual([huge, next]);
@@ -83,16 +60,16 @@ describe('pipeline: bad and unusual input through the real path', () => {
   });
 
   it('dead-letters a user without an email address and still delivers to the others', async () => {
-    const { customerId, orderId, user } = await subscribedCustomer();
-    const noAddress = await sample.user(pool, customerId, 'Nobody', null);
-    await sample.subscription(pool, noAddress.id);
-    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);
+    const noAddress = await sample.user(pipeline.pool, customerId, 'Nobody', null);
+    await sample.subscription(pipeline.pool, noAddress.id);
+    const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
 
     await waitForMail((all) => mailTo(all, user.email!), 1);
-    let rows = await deliveriesOf(pool, [eventId]);
+    let rows = await deliveriesOf(pipeline.pool, [eventId]);
     for (let i = 0; i < 40 && rows.some((r) => r.state === 'pending'); i++) {
       await sleep(250);
-      rows = await deliveriesOf(pool, [eventId]);
+      rows = await deliveriesOf(pipeline.pool, [eventId]);
     }
     expect(rows.map((r) => [String(r.user_id), r.state])).toEqual([
       [user.id, 'delivered'],
@@ -102,8 +79,8 @@ describe('pipeline: bad and unusual input through the real path', () => {
   });
 
   it('delivers the events of a multi-row transaction in their order', async () => {
-    const { customerId, orderId, user } = await subscribedCustomer();
-    const connection = await pool.getConnection();
+    const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);
+    const connection = await pipeline.pool.getConnection();
     const ids: string[] = [];
     try {
       await connection.beginTransaction();

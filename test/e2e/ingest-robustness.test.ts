@@ -1,22 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
-import type { Pool } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
 import { restart } from '../../stack/lifecycle.js';
 import { connectorName, local } from '../../stack/local-settings.js';
 import { loadConfig } from '../../src/config.js';
-import { createPool } from '../../src/db/pool.js';
 import { readTopicUntil } from '../support/kafka.js';
+import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
 import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
-import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
 
 const config = loadConfig();
 const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
 const connectUrl = `http://127.0.0.1:${local.connectPort}`;
-let pool: Pool;
-let processes: OrderlyProcess[];
+const pipeline = usePipeline();
 
 async function connectRequest(method: string, path: string): Promise<void> {
   const response = await fetch(`${connectUrl}${path}`, { method });
@@ -35,11 +32,8 @@ async function until(condition: () => Promise<boolean>, timeoutMs = 60_000): Pro
   }
 }
 
-async function subscribedCustomer() {
-  const customerId = await sample.customer(pool, `Ingest ${randomUUID()}`);
-  const user = await sample.user(pool, customerId, 'Linus', `linus.${randomUUID()}@example.test`);
-  await sample.subscription(pool, user.id);
-  const orderId = await sample.order(pool, customerId);
+async function subscribedCustomerAddress() {
+  const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);
   return { customerId, orderId, address: user.email! };
 }
 
@@ -53,37 +47,29 @@ async function produce(messages: { key: Buffer | string | null; value: Buffer | 
 }
 
 describe('ingest: redeliveries, bad messages and connector restarts', () => {
-  beforeAll(async () => {
-    pool = createPool(config);
-    processes = await startPipeline();
-  });
-  afterAll(async () => {
-    await stopAll(processes);
-    await pool.end();
-  });
 
   it('sends one email when the same change event arrives twice on Kafka', async () => {
-    const { customerId, orderId, address } = await subscribedCustomer();
-    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const { customerId, orderId, address } = await subscribedCustomerAddress();
+    const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
     const original = await readTopicUntil(kafka, config.KAFKA_EVENTS_TOPIC, (seen) => seen.find((m) => String(m.value?.after?.id) === eventId));
     await waitForMail((mails) => mailTo(mails, address), 1, { settleMs: 0 });
 
     await produce([{ key: JSON.stringify(original.key), value: original.raw }]);
-    const second = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const second = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
 
     const mails = await waitForMail((all) => mailTo(all, address), 2, { settleMs: 3_000 });
     expect(eventIdsOf(mails)).toEqual([eventId, second]);
   });
 
   it('sends a malformed message to the dead-letter topic with its reason and keeps going', async () => {
-    const { customerId, orderId, address } = await subscribedCustomer();
+    const { customerId, orderId, address } = await subscribedCustomerAddress();
     const marker = randomUUID();
     await produce([
       { key: JSON.stringify({ order_id: Number(orderId) }), value: `not json ${marker}` },
       { key: JSON.stringify({ order_id: Number(orderId) }), value: JSON.stringify({ op: 'c', marker, after: { id: 'x' }, source: { table: 'order_events' } }) },
       { key: JSON.stringify({ order_id: Number(orderId) }), value: null },
     ]);
-    const eventId = await sample.event(pool, { orderId, customerId, status: 'failure' });
+    const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'failure' });
 
     const mails = await waitForMail((all) => mailTo(all, address), 1);
     expect(eventIdsOf(mails)).toEqual([eventId]);
@@ -99,20 +85,20 @@ describe('ingest: redeliveries, bad messages and connector restarts', () => {
   });
 
   it('does not re-send old rows when Kafka Connect restarts', async () => {
-    const { customerId, orderId, address } = await subscribedCustomer();
-    const before = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const { customerId, orderId, address } = await subscribedCustomerAddress();
+    const before = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
     await waitForMail((mails) => mailTo(mails, address), 1, { settleMs: 0 });
 
     await restart('debezium');
-    const after = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const after = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
 
     const mails = await waitForMail((all) => mailTo(all, address), 2, { settleMs: 3_000 });
     expect(eventIdsOf(mails)).toEqual([before, after]);
   });
 
   it('does not re-publish old rows when the connector starts anew, without offsets', async () => {
-    const { customerId, orderId, address } = await subscribedCustomer();
-    const old = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const { customerId, orderId, address } = await subscribedCustomerAddress();
+    const old = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
     await waitForMail((mails) => mailTo(mails, address), 1, { settleMs: 0 });
 
     // Stop the connector, forget where it was in the binlog, start it again: it is a new connector now.
@@ -121,7 +107,7 @@ describe('ingest: redeliveries, bad messages and connector restarts', () => {
     await connectRequest('DELETE', `/connectors/${connectorName}/offsets`);
     await connectRequest('PUT', `/connectors/${connectorName}/resume`);
     await until(async () => (await connectorStatus()).tasks[0]?.state === 'RUNNING');
-    const fresh = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const fresh = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
 
     const mails = await waitForMail((all) => mailTo(all, address), 2, { settleMs: 3_000 });
     expect(eventIdsOf(mails)).toEqual([old, fresh]);
