@@ -47,10 +47,6 @@ const templates: Record<TemplateId, (input: TemplateInput) => { subject: string;
   }),
 };
 
-export function isTemplateId(id: string): id is TemplateId {
-  return Object.hasOwn(templates, id);
-}
-
 /** Renders a template to subject, HTML and plain text. React escapes every field it interpolates. */
 export async function renderEmail(templateId: TemplateId, input: TemplateInput): Promise<RenderedEmail> {
   const { subject, element } = templates[templateId](input);

@@ -54,8 +54,6 @@ export interface Suppression {
   reason: string;
 }
 
-export type DeliveryState = 'pending' | 'delivered' | 'suppressed' | 'dead_lettered' | 'cancelled';
-
 /** Error types that are never worth retrying; activities throw them as non-retryable failures. */
 export const permanentErrors = {
   unknownOrder: 'UnknownOrder',

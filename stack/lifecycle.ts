@@ -10,7 +10,7 @@ function byName(name: ComponentName): Component {
 }
 
 /** Provisions, starts and configures one component unless it already runs; returns once it is healthy. */
-export async function bringUp(component: Component, report: (line: string) => void = () => {}): Promise<void> {
+async function bringUp(component: Component, report: (line: string) => void = () => {}): Promise<void> {
   const started = Date.now();
   if (ownPid(component.name) === undefined) {
     for (const port of component.ports) {
@@ -64,9 +64,3 @@ export async function restart(name: ComponentName, { kill = false } = {}): Promi
   await bringUp(byName(name));
 }
 
-/** Stops one component without restarting it: for tests of outages. */
-export async function stop(name: ComponentName): Promise<void> {
-  await stopDaemon(name);
-}
-
-export { byName };
