@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EndpointPolicy } from './domain.js';
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
@@ -41,6 +42,23 @@ const configSchema = z.object({
   /** Concurrent sends per email worker; more than the pool size just queues inside nodemailer. */
   EMAIL_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(20),
 
+  /** Webhook delivery defaults; an endpoint's own columns in `webhook_endpoints` override them. */
+  WEBHOOK_RETRY_SCHEDULE_S: z
+    .string()
+    .default('5,30,120,600,3600')
+    .transform((list) => list.split(',').map(Number))
+    .pipe(z.array(z.number().nonnegative()).min(1)),
+  WEBHOOK_MAX_AGE_S: positiveInt.default(24 * 3600),
+  WEBHOOK_RATE_LIMIT_PER_S: positiveInt.default(50),
+  WEBHOOK_MAX_IN_FLIGHT: positiveInt.default(4),
+  WEBHOOK_CIRCUIT_FAILURE_THRESHOLD: positiveInt.default(5),
+  WEBHOOK_CIRCUIT_COOLDOWN_S: positiveInt.default(30),
+  /** Per request, on the webhook worker: a hanging endpoint gives up a slot after at most connect + response. */
+  WEBHOOK_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
+  WEBHOOK_RESPONSE_TIMEOUT_MS: positiveInt.default(10_000),
+  /** Concurrent webhook calls per webhook worker. */
+  WEBHOOK_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100),
+
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -54,4 +72,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration: ${problems}`);
   }
   return result.data;
+}
+
+/** The delivery policy of an endpoint that sets none of its own. */
+export function webhookDefaults(config: Config): EndpointPolicy {
+  return {
+    retryScheduleS: config.WEBHOOK_RETRY_SCHEDULE_S,
+    maxAgeS: config.WEBHOOK_MAX_AGE_S,
+    ratePerSecond: config.WEBHOOK_RATE_LIMIT_PER_S,
+    maxInFlight: config.WEBHOOK_MAX_IN_FLIGHT,
+    circuitFailureThreshold: config.WEBHOOK_CIRCUIT_FAILURE_THRESHOLD,
+    circuitCooldownS: config.WEBHOOK_CIRCUIT_COOLDOWN_S,
+  };
 }

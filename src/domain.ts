@@ -37,20 +37,41 @@ export function classify(event: Pick<OrderEvent, 'status'>): TemplateId {
   return event.status === 'success' ? 'order-event-succeeded' : 'order-event-failed';
 }
 
-export type Channel = 'email';
+export type Channel = 'email' | 'webhook';
 
-/** A user who should hear about an event on a channel. */
+/**
+ * How one webhook endpoint is delivered to: the endpoint's own settings where it has them, the service's
+ * defaults otherwise. Carried in workflow history, so it holds no secret and no URL.
+ */
+export interface EndpointPolicy {
+  /** Seconds before each retry; the last one repeats until `maxAgeS`. */
+  retryScheduleS: number[];
+  /** A delivery still failing this long after its first attempt is dead-lettered. */
+  maxAgeS: number;
+  /** Token bucket: requests per second, with a burst of the same size. */
+  ratePerSecond: number;
+  /** Requests to the endpoint at the same time, at most. */
+  maxInFlight: number;
+  /** Consecutive failures that open the circuit. */
+  circuitFailureThreshold: number;
+  /** How long an open circuit waits before one probe request. */
+  circuitCooldownS: number;
+}
+
+/** A user who should hear about an event on a channel: at an email address, or at a webhook endpoint. */
 export interface Recipient {
   userId: string;
   username: string;
   email: string | null;
   channel: Channel;
+  endpoint?: { id: string; policy: EndpointPolicy };
 }
 
 /** A user whose subscriptions exist but do not ask for this event. */
 export interface Suppression {
   userId: string;
   channel: Channel;
+  endpointId?: string;
   reason: string;
 }
 
@@ -62,6 +83,14 @@ export const permanentErrors = {
   smtpRejected: 'SmtpPermanentFailure',
 } as const;
 
+/** Why a webhook delivery was given up: the `error_type` of its dead letter. */
+export const webhookFailures = {
+  gone: 'WebhookEndpointGone',
+  disabled: 'WebhookEndpointDisabled',
+  rejected: 'WebhookRejected',
+  expired: 'WebhookRetriesExhausted',
+} as const;
+
 /** What the dead-letter workflow and the `dead_letters` table hold for one failed notification. */
 export interface DeadLetter {
   eventId: string;
@@ -71,6 +100,7 @@ export interface DeadLetter {
   /** The recipient whose delivery failed; absent when the whole event could not be notified. */
   userId?: string;
   channel?: Channel;
+  endpointId?: string;
   errorType: string;
   message: string;
   attempts: number;
@@ -81,10 +111,17 @@ export const workflowIds = {
   order: (orderId: string) => `order:${orderId}`,
   notification: (notificationId: string) => `notification:${notificationId}`,
   deadLetters: 'dead-letters',
+  webhookEndpoint: (endpointId: string) => `webhook-endpoint:${endpointId}`,
 } as const;
 
-/** Workflows and their local activities run on one queue; SMTP sends on their own, so each scales apart. */
+/** The Standard Webhooks `webhook-id` of one notification at one endpoint: the same on every attempt. */
+export function webhookMessageId(notificationId: string, endpointId: string): string {
+  return `msg_${notificationId.replace(/[^A-Za-z0-9]/g, '_')}_${endpointId}`;
+}
+
+/** Workflows and their local activities run on one queue; SMTP sends and webhook calls on their own, so each scales apart. */
 export const taskQueues = {
   workflows: 'orderly-workflows',
   email: 'orderly-email',
+  webhooks: 'orderly-webhooks',
 } as const;

@@ -14,12 +14,12 @@ export function createLedgerActivities({ pool }: { pool: Pool }) {
     async recordAudience(event: OrderEvent, template: TemplateId, recipients: Recipient[], suppressed: Suppression[]): Promise<Recipient[]> {
       const key = notificationKey(event);
       const rows = [
-        ...recipients.map((r) => [key, event.eventId, event.orderId, event.customerId, r.userId, r.channel, r.email, template, 'pending', null]),
-        ...suppressed.map((s) => [key, event.eventId, event.orderId, event.customerId, s.userId, s.channel, null, template, 'suppressed', s.reason]),
+        ...recipients.map((r) => [key, event.eventId, event.orderId, event.customerId, r.userId, r.channel, r.endpoint?.id ?? 0, addressOf(r), template, 'pending', null]),
+        ...suppressed.map((s) => [key, event.eventId, event.orderId, event.customerId, s.userId, s.channel, s.endpointId ?? 0, null, template, 'suppressed', s.reason]),
       ];
       if (rows.length === 0) return [];
       await pool.query(
-        `INSERT INTO deliveries (notification_id, event_id, order_id, customer_id, user_id, channel, recipient, template, state, reason)
+        `INSERT INTO deliveries (notification_id, event_id, order_id, customer_id, user_id, channel, endpoint_id, recipient, template, state, reason)
          VALUES ?
          ON DUPLICATE KEY UPDATE
            state = IF(state IN ('delivered', 'cancelled'), state, VALUES(state)),
@@ -28,18 +28,18 @@ export function createLedgerActivities({ pool }: { pool: Pool }) {
         [rows],
       );
       const [done] = await pool.execute<RowDataPacket[]>(
-        "SELECT user_id, channel FROM deliveries WHERE notification_id = ? AND state IN ('delivered', 'cancelled')",
+        "SELECT user_id, channel, endpoint_id FROM deliveries WHERE notification_id = ? AND state IN ('delivered', 'cancelled')",
         [key],
       );
-      const finished = new Set(done.map((row) => `${row.user_id}/${row.channel}`));
-      return recipients.filter((r) => !finished.has(`${r.userId}/${r.channel}`));
+      const finished = new Set(done.map((row) => `${row.user_id}/${row.channel}/${row.endpoint_id}`));
+      return recipients.filter((r) => !finished.has(`${r.userId}/${r.channel}/${r.endpoint?.id ?? 0}`));
     },
 
-    async recordDelivered(delivery: { notificationId: string; userId: string; channel: string; providerMessageId: string; attempts: number }): Promise<void> {
+    async recordDelivered(delivery: { notificationId: string; userId: string; channel: string; endpointId?: string; providerMessageId: string; attempts: number }): Promise<void> {
       await pool.execute<ResultSetHeader>(
         `UPDATE deliveries SET state = 'delivered', provider_message_id = ?, attempts = ?, last_error = NULL, delivered_at = CURRENT_TIMESTAMP(6)
-          WHERE notification_id = ? AND user_id = ? AND channel = ?`,
-        [delivery.providerMessageId, delivery.attempts, delivery.notificationId, delivery.userId, delivery.channel],
+          WHERE notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ?`,
+        [delivery.providerMessageId, delivery.attempts, delivery.notificationId, delivery.userId, delivery.channel, delivery.endpointId ?? 0],
       );
     },
 
@@ -48,16 +48,19 @@ export function createLedgerActivities({ pool }: { pool: Pool }) {
       if (deadLetter.userId !== undefined) {
         await pool.execute(
           `UPDATE deliveries SET state = 'dead_lettered', attempts = ?, last_error = ?
-            WHERE notification_id = ? AND user_id = ? AND channel = ? AND state <> 'delivered'`,
-          [deadLetter.attempts, `${deadLetter.errorType}: ${deadLetter.message}`, deadLetter.notificationId, deadLetter.userId, deadLetter.channel ?? 'email'],
+            WHERE notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ? AND state <> 'delivered'`,
+          [deadLetter.attempts, `${deadLetter.errorType}: ${deadLetter.message}`, deadLetter.notificationId, deadLetter.userId, deadLetter.channel ?? 'email', deadLetter.endpointId ?? 0],
         );
       }
       await pool.execute(
-        `INSERT INTO dead_letters (notification_id, event_id, order_id, customer_id, user_id, channel, error_type, message, attempts)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO dead_letters (notification_id, event_id, order_id, customer_id, user_id, channel, endpoint_id, error_type, message, attempts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON DUPLICATE KEY UPDATE message = VALUES(message), attempts = VALUES(attempts)`,
-        [deadLetter.notificationId, deadLetter.eventId, deadLetter.orderId, deadLetter.customerId, deadLetter.userId ?? 0, deadLetter.channel ?? null, deadLetter.errorType, deadLetter.message, deadLetter.attempts],
+        [deadLetter.notificationId, deadLetter.eventId, deadLetter.orderId, deadLetter.customerId, deadLetter.userId ?? 0, deadLetter.channel ?? null, deadLetter.endpointId ?? 0, deadLetter.errorType, deadLetter.message, deadLetter.attempts],
       );
     },
   };
 }
+
+/** What the `recipient` column shows: the address, or which endpoint. */
+const addressOf = (recipient: Recipient): string | null => (recipient.endpoint ? `webhook endpoint ${recipient.endpoint.id}` : recipient.email);

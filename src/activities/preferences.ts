@@ -1,13 +1,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { type OrderEvent, type Recipient, type Suppression, permanentErrors } from '../domain.js';
+import { type Channel, type EndpointPolicy, type OrderEvent, type Recipient, type Suppression, permanentErrors } from '../domain.js';
 
 export interface AudienceOfEvent {
   recipients: Recipient[];
   suppressed: Suppression[];
 }
 
-/** One subscription of one user, as the lookup reads it. */
+/** One subscription of one user, as the lookup reads it (webhook columns NULL for email). */
 export interface Subscription {
   user_id: string;
   username: string;
@@ -15,8 +15,18 @@ export interface Subscription {
   flow_id: string | null;
   on_success: number;
   on_failure: number;
-  channel: 'email';
+  channel: Channel;
   muted: number;
+  endpoint_id: string | null;
+  endpoint_enabled: number | null;
+  endpoint_disabled_reason: string | null;
+  /** JSON text on MariaDB, parsed already on MySQL. */
+  retry_schedule_s: string | number[] | null;
+  max_age_s: number | null;
+  rate_limit_per_s: number | null;
+  max_in_flight: number | null;
+  circuit_failure_threshold: number | null;
+  circuit_cooldown_s: number | null;
 }
 
 type SubscriptionRow = Subscription & RowDataPacket;
@@ -25,7 +35,7 @@ type SubscriptionRow = Subscription & RowDataPacket;
  * Reads who wants to hear about an event. Every user of the event's customer who has a subscription gets
  * a decision: a matching, unmuted subscription makes a recipient; otherwise the user is suppressed, with why.
  */
-export function createPreferenceActivities({ pool }: { pool: Pool }) {
+export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Pool; webhookDefaults: EndpointPolicy }) {
   return {
     async findAudience(event: OrderEvent): Promise<AudienceOfEvent> {
       const [orders] = await pool.execute<RowDataPacket[]>('SELECT customer_id FROM orders WHERE id = ?', [event.orderId]);
@@ -33,39 +43,66 @@ export function createPreferenceActivities({ pool }: { pool: Pool }) {
         throw ApplicationFailure.nonRetryable(`order ${event.orderId} does not exist`, permanentErrors.unknownOrder);
       }
       const [rows] = await pool.execute<SubscriptionRow[]>(
-        `SELECT u.id AS user_id, u.username, u.email, s.flow_id, s.on_success, s.on_failure, s.channel, s.muted
-           FROM users u JOIN subscriptions s ON s.user_id = u.id
+        `SELECT u.id AS user_id, u.username, u.email, s.flow_id, s.on_success, s.on_failure, s.channel, s.muted, s.endpoint_id,
+                e.enabled AS endpoint_enabled, e.disabled_reason AS endpoint_disabled_reason, e.retry_schedule_s, e.max_age_s,
+                e.rate_limit_per_s, e.max_in_flight, e.circuit_failure_threshold, e.circuit_cooldown_s
+           FROM users u
+           JOIN subscriptions s ON s.user_id = u.id
+           LEFT JOIN webhook_endpoints e ON e.id = s.endpoint_id AND e.customer_id = u.customer_id
           WHERE u.customer_id = ?
           ORDER BY u.id, s.id`,
         [event.customerId],
       );
-      return decideAudience(event, rows);
+      return decideAudience(event, rows, webhookDefaults);
     },
   };
 }
 
-/** Pure decision per (user, channel): exported for unit tests. */
-export function decideAudience(event: Pick<OrderEvent, 'flowId' | 'status'>, rows: Subscription[]): AudienceOfEvent {
-  const byUserChannel = new Map<string, Subscription[]>();
+/** Pure decision per (user, channel, endpoint): exported for unit tests. */
+export function decideAudience(event: Pick<OrderEvent, 'flowId' | 'status'>, rows: Subscription[], webhookDefaults: EndpointPolicy): AudienceOfEvent {
+  const byDestination = new Map<string, Subscription[]>();
   for (const row of rows) {
-    const key = `${row.user_id}/${row.channel}`;
-    byUserChannel.set(key, [...(byUserChannel.get(key) ?? []), row]);
+    const key = `${row.user_id}/${row.channel}/${row.endpoint_id ?? ''}`;
+    byDestination.set(key, [...(byDestination.get(key) ?? []), row]);
   }
   const audience: AudienceOfEvent = { recipients: [], suppressed: [] };
-  for (const subscriptions of byUserChannel.values()) {
+  for (const subscriptions of byDestination.values()) {
     const first = subscriptions[0]!;
+    const destination = {
+      userId: String(first.user_id),
+      channel: first.channel,
+      ...(first.endpoint_id === null ? {} : { endpointId: String(first.endpoint_id) }),
+    };
     const forFlow = subscriptions.filter((s) => s.flow_id === null || s.flow_id === event.flowId);
     const forStatus = forFlow.filter((s) => (event.status === 'success' ? s.on_success : s.on_failure));
     const active = forStatus.filter((s) => !s.muted);
-    if (active.length > 0) {
-      audience.recipients.push({ userId: String(first.user_id), username: first.username, email: first.email, channel: first.channel });
-      continue;
-    }
     const reason =
       forFlow.length === 0 ? `not subscribed to flow ${event.flowId}`
       : forStatus.length === 0 ? `not subscribed to ${event.status} events`
-      : 'muted';
-    audience.suppressed.push({ userId: String(first.user_id), channel: first.channel, reason });
+      : active.length === 0 ? 'muted'
+      : first.channel === 'webhook' && first.endpoint_enabled === null ? `webhook endpoint ${first.endpoint_id} does not exist`
+      : first.channel === 'webhook' && !first.endpoint_enabled ? `webhook endpoint ${first.endpoint_id} is disabled (${first.endpoint_disabled_reason ?? 'by an operator'})`
+      : undefined;
+    if (reason !== undefined) {
+      audience.suppressed.push({ ...destination, reason });
+      continue;
+    }
+    const recipient: Recipient = { userId: destination.userId, username: first.username, email: first.email, channel: first.channel };
+    if (destination.endpointId !== undefined) recipient.endpoint = { id: destination.endpointId, policy: endpointPolicy(first, webhookDefaults) };
+    audience.recipients.push(recipient);
   }
   return audience;
+}
+
+/** The endpoint's own settings where it has them, the service's defaults otherwise. */
+function endpointPolicy(row: Subscription, defaults: EndpointPolicy): EndpointPolicy {
+  const schedule: unknown = typeof row.retry_schedule_s === 'string' ? JSON.parse(row.retry_schedule_s) : row.retry_schedule_s;
+  return {
+    retryScheduleS: Array.isArray(schedule) && schedule.length > 0 && schedule.every((s) => typeof s === 'number' && s >= 0) ? (schedule as number[]) : defaults.retryScheduleS,
+    maxAgeS: row.max_age_s ?? defaults.maxAgeS,
+    ratePerSecond: row.rate_limit_per_s ?? defaults.ratePerSecond,
+    maxInFlight: row.max_in_flight ?? defaults.maxInFlight,
+    circuitFailureThreshold: row.circuit_failure_threshold ?? defaults.circuitFailureThreshold,
+    circuitCooldownS: row.circuit_cooldown_s ?? defaults.circuitCooldownS,
+  };
 }

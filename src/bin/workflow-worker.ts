@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { loadConfig } from '../config.js';
+import { loadConfig, webhookDefaults } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
@@ -15,7 +15,7 @@ runProcess('workflow-worker', async () => {
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-  const worker = await createWorkflowWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, client, pool });
+  const worker = await createWorkflowWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, client, pool, webhookDefaults: webhookDefaults(config) });
   log.info(
     { temporal: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: taskQueues.workflows, mysql: `${config.MYSQL_HOST}:${config.MYSQL_PORT}/${config.MYSQL_DATABASE}` },
     'workflow worker started',

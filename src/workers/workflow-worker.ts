@@ -3,10 +3,10 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Pool } from 'mysql2/promise';
-import { createDeadLetterActivities } from '../activities/dead-letters.js';
 import { createLedgerActivities } from '../activities/ledger.js';
 import { createPreferenceActivities } from '../activities/preferences.js';
-import { taskQueues } from '../domain.js';
+import { createTemporalActivities } from '../activities/temporal.js';
+import { type EndpointPolicy, taskQueues } from '../domain.js';
 
 /** The workflow code the worker bundles: `.ts` under tsx, `.js` once compiled. */
 export const workflowsPath = fileURLToPath(new URL(`../workflows/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
@@ -16,21 +16,22 @@ export interface WorkflowWorkerDeps {
   namespace: string;
   client: Client;
   pool: Pool;
+  webhookDefaults: EndpointPolicy;
   /** A prebuilt bundle (tests bundle once for many workers); otherwise the worker bundles `workflowsPath`. */
   workflowBundle?: WorkflowBundleOption;
 }
 
-/** Runs the per-order, per-event and dead-letter workflows, with their MySQL lookups as local activities. */
-export function createWorkflowWorker({ connection, namespace, client, pool, workflowBundle }: WorkflowWorkerDeps): Promise<Worker> {
+/** Runs Orderly's workflows (order, notification, dead letters, webhook endpoints) and their local activities. */
+export function createWorkflowWorker({ connection, namespace, client, pool, webhookDefaults, workflowBundle }: WorkflowWorkerDeps): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
     taskQueue: taskQueues.workflows,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities: {
-      ...createPreferenceActivities({ pool }),
+      ...createPreferenceActivities({ pool, webhookDefaults }),
       ...createLedgerActivities({ pool }),
-      ...createDeadLetterActivities({ client, taskQueue: taskQueues.workflows }),
+      ...createTemporalActivities({ client, taskQueue: taskQueues.workflows }),
     },
   });
 }

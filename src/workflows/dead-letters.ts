@@ -12,7 +12,8 @@ export interface DeadLettersState {
 const maxEntries = 2_000;
 
 /** Entries recorded before notification ids existed carry only the event id. */
-const entryKey = (entry: DeadLetter): string => `${entry.notificationId ?? entry.eventId}/${entry.userId ?? '-'}/${entry.channel ?? '-'}`;
+const entryKey = (entry: DeadLetter): string =>
+  `${entry.notificationId ?? entry.eventId}/${entry.userId ?? '-'}/${entry.channel ?? '-'}/${entry.endpointId ?? '-'}`;
 
 /**
  * One long-lived workflow (id `dead-letters`) collecting every notification that failed for good, so operators

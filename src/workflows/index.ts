@@ -2,3 +2,4 @@
 export { deadLettersWorkflow } from './dead-letters.js';
 export { notificationWorkflow } from './notification.js';
 export { orderWorkflow } from './order.js';
+export { webhookEndpointWorkflow } from './webhook-endpoint.js';

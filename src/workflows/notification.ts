@@ -1,7 +1,8 @@
-import { ActivityFailure, ApplicationFailure, upsertSearchAttributes } from '@temporalio/workflow';
-import { type DeadLetter, type OrderEvent, type Recipient, type TemplateId, classify, notificationKey } from '../domain.js';
+import { ActivityFailure, ApplicationFailure, condition, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { type DeadLetter, type OrderEvent, type Recipient, type TemplateId, classify, notificationKey, webhookMessageId } from '../domain.js';
 import { type NotificationStatus, searchAttributes } from '../search-attributes.js';
-import { deadLetters, email, ledger, preferences } from './proxies.js';
+import { email, ledger, preferences, signals } from './proxies.js';
+import { type WebhookDeliveryResult, webhookResultSignal } from './webhook-endpoint.js';
 
 export interface NotificationOutcome {
   status: NotificationStatus;
@@ -17,6 +18,9 @@ export interface NotificationOutcome {
  * dead-letters that delivery; the workflow itself still completes so the order's next event proceeds.
  */
 export async function notificationWorkflow(event: OrderEvent): Promise<NotificationOutcome> {
+  const webhookResults = new Map<string, WebhookDeliveryResult>();
+  setHandler(webhookResultSignal, (result) => void webhookResults.set(result.messageId, result));
+
   const template = classify(event);
   let audience;
   try {
@@ -26,14 +30,15 @@ export async function notificationWorkflow(event: OrderEvent): Promise<Notificat
     return finish({ status: 'dead_lettered', delivered: 0, suppressed: 0, deadLettered: 1 });
   }
   const toSend = await ledger.recordAudience(event, template, audience.recipients, audience.suppressed);
-  const results = await Promise.all(toSend.map((recipient) => deliver(event, template, recipient)));
+  const deliver = (recipient: Recipient) => (recipient.endpoint ? deliverWebhook(event, template, recipient, recipient.endpoint, webhookResults) : deliverEmail(event, template, recipient));
+  const results = await Promise.all(toSend.map(deliver));
   const delivered = results.filter((r) => r === 'delivered').length;
   const deadLettered = results.length - delivered;
   const status: NotificationStatus = deadLettered > 0 ? 'dead_lettered' : delivered > 0 ? 'delivered' : 'suppressed';
   return finish({ status, delivered, suppressed: audience.suppressed.length, deadLettered });
 }
 
-async function deliver(event: OrderEvent, template: TemplateId, recipient: Recipient): Promise<'delivered' | 'dead_lettered'> {
+async function deliverEmail(event: OrderEvent, template: TemplateId, recipient: Recipient): Promise<'delivered' | 'dead_lettered'> {
   try {
     const sent = await email.sendEmail({ template, event, userId: recipient.userId, username: recipient.username, to: recipient.email });
     await ledger.recordDelivered({ notificationId: notificationKey(event), userId: recipient.userId, channel: recipient.channel, ...sent });
@@ -44,9 +49,51 @@ async function deliver(event: OrderEvent, template: TemplateId, recipient: Recip
   }
 }
 
+/**
+ * Hands the delivery to the endpoint's workflow, which sends it when the endpoint's circuit, rate limit and
+ * retry schedule allow, and waits (durably, for as long as that takes) for its result.
+ */
+async function deliverWebhook(
+  event: OrderEvent,
+  template: TemplateId,
+  recipient: Recipient,
+  endpoint: NonNullable<Recipient['endpoint']>,
+  results: Map<string, WebhookDeliveryResult>,
+): Promise<'delivered' | 'dead_lettered'> {
+  const endpointId = endpoint.id;
+  const messageId = webhookMessageId(notificationKey(event), endpointId);
+  await signals.requestWebhookDelivery({
+    messageId,
+    endpointId,
+    policy: endpoint.policy,
+    notificationWorkflowId: workflowInfo().workflowId,
+    event,
+    template,
+    requestedAt: Date.now(),
+  });
+  await condition(() => results.has(messageId));
+  const result = results.get(messageId)!;
+  const delivery = { notificationId: notificationKey(event), userId: recipient.userId, channel: recipient.channel, endpointId };
+  if (result.delivered) {
+    await ledger.recordDelivered({ ...delivery, providerMessageId: `${messageId} HTTP ${result.status ?? ''}`.trim(), attempts: result.attempts });
+    return 'delivered';
+  }
+  await deadLetter({
+    ...delivery,
+    eventId: event.eventId,
+    orderId: event.orderId,
+    customerId: event.customerId,
+    errorType: result.errorType ?? 'WebhookFailed',
+    message: result.message ?? 'the webhook delivery failed',
+    attempts: result.attempts,
+    failedAt: new Date(Date.now()).toISOString(),
+  });
+  return 'dead_lettered';
+}
+
 async function deadLetter(entry: DeadLetter): Promise<void> {
   await ledger.recordDeadLetter(entry);
-  await deadLetters.reportDeadLetter(entry);
+  await signals.reportDeadLetter(entry);
 }
 
 /** Turns an activity failure into a dead-letter entry; anything else is a bug and fails the workflow task. */

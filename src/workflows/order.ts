@@ -17,7 +17,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { type OrderEvent, notificationKey, workflowIds } from '../domain.js';
 import { searchAttributes } from '../search-attributes.js';
 import { notificationWorkflow } from './notification.js';
-import { deadLetters, ledger } from './proxies.js';
+import { ledger, signals } from './proxies.js';
 
 export const orderEventSignal = defineSignal<[OrderEvent]>('orderEvent');
 export const pendingEventsQuery = defineQuery<string[]>('pendingEvents');
@@ -104,6 +104,6 @@ async function notify(event: OrderEvent): Promise<void> {
       failedAt: new Date(Date.now()).toISOString(),
     };
     await ledger.recordDeadLetter(entry);
-    await deadLetters.reportDeadLetter(entry);
+    await signals.reportDeadLetter(entry);
   }
 }

@@ -1,9 +1,10 @@
 import { type RetryPolicy } from '@temporalio/common';
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
-import type { createDeadLetterActivities } from '../activities/dead-letters.js';
 import type { createEmailActivities } from '../activities/email.js';
 import type { createLedgerActivities } from '../activities/ledger.js';
 import type { createPreferenceActivities } from '../activities/preferences.js';
+import type { createTemporalActivities } from '../activities/temporal.js';
+import type { createWebhookActivities } from '../activities/webhook.js';
 import { permanentErrors, taskQueues } from '../domain.js';
 
 /**
@@ -40,7 +41,8 @@ export const ledger = proxyLocalActivities<ReturnType<typeof createLedgerActivit
   retry: databasePolicy,
 });
 
-export const deadLetters = proxyLocalActivities<ReturnType<typeof createDeadLetterActivities>>({
+/** Signals to the dead-letter and webhook endpoint workflows (signal-with-start needs the client). */
+export const signals = proxyLocalActivities<ReturnType<typeof createTemporalActivities>>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '500ms', maximumInterval: '10s' },
 });
@@ -50,4 +52,15 @@ export const email = proxyActivities<ReturnType<typeof createEmailActivities>>({
   taskQueue: taskQueues.email,
   startToCloseTimeout: '30s',
   retry: sendPolicy,
+});
+
+/**
+ * Webhook calls run on their own task queue and workers. One attempt per activity: the endpoint workflow
+ * owns retries (Retry-After, the endpoint's schedule, the circuit breaker). The worker's own connect and
+ * response timeouts end a call well within this limit.
+ */
+export const webhooks = proxyActivities<ReturnType<typeof createWebhookActivities>>({
+  taskQueue: taskQueues.webhooks,
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 1 },
 });

@@ -1,8 +1,35 @@
 import { describe, expect, it } from 'vitest';
-import { type Subscription, decideAudience } from '../../src/activities/preferences.js';
+import { type Subscription, decideAudience as decideWithDefaults } from '../../src/activities/preferences.js';
+import type { EndpointPolicy } from '../../src/domain.js';
 
-const subscription = (userId: string, fields: Partial<Subscription> = {}): Subscription =>
-  ({ user_id: userId, username: `user${userId}`, email: `u${userId}@example.test`, flow_id: null, on_success: 1, on_failure: 1, channel: 'email', muted: 0, ...fields });
+const noEndpoint = {
+  endpoint_id: null,
+  endpoint_enabled: null,
+  endpoint_disabled_reason: null,
+  retry_schedule_s: null,
+  max_age_s: null,
+  rate_limit_per_s: null,
+  max_in_flight: null,
+  circuit_failure_threshold: null,
+  circuit_cooldown_s: null,
+};
+const subscription = (userId: string, fields: Partial<Subscription> = {}): Subscription => ({
+  user_id: userId,
+  username: `user${userId}`,
+  email: `u${userId}@example.test`,
+  flow_id: null,
+  on_success: 1,
+  on_failure: 1,
+  channel: 'email',
+  muted: 0,
+  ...noEndpoint,
+  ...fields,
+});
+const defaults: EndpointPolicy = { retryScheduleS: [5, 30], maxAgeS: 3600, ratePerSecond: 50, maxInFlight: 4, circuitFailureThreshold: 5, circuitCooldownS: 30 };
+const webhook = (userId: string, endpointId: string, fields: Partial<Subscription> = {}): Subscription =>
+  subscription(userId, { channel: 'webhook', endpoint_id: endpointId, endpoint_enabled: 1, ...fields });
+
+const decideAudience = (event: Parameters<typeof decideWithDefaults>[0], rows: Subscription[]) => decideWithDefaults(event, rows, defaults);
 
 describe('decideAudience', () => {
   const success = { flowId: 'F1', status: 'success' as const };
@@ -35,5 +62,28 @@ describe('decideAudience', () => {
     ]);
     expect(audience.recipients.map((r) => r.userId)).toEqual(['1']);
     expect(audience.suppressed).toEqual([]);
+  });
+
+  it('makes one recipient per webhook endpoint, with the endpoint\'s own policy over the defaults', () => {
+    const audience = decideAudience(success, [
+      subscription('1'),
+      webhook('1', '7', { retry_schedule_s: '[1, 2]', circuit_cooldown_s: 3 }),
+      webhook('1', '8', { retry_schedule_s: [9] }),
+    ]);
+    expect(audience.recipients.map((r) => [r.channel, r.endpoint?.id])).toEqual([['email', undefined], ['webhook', '7'], ['webhook', '8']]);
+    expect(audience.recipients[1]!.endpoint!.policy).toEqual({ ...defaults, retryScheduleS: [1, 2], circuitCooldownS: 3 });
+    expect(audience.recipients[2]!.endpoint!.policy.retryScheduleS).toEqual([9]);
+  });
+
+  it('suppresses a webhook subscription whose endpoint is disabled or missing, saying which', () => {
+    const audience = decideAudience(success, [
+      webhook('1', '7', { endpoint_enabled: 0, endpoint_disabled_reason: '410 Gone' }),
+      webhook('2', '8', { endpoint_enabled: null }),
+    ]);
+    expect(audience.recipients).toEqual([]);
+    expect(audience.suppressed).toEqual([
+      { userId: '1', channel: 'webhook', endpointId: '7', reason: 'webhook endpoint 7 is disabled (410 Gone)' },
+      { userId: '2', channel: 'webhook', endpointId: '8', reason: 'webhook endpoint 8 does not exist' },
+    ]);
   });
 });

@@ -1,0 +1,36 @@
+import type { Client } from '@temporalio/client';
+import { type DeadLetter, workflowIds } from '../domain.js';
+import { searchAttributes } from '../search-attributes.js';
+import { deadLetterSignal, deadLettersWorkflow } from '../workflows/dead-letters.js';
+import { type WebhookDeliveryRequest, webhookDeliverySignal, webhookEndpointWorkflow } from '../workflows/webhook-endpoint.js';
+
+/**
+ * Signals to Orderly's long-lived workflows, starting them when they are not running (signal-with-start is a
+ * client call, which workflow code cannot make).
+ */
+export function createTemporalActivities({ client, taskQueue }: { client: Client; taskQueue: string }) {
+  return {
+    /** Hands a failed notification to the `dead-letters` workflow. */
+    async reportDeadLetter(deadLetter: DeadLetter): Promise<void> {
+      await client.workflow.signalWithStart(deadLettersWorkflow, {
+        workflowId: workflowIds.deadLetters,
+        taskQueue,
+        args: [{ entries: [] }],
+        signal: deadLetterSignal,
+        signalArgs: [deadLetter],
+      });
+    },
+
+    /** Queues a webhook delivery with the endpoint's workflow, which answers with a result signal. */
+    async requestWebhookDelivery(request: WebhookDeliveryRequest): Promise<void> {
+      await client.workflow.signalWithStart(webhookEndpointWorkflow, {
+        workflowId: workflowIds.webhookEndpoint(request.endpointId),
+        taskQueue,
+        args: [{ endpointId: request.endpointId }],
+        signal: webhookDeliverySignal,
+        signalArgs: [request],
+        typedSearchAttributes: [{ key: searchAttributes.customerId, value: request.event.customerId }],
+      });
+    },
+  };
+}

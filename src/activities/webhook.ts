@@ -1,0 +1,122 @@
+import { createHmac } from 'node:crypto';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { type Dispatcher, errors as httpErrors, request } from 'undici';
+import type { OrderEvent, TemplateId } from '../domain.js';
+
+export interface PostWebhookInput {
+  endpointId: string;
+  /** The Standard Webhooks `webhook-id`: the same on every attempt of one delivery. */
+  messageId: string;
+  event: OrderEvent;
+  template: TemplateId;
+}
+
+/** What one attempt came to; the endpoint workflow decides what happens next. */
+export type WebhookAttempt =
+  | { kind: 'delivered'; status: number }
+  /** Worth another attempt: after `retryAfterMs` when the endpoint said so, else on the retry schedule. */
+  | { kind: 'retry'; status?: number; retryAfterMs?: number; countsAsFailure: boolean; message: string }
+  /** 410: the endpoint asked never to be called again; it is now disabled. */
+  | { kind: 'gone'; status: number; message: string }
+  /** Any other 4xx: the endpoint refused this message; resending it will not help. */
+  | { kind: 'rejected'; status: number; message: string }
+  /** The endpoint is disabled or no longer exists. */
+  | { kind: 'disabled'; message: string };
+
+interface EndpointRow extends RowDataPacket {
+  url: string;
+  secret: string;
+  enabled: number;
+  disabled_reason: string | null;
+}
+
+/**
+ * POSTs one order event to a customer's webhook endpoint, signed per Standard Webhooks. Never throws for an
+ * HTTP outcome: each attempt's result goes back to the endpoint workflow, which owns retries, the circuit
+ * breaker and the rate limit. URL and secret are read here, at send time, so they never enter workflow history.
+ */
+export function createWebhookActivities({ pool, agent }: { pool: Pool; agent: Dispatcher }) {
+  return {
+    async postWebhook(input: PostWebhookInput): Promise<WebhookAttempt> {
+      const [rows] = await pool.execute<EndpointRow[]>('SELECT url, secret, enabled, disabled_reason FROM webhook_endpoints WHERE id = ?', [input.endpointId]);
+      const endpoint = rows[0];
+      if (endpoint === undefined) return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} no longer exists` };
+      if (!endpoint.enabled) return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} is disabled (${endpoint.disabled_reason ?? 'by an operator'})` };
+
+      const body = JSON.stringify(webhookPayload(input.event, input.template));
+      const timestamp = Math.floor(Date.now() / 1000);
+      let status: number;
+      let retryAfter: string | undefined;
+      try {
+        const response = await request(endpoint.url, {
+          method: 'POST',
+          dispatcher: agent,
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'Orderly-Webhooks/1',
+            'webhook-id': input.messageId,
+            'webhook-timestamp': String(timestamp),
+            'webhook-signature': signWebhook(endpoint.secret, input.messageId, timestamp, body),
+          },
+          body,
+        });
+        status = response.statusCode;
+        const header = response.headers['retry-after'];
+        retryAfter = Array.isArray(header) ? header[0] : header;
+        await response.body.dump();
+      } catch (error) {
+        return { kind: 'retry', countsAsFailure: true, message: describeTransportError(error) };
+      }
+      const attempt = classifyResponse(status, retryAfter, Date.now());
+      if (attempt.kind === 'gone') {
+        await pool.execute("UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = '410 Gone' WHERE id = ?", [input.endpointId]);
+      }
+      return attempt;
+    },
+  };
+}
+
+/** The JSON body: Standard Webhooks' recommended `type` / `timestamp` / `data` envelope. */
+export function webhookPayload(event: OrderEvent, template: TemplateId) {
+  return { type: template === 'order-event-succeeded' ? 'order.event.succeeded' : 'order.event.failed', timestamp: event.occurredAt, data: event };
+}
+
+/** `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, keyed by the secret's bytes (after `whsec_`). */
+export function signWebhook(secret: string, messageId: string, timestampS: number, body: string): string {
+  const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+  return `v1,${createHmac('sha256', key).update(`${messageId}.${timestampS}.${body}`).digest('base64')}`;
+}
+
+/** Maps an HTTP status (and Retry-After) to what happens next. */
+export function classifyResponse(status: number, retryAfter: string | undefined, now: number): WebhookAttempt {
+  if (status >= 200 && status < 300) return { kind: 'delivered', status };
+  if (status === 410) return { kind: 'gone', status, message: 'the endpoint answered 410 Gone and has been disabled' };
+  if (status === 429 || status === 503) {
+    const retryAfterMs = parseRetryAfter(retryAfter, now);
+    return {
+      kind: 'retry',
+      status,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      // Being told to slow down is not a broken endpoint; an unavailable one is.
+      countsAsFailure: status === 503,
+      message: `the endpoint answered ${status}${retryAfter === undefined ? '' : ` (Retry-After: ${retryAfter})`}`,
+    };
+  }
+  if (status >= 400 && status < 500) return { kind: 'rejected', status, message: `the endpoint refused the message with ${status}` };
+  return { kind: 'retry', status, countsAsFailure: true, message: `the endpoint answered ${status}` };
+}
+
+/** Retry-After is either delay-seconds or an HTTP date; anything else is ignored. */
+export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function describeTransportError(error: unknown): string {
+  if (error instanceof httpErrors.ConnectTimeoutError) return 'the endpoint did not accept a connection in time';
+  if (error instanceof httpErrors.HeadersTimeoutError || error instanceof httpErrors.BodyTimeoutError) return 'the endpoint did not answer in time';
+  const { code, message } = error as { code?: string; message?: string };
+  return `the request failed: ${code ?? ''} ${message ?? String(error)}`.replace(/\s+/g, ' ').trim();
+}

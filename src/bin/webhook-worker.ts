@@ -1,0 +1,33 @@
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig } from '../config.js';
+import { createPool } from '../db/pool.js';
+import { taskQueues } from '../domain.js';
+import { createLogger } from '../logger.js';
+import { createWebhookAgent, createWebhookWorker } from '../workers/webhook-worker.js';
+import { connectTo, runProcess } from './run.js';
+
+runProcess('webhook-worker', async () => {
+  const config = loadConfig();
+  const log = createLogger('webhook-worker', config.LOG_LEVEL);
+  const pool = createPool(config);
+  await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
+  const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
+  const agent = createWebhookAgent(config);
+  const worker = await createWebhookWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, pool, agent, config });
+  log.info(
+    {
+      temporal: config.TEMPORAL_ADDRESS,
+      taskQueue: taskQueues.webhooks,
+      mysql: `${config.MYSQL_HOST}:${config.MYSQL_PORT}/${config.MYSQL_DATABASE}`,
+      connectTimeoutMs: config.WEBHOOK_CONNECT_TIMEOUT_MS,
+      responseTimeoutMs: config.WEBHOOK_RESPONSE_TIMEOUT_MS,
+    },
+    'webhook worker started',
+  );
+  // On SIGTERM the worker lets running calls finish (each bounded by the timeouts above) before run() resolves.
+  await worker.run();
+  await agent.close();
+  await pool.end();
+  await connection.close();
+  log.info('webhook worker stopped');
+});
