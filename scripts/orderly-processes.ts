@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { logDir, repoRoot } from '../stack/paths.js';
 
-export type OrderlyProcessName = 'ingest' | 'workflow-worker' | 'email-worker';
+export type OrderlyProcessName = 'ingest' | 'workflow-worker' | 'email-worker' | 'webhook-worker';
 
 export interface OrderlyProcess {
   name: OrderlyProcessName;
@@ -60,9 +60,9 @@ export async function startOrderly(name: OrderlyProcessName, env: NodeJS.Process
   };
 }
 
-/** The three processes of the pipeline, started side by side. */
+/** The processes of the pipeline, started side by side. */
 export async function startPipeline(env: NodeJS.ProcessEnv = {}, options: { logPrefix?: string } = {}): Promise<OrderlyProcess[]> {
-  return Promise.all((['workflow-worker', 'email-worker', 'ingest'] as const).map((name) => startOrderly(name, env, options)));
+  return Promise.all((['workflow-worker', 'email-worker', 'webhook-worker', 'ingest'] as const).map((name) => startOrderly(name, env, options)));
 }
 
 export async function stopAll(processes: OrderlyProcess[]): Promise<void> {

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise';
+import type { EndpointPolicy } from '../src/domain.js';
 
 /** A pool, or one connection of it inside a transaction. */
 type Database = Pool | PoolConnection;
@@ -10,11 +12,15 @@ export interface SampleUser {
 }
 
 export interface SubscriptionSpec {
+  /** A webhook subscription names the customer's endpoint; without one, the subscription is by email. */
+  endpointId?: string;
   flowId?: string | null;
   onSuccess?: boolean;
   onFailure?: boolean;
   muted?: boolean;
 }
+
+export type EndpointSpec = Partial<EndpointPolicy>;
 
 export interface EventSpec {
   orderId: string;
@@ -43,14 +49,37 @@ export const sample = {
   },
 
   subscription: (pool: Database, userId: string, spec: SubscriptionSpec = {}) =>
-    insert(pool, 'INSERT INTO subscriptions (user_id, flow_id, on_success, on_failure, channel, muted) VALUES (?, ?, ?, ?, ?, ?)', [
+    insert(pool, 'INSERT INTO subscriptions (user_id, flow_id, on_success, on_failure, channel, endpoint_id, muted) VALUES (?, ?, ?, ?, ?, ?, ?)', [
       userId,
       spec.flowId ?? null,
       spec.onSuccess ?? true,
       spec.onFailure ?? true,
-      'email',
+      spec.endpointId === undefined ? 'email' : 'webhook',
+      spec.endpointId ?? null,
       spec.muted ?? false,
     ]),
+
+  /** Registers a webhook endpoint with a fresh Standard Webhooks secret; NULL policy columns take the defaults. */
+  async webhookEndpoint(pool: Database, customerId: string, url: string, policy: EndpointSpec = {}): Promise<{ id: string; secret: string }> {
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    const id = await insert(
+      pool,
+      `INSERT INTO webhook_endpoints (customer_id, url, secret, retry_schedule_s, max_age_s, rate_limit_per_s, max_in_flight, circuit_failure_threshold, circuit_cooldown_s)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        customerId,
+        url,
+        secret,
+        policy.retryScheduleS === undefined ? null : JSON.stringify(policy.retryScheduleS),
+        policy.maxAgeS ?? null,
+        policy.ratePerSecond ?? null,
+        policy.maxInFlight ?? null,
+        policy.circuitFailureThreshold ?? null,
+        policy.circuitCooldownS ?? null,
+      ],
+    );
+    return { id, secret };
+  },
 
   order: (pool: Database, customerId: string) => insert(pool, 'INSERT INTO orders (customer_id) VALUES (?)', [customerId]),
 

@@ -62,16 +62,11 @@ async function deliverWebhook(
 ): Promise<'delivered' | 'dead_lettered'> {
   const endpointId = endpoint.id;
   const messageId = webhookMessageId(notificationKey(event), endpointId);
-  await signals.requestWebhookDelivery({
-    messageId,
-    endpointId,
-    policy: endpoint.policy,
-    notificationWorkflowId: workflowInfo().workflowId,
-    event,
-    template,
-    requestedAt: Date.now(),
-  });
-  await condition(() => results.has(messageId));
+  const request = { messageId, endpointId, policy: endpoint.policy, notificationWorkflowId: workflowInfo().workflowId, event, template, requestedAt: Date.now() };
+  await signals.requestWebhookDelivery(request);
+  // The endpoint workflow ignores a request it already holds and answers one it already finished: asking
+  // again now and then recovers a result that never arrived (say, the endpoint workflow was terminated).
+  while (!(await condition(() => results.has(messageId), resultReminderInterval))) await signals.requestWebhookDelivery(request);
   const result = results.get(messageId)!;
   const delivery = { notificationId: notificationKey(event), userId: recipient.userId, channel: recipient.channel, endpointId };
   if (result.delivered) {
@@ -90,6 +85,8 @@ async function deliverWebhook(
   });
   return 'dead_lettered';
 }
+
+const resultReminderInterval = '5 minutes';
 
 async function deadLetter(entry: DeadLetter): Promise<void> {
   await ledger.recordDeadLetter(entry);

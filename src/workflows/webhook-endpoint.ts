@@ -103,7 +103,21 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
   const waiting: Waiting[] = [...(input.waiting ?? [])];
   const inFlight = new Set<string>();
   const recent = new Map((input.recentResults ?? []).map((result) => [result.messageId, result]));
+  /** Result signals not yet acknowledged by the server: continue-as-new must wait for them, or they are dropped. */
+  let replying = 0;
   let changed = false;
+
+  async function reply(notificationWorkflowId: string, result: WebhookDeliveryResult): Promise<void> {
+    replying++;
+    try {
+      await getExternalWorkflowHandle(notificationWorkflowId).signal(webhookResultSignal, result);
+    } catch {
+      // The notification workflow is gone (cancelled or terminated): nobody waits for this result.
+    } finally {
+      replying--;
+      changed = true;
+    }
+  }
 
   setHandler(webhookDeliverySignal, (request) => {
     policy = request.policy;
@@ -200,23 +214,15 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
     }
     for (const w of waiting) if (w.notBefore > now) wakeAt = Math.min(wakeAt, w.notBefore);
 
-    if (draining && inFlight.size === 0) {
+    if (draining && inFlight.size === 0 && replying === 0) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof webhookEndpointWorkflow>({ endpointId, policy, waiting, circuit, bucket, recentResults: [...recent.values()] });
     }
-    const idle = waiting.length === 0 && inFlight.size === 0;
+    const idle = waiting.length === 0 && inFlight.size === 0 && replying === 0;
     changed = false;
     const timeoutMs = idle ? idleTimeoutMs : Number.isFinite(wakeAt) ? Math.max(1, wakeAt - now) : undefined;
     const woken = timeoutMs === undefined ? (await condition(() => changed), true) : await condition(() => changed, timeoutMs);
-    if (!woken && idle && waiting.length === 0 && inFlight.size === 0) return;
-  }
-}
-
-async function reply(notificationWorkflowId: string, result: WebhookDeliveryResult): Promise<void> {
-  try {
-    await getExternalWorkflowHandle(notificationWorkflowId).signal(webhookResultSignal, result);
-  } catch {
-    // The notification workflow is gone (cancelled or terminated): nobody waits for this result.
+    if (!woken && idle) return;
   }
 }
 

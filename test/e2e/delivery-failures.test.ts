@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { workflowIds } from '../../src/domain.js';
 import { deadLettersQuery } from '../../src/workflows/dead-letters.js';
 import { deliveriesOf } from '../support/expectations.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
+import { until } from '../support/until.js';
 import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
 
 const config = loadConfig();
@@ -17,16 +17,6 @@ let pool: Pool;
 let smtp: FaultySmtp;
 let processes: OrderlyProcess[];
 let connection: Connection;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 async function finalStates(eventIds: string[]): Promise<Awaited<ReturnType<typeof deliveriesOf>> | undefined> {
   const rows = await deliveriesOf(pool, eventIds);

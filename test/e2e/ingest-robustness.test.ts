@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, Partitioners, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
@@ -8,6 +7,7 @@ import { connectorName, local } from '../../stack/local-settings.js';
 import { loadConfig } from '../../src/config.js';
 import { readTopicUntil } from '../support/kafka.js';
 import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
+import { until } from '../support/until.js';
 import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
 
 const config = loadConfig();
@@ -24,13 +24,8 @@ async function connectorStatus(): Promise<{ connector: { state: string }; tasks:
   return (await (await fetch(`${connectUrl}/connectors/${connectorName}/status`)).json()) as { connector: { state: string }; tasks: { state: string }[] };
 }
 
-async function until(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('Kafka Connect did not reach the expected state in time');
-    await sleep(250);
-  }
-}
+const connectorReaches = (what: string, reached: (status: Awaited<ReturnType<typeof connectorStatus>>) => boolean) =>
+  until(`the Debezium connector ${what}`, async () => (reached(await connectorStatus()) ? true : undefined), 60_000);
 
 async function subscribedCustomerAddress() {
   const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);
@@ -103,10 +98,10 @@ describe('ingest: redeliveries, bad messages and connector restarts', () => {
 
     // Stop the connector, forget where it was in the binlog, start it again: it is a new connector now.
     await connectRequest('PUT', `/connectors/${connectorName}/stop`);
-    await until(async () => (await connectorStatus()).connector.state === 'STOPPED');
+    await connectorReaches('to stop', (status) => status.connector.state === 'STOPPED');
     await connectRequest('DELETE', `/connectors/${connectorName}/offsets`);
     await connectRequest('PUT', `/connectors/${connectorName}/resume`);
-    await until(async () => (await connectorStatus()).tasks[0]?.state === 'RUNNING');
+    await connectorReaches('to run again', (status) => status.tasks[0]?.state === 'RUNNING');
     const fresh = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
 
     const mails = await waitForMail((all) => mailTo(all, address), 2, { settleMs: 3_000 });

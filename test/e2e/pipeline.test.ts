@@ -21,7 +21,7 @@ describe('pipeline: order_events rows become emails', () => {
   afterAll(async () => {
     const exitCodes = await Promise.all(processes.map((p) => p.stop()));
     await pool.end();
-    expect(exitCodes, 'every process exits cleanly on SIGTERM').toEqual([0, 0, 0]);
+    expect(exitCodes, 'every process exits cleanly on SIGTERM').toEqual(processes.map(() => 0));
   });
 
   it('delivers 200 events over 20 orders: one correct email per subscribed user and event, in order, none lost or doubled', async () => {

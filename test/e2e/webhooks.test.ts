@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EndpointSpec, sample } from '../../scripts/sample-data.js';
+import { loadConfig } from '../../src/config.js';
+import { workflowIds } from '../../src/domain.js';
+import { type EndpointState, endpointStateQuery } from '../../src/workflows/webhook-endpoint.js';
+import { deliveriesOf } from '../support/expectations.js';
+import { usePipeline } from '../support/pipeline.js';
+import { until } from '../support/until.js';
+import { type ReceivedWebhook, type WebhookReceiver, startWebhookReceiver } from '../support/webhook-receiver.js';
+
+// A frozen endpoint costs a webhook worker slot for this long per request.
+const pipeline = usePipeline({ WEBHOOK_RESPONSE_TIMEOUT_MS: '1500' });
+const receivers: WebhookReceiver[] = [];
+let connection: Connection;
+let client: Client;
+
+beforeAll(async () => {
+  connection = await Connection.connect({ address: loadConfig().TEMPORAL_ADDRESS });
+  client = new Client({ connection });
+});
+afterAll(async () => {
+  await Promise.all(receivers.map((r) => r.close()));
+  await connection.close();
+});
+
+/** A customer with one user subscribed to every event through one webhook endpoint at a new local receiver. */
+async function webhookCustomer(policy: EndpointSpec = {}) {
+  const pool: Pool = pipeline.pool;
+  const receiver = await startWebhookReceiver();
+  receivers.push(receiver);
+  const customerId = await sample.customer(pool, `Webhooks ${randomUUID()}`);
+  const user = await sample.user(pool, customerId, 'Integration', null);
+  const endpoint = await sample.webhookEndpoint(pool, customerId, receiver.url, policy);
+  await sample.subscription(pool, user.id, { endpointId: endpoint.id });
+  return { customerId, endpoint, receiver, newOrder: () => sample.order(pool, customerId) };
+}
+
+async function settled(eventIds: string[]) {
+  const rows = await deliveriesOf(pipeline.pool, eventIds);
+  return rows.length === eventIds.length && rows.every((r) => r.state !== 'pending') ? rows : undefined;
+}
+
+const payloadOf = (request: ReceivedWebhook) => JSON.parse(request.body) as { type: string; data: { eventId: string; orderId: string } };
+const endpointState = (endpointId: string): Promise<EndpointState> => client.workflow.getHandle(workflowIds.webhookEndpoint(endpointId)).query(endpointStateQuery);
+
+/** Every accepted delivery exactly once, and per order in event-id order (the receiver's arrival order). */
+function checkArrivals(accepted: ReceivedWebhook[], expectedEventIds: string[]) {
+  const eventIds = accepted.map((r) => payloadOf(r).data.eventId);
+  const byOrder = new Map<string, string[]>();
+  for (const request of accepted) {
+    const { orderId, eventId } = payloadOf(request).data;
+    byOrder.set(orderId, [...(byOrder.get(orderId) ?? []), eventId]);
+  }
+  const outOfOrder = [...byOrder.values()].filter((ids) => ids.join() !== [...ids].sort((a, b) => Number(a) - Number(b)).join());
+  return {
+    missing: expectedEventIds.filter((id) => !eventIds.includes(id)),
+    twice: eventIds.filter((id, index) => eventIds.indexOf(id) !== index),
+    outOfOrder,
+  };
+}
+
+describe('webhooks: signed POSTs to customer endpoints', () => {
+  it('signs each POST so the standardwebhooks verifier accepts it, with one webhook-id on every attempt', async () => {
+    const { customerId, endpoint, receiver, newOrder } = await webhookCustomer({ retryScheduleS: [1] });
+    receiver.reply = () => (receiver.received.length === 1 ? { status: 500 } : { status: 204 });
+    const eventId = await sample.event(pipeline.pool, { orderId: await newOrder(), customerId, status: 'failure', errorDesc: 'card declined' });
+
+    const [row] = await until('the delivery to settle', () => settled([eventId]));
+    expect(row).toMatchObject({ state: 'delivered', attempts: 2 });
+    expect(receiver.received.map((r) => r.answered)).toEqual([500, 204]);
+    expect(new Set(receiver.received.map((r) => r.messageId)).size).toBe(1);
+    const accepted = receiver.accepted()[0]!;
+    const verified = new Webhook(endpoint.secret).verify(accepted.body, accepted.headers as Record<string, string>);
+    expect(verified).toMatchObject({ type: 'order.event.failed', data: { eventId, customerId, errorDesc: 'card declined' } });
+  });
+
+  it('waits as long as Retry-After says, not the shorter retry schedule', async () => {
+    const { customerId, receiver, newOrder } = await webhookCustomer({ retryScheduleS: [1] });
+    receiver.reply = () => (receiver.received.length === 1 ? { status: 429, headers: { 'retry-after': '4' } } : { status: 200 });
+    const eventId = await sample.event(pipeline.pool, { orderId: await newOrder(), customerId, status: 'success' });
+
+    const [row] = await until('the delivery to settle', () => settled([eventId]));
+    expect(row).toMatchObject({ state: 'delivered', attempts: 2 });
+    const [first, second] = receiver.received;
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(4_000);
+  });
+
+  it('disables the endpoint on 410 Gone and dead-letters the event; later events are suppressed, not sent', async () => {
+    const { customerId, endpoint, receiver, newOrder } = await webhookCustomer();
+    receiver.reply = () => ({ status: 410 });
+    const orderId = await newOrder();
+    const gone = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+    const [goneRow] = await until('the first delivery to settle', () => settled([gone]));
+    const later = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+    const [laterRow] = await until('the second delivery to settle', () => settled([later]));
+
+    expect(goneRow).toMatchObject({ state: 'dead_lettered', attempts: 1 });
+    expect(goneRow!.last_error).toMatch(/^WebhookEndpointGone: /);
+    expect(laterRow).toMatchObject({ state: 'suppressed', reason: `webhook endpoint ${endpoint.id} is disabled (410 Gone)` });
+    const [[stored]] = await pipeline.pool.query<RowDataPacket[]>('SELECT enabled FROM webhook_endpoints WHERE id = ?', [endpoint.id]);
+    expect(stored!.enabled).toBe(0);
+    const [deadLetters] = await pipeline.pool.query<RowDataPacket[]>('SELECT error_type, endpoint_id FROM dead_letters WHERE event_id = ?', [gone]);
+    expect(deadLetters).toEqual([{ error_type: 'WebhookEndpointGone', endpoint_id: endpoint.id }]);
+    expect(receiver.received).toHaveLength(1);
+  });
+
+  it('opens the circuit after consecutive failures, sends nothing while open, probes once after the cooldown, and closes on success', async () => {
+    const { customerId, endpoint, receiver, newOrder } = await webhookCustomer({ retryScheduleS: [0.2], circuitFailureThreshold: 3, circuitCooldownS: 4 });
+    // Three failures open the circuit; the probe after the cooldown succeeds, slowly enough to be seen half-open.
+    receiver.reply = () => (receiver.received.length <= 3 ? { status: 500 } : { status: 204, delayMs: 1_000 });
+    const eventId = await sample.event(pipeline.pool, { orderId: await newOrder(), customerId, status: 'success' });
+
+    const open = await until('the circuit to open', async () => {
+      const state = await endpointState(endpoint.id).catch(() => undefined);
+      return state?.circuit === 'open' ? state : undefined;
+    });
+    expect(open.consecutiveFailures).toBe(3);
+    expect(receiver.received).toHaveLength(3);
+    const halfOpen = await until('the probe', async () => {
+      const state = await endpointState(endpoint.id);
+      return state.circuit === 'half_open' ? state : undefined;
+    });
+    expect(halfOpen.inFlight).toBe(1);
+    await until('the delivery to settle', () => settled([eventId]));
+    expect(await endpointState(endpoint.id)).toMatchObject({ circuit: 'closed', consecutiveFailures: 0, inFlight: 0 });
+    expect(receiver.received.map((r) => r.answered)).toEqual([500, 500, 500, 204]);
+    expect(receiver.received[3]!.at - receiver.received[2]!.at).toBeGreaterThanOrEqual(4_000);
+  });
+
+  it('keeps delivering customer A (500 events, in order per order) while customer B\'s endpoint hangs; B\'s then arrive in order, none lost or twice', async () => {
+    const a = await webhookCustomer();
+    const b = await webhookCustomer({ retryScheduleS: [1], circuitFailureThreshold: 3, circuitCooldownS: 2, maxInFlight: 2 });
+    b.receiver.reply = () => 'hang';
+    const aOrders = await Promise.all(Array.from({ length: 10 }, () => a.newOrder()));
+    const bOrders = await Promise.all(Array.from({ length: 5 }, () => b.newOrder()));
+    const aEvents: string[] = [];
+    const bEvents: string[] = [];
+    for (let step = 0; step < 50; step++) {
+      for (const orderId of aOrders) aEvents.push(await sample.event(pipeline.pool, { orderId, customerId: a.customerId, status: step % 7 === 6 ? 'failure' : 'success' }));
+      if (step < 4) for (const orderId of bOrders) bEvents.push(await sample.event(pipeline.pool, { orderId, customerId: b.customerId, status: 'success' }));
+    }
+
+    await until("all of A's deliveries", () => settled(aEvents), 180_000);
+    expect(checkArrivals(a.receiver.accepted(), aEvents)).toEqual({ missing: [], twice: [], outOfOrder: [] });
+    expect(b.receiver.received.length, "B's endpoint was called (and hung)").toBeGreaterThan(0);
+    expect(b.receiver.accepted()).toEqual([]);
+    expect((await deliveriesOf(pipeline.pool, bEvents)).filter((r) => r.state !== 'pending')).toEqual([]);
+
+    b.receiver.reply = () => ({ status: 204 });
+    await until("all of B's deliveries", () => settled(bEvents), 120_000);
+    expect(checkArrivals(b.receiver.accepted(), bEvents)).toEqual({ missing: [], twice: [], outOfOrder: [] });
+    expect(b.receiver.accepted()).toHaveLength(bEvents.length);
+    const rows = await deliveriesOf(pipeline.pool, [...aEvents, ...bEvents]);
+    expect(rows.filter((r) => r.state !== 'delivered')).toEqual([]);
+  }, 330_000);
+});

@@ -1,0 +1,71 @@
+import { type IncomingHttpHeaders, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedWebhook {
+  messageId: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** The receiver's clock when the request arrived. */
+  at: number;
+  /** What the receiver answered; `hung` for a request it never answered. */
+  answered: number | 'hung';
+}
+
+/** How the receiver answers one request: a status (with headers, after a delay), or never. */
+export type Reply = { status: number; headers?: Record<string, string>; delayMs?: number } | 'hang';
+
+export interface WebhookReceiver {
+  url: string;
+  received: ReceivedWebhook[];
+  /** Decides each answer; the default accepts everything with 204. */
+  reply: (request: ReceivedWebhook) => Reply;
+  /** Requests answered 2xx, i.e. deliveries the endpoint accepted. */
+  accepted(): ReceivedWebhook[];
+  close(): Promise<void>;
+}
+
+/**
+ * A local HTTP endpoint for webhook tests and benchmarks: answers as told (2xx, 4xx, 5xx with Retry-After,
+ * or not at all, as a frozen customer endpoint would) and records every request with its arrival time.
+ */
+export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+  const hanging = new Set<ServerResponse>();
+  const receiver: WebhookReceiver = {
+    url: '',
+    received: [],
+    reply: () => ({ status: 204 }),
+    accepted: () => receiver.received.filter((r) => typeof r.answered === 'number' && r.answered >= 200 && r.answered < 300),
+    close: async () => {
+      for (const response of hanging) response.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const entry: ReceivedWebhook = {
+        messageId: String(request.headers['webhook-id'] ?? ''),
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+        answered: 'hung',
+      };
+      receiver.received.push(entry);
+      const reply = receiver.reply(entry);
+      if (reply === 'hang') {
+        hanging.add(response);
+        response.on('close', () => hanging.delete(response));
+        return;
+      }
+      setTimeout(() => {
+        entry.answered = reply.status;
+        response.writeHead(reply.status, reply.headers).end();
+      }, reply.delayMs ?? 0);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/orderly`;
+  return receiver;
+}
