@@ -2,6 +2,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
+import { createRegistry, defaultMetricsPorts, serveMetrics } from '../metrics.js';
 import { createEmailWorker, createSmtpTransport } from '../workers/email-worker.js';
 import { connectTo, runProcess } from './run.js';
 
@@ -12,11 +13,13 @@ runProcess('email-worker', async () => {
   await connectTo(`SMTP at ${config.SMTP_HOST}:${config.SMTP_PORT}`, () => transport.verify());
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
   const worker = await createEmailWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, transport, config });
+  const metrics = await serveMetrics(createRegistry('email-worker'), config.METRICS_HOST, config.METRICS_PORT ?? defaultMetricsPorts['email-worker']);
   log.info(
-    { temporal: config.TEMPORAL_ADDRESS, taskQueue: taskQueues.email, smtp: `${config.SMTP_HOST}:${config.SMTP_PORT}`, pool: config.SMTP_POOL_SIZE },
+    { temporal: config.TEMPORAL_ADDRESS, taskQueue: taskQueues.email, smtp: `${config.SMTP_HOST}:${config.SMTP_PORT}`, pool: config.SMTP_POOL_SIZE, metrics: metrics.url },
     'email worker started',
   );
   await worker.run();
+  await metrics.close();
   transport.close();
   await connection.close();
   log.info('email worker stopped');

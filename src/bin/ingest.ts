@@ -3,6 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../config.js';
 import { createIngest } from '../ingest/consumer.js';
 import { createLogger } from '../logger.js';
+import { createRegistry, defaultMetricsPorts, serveMetrics } from '../metrics.js';
 import { connectTo, runProcess, shutdownRequested } from './run.js';
 
 runProcess('ingest', async () => {
@@ -13,10 +14,12 @@ runProcess('ingest', async () => {
   const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
   const ingest = createIngest({ kafka, client, config, log });
   await connectTo(`Kafka at ${config.KAFKA_BROKERS.join(',')}`, () => ingest.start());
-  log.info({ kafka: config.KAFKA_BROKERS, topic: config.KAFKA_EVENTS_TOPIC, group: config.KAFKA_GROUP_ID, temporal: config.TEMPORAL_ADDRESS }, 'ingest started');
+  const metrics = await serveMetrics(createRegistry('ingest'), config.METRICS_HOST, config.METRICS_PORT ?? defaultMetricsPorts.ingest);
+  log.info({ kafka: config.KAFKA_BROKERS, topic: config.KAFKA_EVENTS_TOPIC, group: config.KAFKA_GROUP_ID, temporal: config.TEMPORAL_ADDRESS, metrics: metrics.url }, 'ingest started');
   const signal = await shutdownRequested();
   log.info({ signal }, 'ingest stopping: finishing the current batch');
   await ingest.stop();
+  await metrics.close();
   await connection.close();
   log.info({ counts: ingest.counts }, 'ingest stopped');
 });

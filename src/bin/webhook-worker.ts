@@ -3,6 +3,7 @@ import { loadConfig } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
+import { createRegistry, defaultMetricsPorts, serveMetrics } from '../metrics.js';
 import { createWebhookAgent, createWebhookWorker } from '../workers/webhook-worker.js';
 import { connectTo, runProcess } from './run.js';
 
@@ -14,6 +15,7 @@ runProcess('webhook-worker', async () => {
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
   const agent = createWebhookAgent(config);
   const worker = await createWebhookWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, pool, agent, config });
+  const metrics = await serveMetrics(createRegistry('webhook-worker'), config.METRICS_HOST, config.METRICS_PORT ?? defaultMetricsPorts['webhook-worker']);
   log.info(
     {
       temporal: config.TEMPORAL_ADDRESS,
@@ -21,11 +23,13 @@ runProcess('webhook-worker', async () => {
       mysql: `${config.MYSQL_HOST}:${config.MYSQL_PORT}/${config.MYSQL_DATABASE}`,
       connectTimeoutMs: config.WEBHOOK_CONNECT_TIMEOUT_MS,
       responseTimeoutMs: config.WEBHOOK_RESPONSE_TIMEOUT_MS,
+      metrics: metrics.url,
     },
     'webhook worker started',
   );
   // On SIGTERM the worker lets running calls finish (each bounded by the timeouts above) before run() resolves.
   await worker.run();
+  await metrics.close();
   await agent.close();
   await pool.end();
   await connection.close();

@@ -4,6 +4,7 @@ import { loadConfig, webhookDefaults } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
+import { circuitStateGauge, createRegistry, defaultMetricsPorts, serveMetrics } from '../metrics.js';
 import { createWorkflowWorker } from '../workers/workflow-worker.js';
 import { connectTo, runProcess } from './run.js';
 
@@ -15,13 +16,23 @@ runProcess('workflow-worker', async () => {
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-  const worker = await createWorkflowWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, client, pool, webhookDefaults: webhookDefaults(config) });
+  const registry = createRegistry('workflow-worker');
+  const reportCircuitState = circuitStateGauge(registry);
+  const worker = await createWorkflowWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, client, pool, webhookDefaults: webhookDefaults(config), reportCircuitState });
+  const metrics = await serveMetrics(registry, config.METRICS_HOST, config.METRICS_PORT ?? defaultMetricsPorts['workflow-worker']);
   log.info(
-    { temporal: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, taskQueue: taskQueues.workflows, mysql: `${config.MYSQL_HOST}:${config.MYSQL_PORT}/${config.MYSQL_DATABASE}` },
+    {
+      temporal: config.TEMPORAL_ADDRESS,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: taskQueues.workflows,
+      mysql: `${config.MYSQL_HOST}:${config.MYSQL_PORT}/${config.MYSQL_DATABASE}`,
+      metrics: metrics.url,
+    },
     'workflow worker started',
   );
   // The worker drains in-flight tasks on SIGTERM/SIGINT before run() resolves.
   await worker.run();
+  await metrics.close();
   await pool.end();
   await clientConnection.close();
   await connection.close();

@@ -1,12 +1,14 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
-import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { type InjectedSinks, type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Pool } from 'mysql2/promise';
 import { createLedgerActivities } from '../activities/ledger.js';
 import { createPreferenceActivities } from '../activities/preferences.js';
 import { createTemporalActivities } from '../activities/temporal.js';
 import { type EndpointPolicy, taskQueues } from '../domain.js';
+import type { CircuitState } from '../webhook-policy.js';
+import type { OrderlySinks } from '../workflows/sinks.js';
 
 /** The workflow code the worker bundles: `.ts` under tsx, `.js` once compiled. */
 export const workflowsPath = fileURLToPath(new URL(`../workflows/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
@@ -17,12 +19,14 @@ export interface WorkflowWorkerDeps {
   client: Client;
   pool: Pool;
   webhookDefaults: EndpointPolicy;
+  /** Where the endpoint workflows' circuit states go (a metric). */
+  reportCircuitState: (endpointId: string, state: CircuitState) => void;
   /** A prebuilt bundle (tests bundle once for many workers); otherwise the worker bundles `workflowsPath`. */
   workflowBundle?: WorkflowBundleOption;
 }
 
 /** Runs Orderly's workflows (order, notification, dead letters, webhook endpoints) and their local activities. */
-export function createWorkflowWorker({ connection, namespace, client, pool, webhookDefaults, workflowBundle }: WorkflowWorkerDeps): Promise<Worker> {
+export function createWorkflowWorker({ connection, namespace, client, pool, webhookDefaults, reportCircuitState, workflowBundle }: WorkflowWorkerDeps): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
@@ -33,5 +37,9 @@ export function createWorkflowWorker({ connection, namespace, client, pool, webh
       ...createLedgerActivities({ pool }),
       ...createTemporalActivities({ client, taskQueue: taskQueues.workflows }),
     },
+    sinks: {
+      // Replayed calls too: after a restart, replaying an endpoint's history restores its current state.
+      metrics: { circuitState: { fn: (_info, endpointId, state) => reportCircuitState(endpointId, state), callDuringReplay: true } },
+    } satisfies InjectedSinks<OrderlySinks>,
   });
 }

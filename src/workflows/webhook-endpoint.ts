@@ -6,6 +6,7 @@ import {
   defineQuery,
   defineSignal,
   getExternalWorkflowHandle,
+  proxySinks,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -26,6 +27,9 @@ import {
   takeToken,
 } from '../webhook-policy.js';
 import { webhooks } from './proxies.js';
+import type { OrderlySinks } from './sinks.js';
+
+const { metrics } = proxySinks<OrderlySinks>();
 
 /** One delivery of one notification to this endpoint, asked for by a notification workflow. */
 export interface WebhookDeliveryRequest {
@@ -99,6 +103,11 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
   const { endpointId } = input;
   let policy = input.policy;
   let circuit = input.circuit ?? closedCircuit();
+  metrics.circuitState(endpointId, circuit.state);
+  const setCircuit = (next: Circuit): void => {
+    if (next.state !== circuit.state) metrics.circuitState(endpointId, next.state);
+    circuit = next;
+  };
   let bucket = input.bucket;
   const waiting: Waiting[] = [...(input.waiting ?? [])];
   const inFlight = new Set<string>();
@@ -158,7 +167,7 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
     changed = true;
     const now = Date.now();
     if (outcome.kind === 'retry') {
-      if (outcome.countsAsFailure) circuit = circuitOnFailure(circuit, now, current);
+      if (outcome.countsAsFailure) setCircuit(circuitOnFailure(circuit, now, current));
       const notBefore = now + (outcome.retryAfterMs ?? retryDelayMs(current, attempts, Math.random));
       if (notBefore <= request.requestedAt + current.maxAgeS * 1000) {
         waiting.push({ request, failedAttempts: attempts, notBefore });
@@ -171,7 +180,7 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
       });
       return;
     }
-    if (outcome.kind !== 'disabled') circuit = circuitOnSuccess();
+    if (outcome.kind !== 'disabled') setCircuit(circuitOnSuccess());
     if (outcome.kind === 'delivered') {
       await finish(request, { delivered: true, attempts, status: outcome.status });
       return;
@@ -207,7 +216,7 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
         break;
       }
       bucket = takeToken(bucket, now, current);
-      circuit = circuitOnStart(circuit);
+      setCircuit(circuitOnStart(circuit));
       const [item] = waiting.splice(next, 1);
       inFlight.add(item!.request.messageId);
       void attempt(item!, current);

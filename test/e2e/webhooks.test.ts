@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EndpointSpec, sample } from '../../scripts/sample-data.js';
 import { loadConfig } from '../../src/config.js';
 import { workflowIds } from '../../src/domain.js';
+import { defaultMetricsPorts } from '../../src/metrics.js';
 import { type EndpointState, endpointStateQuery } from '../../src/workflows/webhook-endpoint.js';
 import { deliveriesOf } from '../support/expectations.js';
 import { usePipeline } from '../support/pipeline.js';
@@ -46,6 +47,13 @@ async function settled(eventIds: string[]) {
 
 const payloadOf = (request: ReceivedWebhook) => JSON.parse(request.body) as { type: string; data: { eventId: string; orderId: string } };
 const endpointState = (endpointId: string): Promise<EndpointState> => client.workflow.getHandle(workflowIds.webhookEndpoint(endpointId)).query(endpointStateQuery);
+
+/** The state the workflow worker's `orderly_webhook_circuit_state` metric shows as 1 for the endpoint. */
+async function circuitMetric(endpointId: string): Promise<string | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${defaultMetricsPorts['workflow-worker']}/metrics`)).text();
+  const current = text.split('\n').find((line) => line.startsWith('orderly_webhook_circuit_state{') && line.includes(`endpoint_id="${endpointId}"`) && line.endsWith(' 1'));
+  return current?.match(/state="([a-z_]+)"/)?.[1];
+}
 
 /** Every accepted delivery exactly once, and per order in event-id order (the receiver's arrival order). */
 function checkArrivals(accepted: ReceivedWebhook[], expectedEventIds: string[]) {
@@ -120,6 +128,7 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
     });
     expect(open.consecutiveFailures).toBe(3);
     expect(receiver.received).toHaveLength(3);
+    expect(await circuitMetric(endpoint.id)).toBe('open');
     const halfOpen = await until('the probe', async () => {
       const state = await endpointState(endpoint.id);
       return state.circuit === 'half_open' ? state : undefined;
@@ -127,6 +136,7 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
     expect(halfOpen.inFlight).toBe(1);
     await until('the delivery to settle', () => settled([eventId]));
     expect(await endpointState(endpoint.id)).toMatchObject({ circuit: 'closed', consecutiveFailures: 0, inFlight: 0 });
+    expect(await circuitMetric(endpoint.id)).toBe('closed');
     expect(receiver.received.map((r) => r.answered)).toEqual([500, 500, 500, 204]);
     expect(receiver.received[3]!.at - receiver.received[2]!.at).toBeGreaterThanOrEqual(4_000);
   });
