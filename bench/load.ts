@@ -4,7 +4,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { sample } from '../scripts/sample-data.js';
 import type { InsertedEvent } from './analysis.js';
 
-/** The orders a load is spread over; each order's customer has one subscribed user, so one email per event. */
+/** The orders a load is spread over; each order's customer has one subscribed user, so one notification per event. */
 export interface LoadFixture {
   orders: { orderId: string; customerId: string }[];
 }
@@ -12,13 +12,15 @@ export interface LoadFixture {
 /** The `source` column of every event a load writes: how its rows are found again. */
 export const loadSource = 'load-generator';
 
-export async function createLoadFixture(pool: Pool, orderCount: number, customers = 10): Promise<LoadFixture> {
+/** With `webhookUrl`, each customer's user hears through a webhook endpoint at that URL instead of by email. */
+export async function createLoadFixture(pool: Pool, orderCount: number, { customers = 10, webhookUrl }: { customers?: number; webhookUrl?: string } = {}): Promise<LoadFixture> {
   const run = randomUUID().slice(0, 8);
   const orders = [];
   for (let c = 0; c < customers; c++) {
     const customerId = await sample.customer(pool, `Load ${run} #${c}`);
     const user = await sample.user(pool, customerId, `load-${c}`, `load-${c}.${run}@example.test`);
-    await sample.subscription(pool, user.id);
+    const endpoint = webhookUrl === undefined ? undefined : await sample.webhookEndpoint(pool, customerId, webhookUrl);
+    await sample.subscription(pool, user.id, endpoint === undefined ? {} : { endpointId: endpoint.id });
     for (let o = 0; o < orderCount / customers; o++) orders.push({ orderId: await sample.order(pool, customerId), customerId });
   }
   return { orders };

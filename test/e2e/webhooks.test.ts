@@ -141,6 +141,22 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
     expect(receiver.received[3]!.at - receiver.received[2]!.at).toBeGreaterThanOrEqual(4_000);
   });
 
+  it('holds an endpoint to its rate limit and its cap on requests in flight', async () => {
+    const { customerId, receiver, newOrder } = await webhookCustomer({ ratePerSecond: 2, maxInFlight: 2 });
+    receiver.reply = () => ({ status: 204, delayMs: 300 });
+    const orders = await Promise.all(Array.from({ length: 12 }, () => newOrder()));
+    const eventIds: string[] = [];
+    for (const orderId of orders) eventIds.push(await sample.event(pipeline.pool, { orderId, customerId, status: 'success' }));
+
+    await until('every delivery to settle', () => settled(eventIds));
+    const arrivals = receiver.received.map((r) => r.at).sort((x, y) => x - y);
+    expect(arrivals).toHaveLength(12);
+    // A burst of 2, then one token every 500 ms: the 12th request cannot come before 5 s after the first.
+    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(5_000 - 50);
+    const mostAtOnce = Math.max(...receiver.received.map((r) => receiver.received.filter((o) => o.at <= r.at && (o.answeredAt ?? Infinity) > r.at).length));
+    expect(mostAtOnce).toBeLessThanOrEqual(2);
+  });
+
   it('keeps delivering customer A (500 events, in order per order) while customer B\'s endpoint hangs; B\'s then arrive in order, none lost or twice', async () => {
     const a = await webhookCustomer();
     const b = await webhookCustomer({ retryScheduleS: [1], circuitFailureThreshold: 3, circuitCooldownS: 2, maxInFlight: 2 });

@@ -1,8 +1,8 @@
 /**
  * `npm run test:faults`: a steady load through the real path while one fault at a time is injected, then
  * the system must recover by itself. Each scenario is judged against the rows in MySQL: lost and order
- * violations must be 0; duplicates must be 0 except where a sender was killed between the SMTP server's
- * acceptance and the activity's completion (counted and reported, never hidden).
+ * violations must be 0; duplicates must be 0 except where a sender was killed between the SMTP server's (or
+ * the webhook endpoint's) acceptance and the activity's completion (counted and reported, never hidden).
  *
  *   npm run test:faults [-- --only "restart Kafka" --rate 15 --seconds 60]
  */
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { judge } from '../../bench/analysis.js';
+import { type AcceptedMail, judge } from '../../bench/analysis.js';
 import { createLoadFixture, eventsSince, insertAtRate, maxEventId } from '../../bench/load.js';
 import { type OrderlyProcess, type OrderlyProcessName, startOrderly, stopAll } from '../../scripts/orderly-processes.js';
 import { type ComponentName, restart, stackStatus, stackUp } from '../../stack/lifecycle.js';
@@ -19,6 +19,7 @@ import { repoRoot } from '../../stack/paths.js';
 import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
+import { type WebhookReceiver, startWebhookReceiver } from '../support/webhook-receiver.js';
 
 const options = new Command('test:faults')
   .option('--rate <events/s>', 'steady load while the fault is injected', '15')
@@ -36,12 +37,15 @@ const recoveryLimitMs = 6 * 60_000;
 
 interface Context {
   smtp: FaultySmtp;
+  endpoint: WebhookReceiver;
   crash(name: OrderlyProcessName): Promise<void>;
   restart(name: ComponentName): Promise<void>;
 }
 
 interface Scenario {
   name: string;
+  /** How the load's users are notified: email (the fault-injecting SMTP server) or a webhook endpoint. */
+  channel?: 'email' | 'webhook';
   /** A sender killed mid-send can have delivered a message it never reported: those duplicates are expected. */
   duplicatesPossible?: boolean;
   inject(context: Context): Promise<void>;
@@ -70,6 +74,23 @@ const scenarios: Scenario[] = [
       await sleep(20_000);
     },
   },
+  {
+    // Requests time out on the webhook worker (response timeout), the circuit opens, probes fail, then succeed.
+    name: 'webhook endpoint times out for 30 s',
+    channel: 'webhook',
+    async inject({ endpoint }) {
+      endpoint.reply = () => 'hang';
+      await sleep(30_000);
+      endpoint.reply = () => ({ status: 204 });
+    },
+  },
+  {
+    name: 'kill -9 webhook worker',
+    channel: 'webhook',
+    // A call the endpoint answered 2xx just before the crash is made again: the receiver sees its webhook-id twice.
+    duplicatesPossible: true,
+    inject: (c) => c.crash('webhook-worker'),
+  },
 ];
 
 interface ScenarioResult {
@@ -94,12 +115,27 @@ async function deadLetteredAmong(pool: Pool, eventIds: string[]): Promise<Set<st
   return new Set(rows.map((r) => String(r.event_id)));
 }
 
-async function runScenario(scenario: Scenario, pool: Pool, smtp: FaultySmtp, processes: Map<OrderlyProcessName, OrderlyProcess>, env: NodeJS.ProcessEnv): Promise<ScenarioResult> {
-  const fixture = await createLoadFixture(pool, 100);
+/** What reached the scenario's channel so far, as the analysis reads it: event id and acceptance time. */
+function acceptedOn(channel: 'email' | 'webhook', smtp: FaultySmtp, endpoint: WebhookReceiver): AcceptedMail[] {
+  if (channel === 'email') return smtp.received.map((m) => ({ eventId: m.eventId ?? null, acceptedAt: m.acceptedAt }));
+  return endpoint.accepted().map((r) => ({ eventId: (JSON.parse(r.body) as { data: { eventId: string } }).data.eventId, acceptedAt: r.answeredAt ?? r.at }));
+}
+
+async function runScenario(
+  scenario: Scenario,
+  pool: Pool,
+  smtp: FaultySmtp,
+  endpoint: WebhookReceiver,
+  processes: Map<OrderlyProcessName, OrderlyProcess>,
+  env: NodeJS.ProcessEnv,
+): Promise<ScenarioResult> {
+  const channel = scenario.channel ?? 'email';
+  const fixture = await createLoadFixture(pool, 100, channel === 'webhook' ? { webhookUrl: endpoint.url } : {});
   const afterId = await maxEventId(pool);
-  const acceptedBefore = smtp.received.length;
+  const acceptedBefore = acceptedOn(channel, smtp, endpoint).length;
   const context: Context = {
     smtp,
+    endpoint,
     async crash(name) {
       await processes.get(name)?.kill();
       processes.set(name, await startOrderly(name, env, { logPrefix: 'faults-' }));
@@ -119,7 +155,7 @@ async function runScenario(scenario: Scenario, pool: Pool, smtp: FaultySmtp, pro
   const deadline = Date.now() + recoveryLimitMs;
   let events = await eventsSince(pool, afterId);
   for (;;) {
-    const delivered = new Set(smtp.received.slice(acceptedBefore).map((m) => m.eventId));
+    const delivered = new Set(acceptedOn(channel, smtp, endpoint).slice(acceptedBefore).map((m) => m.eventId));
     const deadLettered = await deadLetteredAmong(pool, events.map((e) => e.eventId));
     if (events.every((e) => delivered.has(e.eventId) || deadLettered.has(e.eventId)) || Date.now() > deadline) break;
     await sleep(500);
@@ -127,7 +163,7 @@ async function runScenario(scenario: Scenario, pool: Pool, smtp: FaultySmtp, pro
   }
   await sleep(3_000); // a late duplicate still counts
   events = await eventsSince(pool, afterId);
-  const accepted = smtp.received.slice(acceptedBefore).map((m) => ({ eventId: m.eventId ?? null, acceptedAt: m.acceptedAt }));
+  const accepted = acceptedOn(channel, smtp, endpoint).slice(acceptedBefore);
   const verdict = judge(events, accepted);
   const deadLettered = await deadLetteredAmong(pool, events.map((e) => e.eventId));
   const deliveredIds = new Set(accepted.map((m) => m.eventId));
@@ -156,14 +192,16 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const pool = createPool(config);
   const smtp = await startFaultySmtp(Number(options.smtpPort));
-  const env = { SMTP_PORT: String(smtp.port) };
+  const endpoint = await startWebhookReceiver();
+  // A frozen endpoint's requests give up after 5 s, so the circuit opens within the fault.
+  const env = { SMTP_PORT: String(smtp.port), WEBHOOK_RESPONSE_TIMEOUT_MS: '5000' };
   const processes = new Map<OrderlyProcessName, OrderlyProcess>();
-  for (const name of ['workflow-worker', 'email-worker', 'ingest'] as const) processes.set(name, await startOrderly(name, env, { logPrefix: 'faults-' }));
+  for (const name of ['workflow-worker', 'email-worker', 'webhook-worker', 'ingest'] as const) processes.set(name, await startOrderly(name, env, { logPrefix: 'faults-' }));
   const results: ScenarioResult[] = [];
   try {
     for (const scenario of selected) {
       console.log(`faults: ${scenario.name} (${rate} events/s for ${seconds} s, fault at ${faultAt} s)`);
-      const result = await runScenario(scenario, pool, smtp, processes, env);
+      const result = await runScenario(scenario, pool, smtp, endpoint, processes, env);
       results.push(result);
       console.log(`  expected ${result.expected}, delivered ${result.delivered}, dead-lettered ${result.deadLettered}, lost ${result.lost}, duplicates ${result.duplicates}, order violations ${result.orderViolations}, last delivery ${result.lastDeliveryAfterFaultS} s after the fault and ${result.drainAfterLoadS} s after the load: ${result.passed ? 'ok' : 'FAILED'}`);
       const unhealthy = (await stackStatus()).filter((row) => !row.health.healthy);
@@ -172,6 +210,7 @@ async function main(): Promise<void> {
   } finally {
     await stopAll([...processes.values()]);
     await smtp.close();
+    await endpoint.close();
     await pool.end();
   }
   console.log('\nFault-injection results');

@@ -9,6 +9,7 @@ export interface ReceivedWebhook {
   at: number;
   /** What the receiver answered; `hung` for a request it never answered. */
   answered: number | 'hung';
+  answeredAt?: number;
 }
 
 /** How the receiver answers one request: a status (with headers, after a delay), or never. */
@@ -61,6 +62,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       }
       setTimeout(() => {
         entry.answered = reply.status;
+        entry.answeredAt = Date.now();
         response.writeHead(reply.status, reply.headers).end();
       }, reply.delayMs ?? 0);
     });
