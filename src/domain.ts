@@ -22,11 +22,22 @@ export interface OrderEvent {
   errorDesc: string | null;
   /** When the upstream system wrote the event (ISO 8601, UTC). */
   occurredAt: string;
+  /**
+   * Set when an operator sends the notification again (`redrive-<deadLetterId>`, `replay-<time>`): names that
+   * run, so it gets a workflow of its own. The ledger still knows it by {@link notificationKey}, so what was
+   * delivered before is not sent twice.
+   */
+  rerun?: string;
 }
 
 /** The identity of the notification an event change asks for (see {@link OrderEvent.notificationId}). */
 export function notificationKey(event: Pick<OrderEvent, 'eventId' | 'notificationId'>): string {
   return event.notificationId ?? event.eventId;
+}
+
+/** Which run of a notification an event asks for: its key, plus the rerun's name when an operator asked for one. */
+export function notificationRunKey(event: Pick<OrderEvent, 'eventId' | 'notificationId' | 'rerun'>): string {
+  return event.rerun === undefined ? notificationKey(event) : `${notificationKey(event)}#${event.rerun}`;
 }
 
 export const templateIds = ['order-event-succeeded', 'order-event-failed'] as const;

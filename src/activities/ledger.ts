@@ -55,7 +55,7 @@ export function createLedgerActivities({ pool }: { pool: Pool }) {
       await pool.execute(
         `INSERT INTO dead_letters (notification_id, event_id, order_id, customer_id, user_id, channel, endpoint_id, error_type, message, attempts)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON DUPLICATE KEY UPDATE message = VALUES(message), attempts = VALUES(attempts)`,
+         ON DUPLICATE KEY UPDATE message = VALUES(message), attempts = VALUES(attempts), status = 'open', resolved_at = NULL, resolution = NULL`,
         [deadLetter.notificationId, deadLetter.eventId, deadLetter.orderId, deadLetter.customerId, deadLetter.userId ?? 0, deadLetter.channel ?? null, deadLetter.endpointId ?? 0, deadLetter.errorType, deadLetter.message, deadLetter.attempts],
       );
     },

@@ -32,7 +32,7 @@ const changeEnvelope = z.object({
  */
 export const maxErrorDescChars = 16_384;
 
-function truncate(text: string | null): string | null {
+export function truncateErrorDesc(text: string | null): string | null {
   if (text === null || text.length <= maxErrorDescChars) return text;
   return `${text.slice(0, maxErrorDescChars)} [... ${text.length - maxErrorDescChars} more characters truncated by Orderly]`;
 }
@@ -94,7 +94,7 @@ function toOrderEvent(row: unknown): OrderEvent {
     source: r.source,
     executionMs: r.execution_ms,
     errorCode: r.error_code,
-    errorDesc: truncate(r.error_desc),
+    errorDesc: truncateErrorDesc(r.error_desc),
     occurredAt: new Date(Math.floor(r.occurred_at / 1000)).toISOString(),
   };
 }

@@ -3,9 +3,8 @@ import type { Client } from '@temporalio/client';
 import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { type OrderEvent, taskQueues, workflowIds } from '../domain.js';
-import { searchAttributes } from '../search-attributes.js';
-import { orderEventSignal, orderWorkflow } from '../workflows/order.js';
+import { submitOrderEvent } from '../client/order-events.js';
+import type { OrderEvent } from '../domain.js';
 import { MalformedChangeEvent, interpretChangeEvent } from './change-event.js';
 
 export interface IngestCounts {
@@ -39,17 +38,7 @@ export function createIngest({ kafka, client, config, log }: { kafka: Kafka; cli
   async function handOver(event: OrderEvent, payload: EachBatchPayload): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await client.workflow.signalWithStart(orderWorkflow, {
-          workflowId: workflowIds.order(event.orderId),
-          taskQueue: taskQueues.workflows,
-          args: [{ orderId: event.orderId }],
-          signal: orderEventSignal,
-          signalArgs: [event],
-          typedSearchAttributes: [
-            { key: searchAttributes.orderId, value: event.orderId },
-            { key: searchAttributes.customerId, value: event.customerId },
-          ],
-        });
+        await submitOrderEvent(client, event);
         counts.accepted++;
         return;
       } catch (error) {

@@ -14,7 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { type OrderEvent, notificationKey, workflowIds } from '../domain.js';
+import { type OrderEvent, notificationKey, notificationRunKey, workflowIds } from '../domain.js';
 import { searchAttributes } from '../search-attributes.js';
 import { notificationWorkflow } from './notification.js';
 import { ledger, signals } from './proxies.js';
@@ -50,13 +50,13 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<void> {
   const seen = new Set(input.seenEventIds ?? []);
 
   setHandler(orderEventSignal, (event) => {
-    const key = notificationKey(event);
+    const key = notificationRunKey(event);
     if (seen.has(key)) return;
     seen.add(key);
     if (seen.size > seenWindow) seen.delete(seen.values().next().value!);
     pending.push(event);
   });
-  setHandler(pendingEventsQuery, () => pending.map(notificationKey));
+  setHandler(pendingEventsQuery, () => pending.map(notificationRunKey));
 
   for (;;) {
     // Only an idle order needs the idle timer; a queued event goes straight on (no timer in history).
@@ -75,7 +75,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<void> {
 async function notify(event: OrderEvent): Promise<void> {
   try {
     await executeChild(notificationWorkflow, {
-      workflowId: workflowIds.notification(notificationKey(event)),
+      workflowId: workflowIds.notification(notificationRunKey(event)),
       args: [event],
       // A notification that already ran (a redelivery older than the seen window) is not run again.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

@@ -1,0 +1,147 @@
+import type { Client } from '@temporalio/client';
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { submitOrderEvent } from '../client/order-events.js';
+import { notificationRunKey, workflowIds } from '../domain.js';
+import { Conflict, NotFound } from './errors.js';
+import { loadOrderEvent } from './order-events.js';
+
+export type DeadLetterStatus = 'open' | 'redriven' | 'discarded';
+
+export interface DeadLetterRecord {
+  id: string;
+  notificationId: string;
+  eventId: string;
+  orderId: string;
+  customerId: string;
+  /** Absent when the event as a whole could not be notified (an unknown order). */
+  userId: string | null;
+  channel: string | null;
+  endpointId: string | null;
+  errorType: string;
+  message: string;
+  attempts: number;
+  status: DeadLetterStatus;
+  createdAt: string;
+  resolvedAt: string | null;
+  resolution: string | null;
+}
+
+interface DeadLetterRow extends RowDataPacket {
+  id: string;
+  notification_id: string;
+  event_id: string;
+  order_id: string;
+  customer_id: string;
+  user_id: string;
+  channel: string | null;
+  endpoint_id: string;
+  error_type: string;
+  message: string;
+  attempts: number;
+  status: DeadLetterStatus;
+  created_at: Date;
+  resolved_at: Date | null;
+  resolution: string | null;
+}
+
+const toRecord = (row: DeadLetterRow): DeadLetterRecord => ({
+  id: String(row.id),
+  notificationId: row.notification_id,
+  eventId: String(row.event_id),
+  orderId: String(row.order_id),
+  customerId: String(row.customer_id),
+  userId: String(row.user_id) === '0' ? null : String(row.user_id),
+  channel: row.channel,
+  endpointId: String(row.endpoint_id) === '0' ? null : String(row.endpoint_id),
+  errorType: row.error_type,
+  message: row.message,
+  attempts: row.attempts,
+  status: row.status,
+  createdAt: row.created_at.toISOString(),
+  resolvedAt: row.resolved_at?.toISOString() ?? null,
+  resolution: row.resolution,
+});
+
+export interface DeadLetterFilter {
+  customerId?: string;
+  since?: Date;
+  /** Default: open ones only. */
+  status?: DeadLetterStatus | 'all';
+  limit?: number;
+}
+
+/**
+ * Operators' view of the `dead_letters` table (the dead-letter workflow keeps the newest for the Web UI;
+ * the table keeps all): list, show, redrive through the pipeline, discard.
+ */
+export function deadLetterOperations({ pool, client }: { pool: Pool; client: Client }) {
+  async function find(id: string): Promise<DeadLetterRecord> {
+    const [rows] = await pool.execute<DeadLetterRow[]>('SELECT * FROM dead_letters WHERE id = ?', [id]);
+    if (rows[0] === undefined) throw new NotFound(`there is no dead letter ${id}`);
+    return toRecord(rows[0]);
+  }
+
+  async function list(filter: DeadLetterFilter = {}): Promise<DeadLetterRecord[]> {
+    const where: string[] = [];
+    const values: (string | Date | number)[] = [];
+    if ((filter.status ?? 'open') !== 'all') {
+      where.push('status = ?');
+      values.push(filter.status ?? 'open');
+    }
+    if (filter.customerId !== undefined) {
+      where.push('customer_id = ?');
+      values.push(filter.customerId);
+    }
+    if (filter.since !== undefined) {
+      where.push('created_at >= ?');
+      values.push(filter.since);
+    }
+    values.push(filter.limit ?? 1_000);
+    const [rows] = await pool.query<DeadLetterRow[]>(`SELECT * FROM dead_letters ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`, values);
+    return rows.map(toRecord);
+  }
+
+  /** Marks an open dead letter resolved; refuses one that is not open any more. */
+  async function resolve(id: string, status: Exclude<DeadLetterStatus, 'open'>, resolution: string): Promise<void> {
+    const [result] = await pool.execute<ResultSetHeader>(
+      "UPDATE dead_letters SET status = ?, resolved_at = CURRENT_TIMESTAMP(6), resolution = ? WHERE id = ? AND status = 'open'",
+      [status, resolution, id],
+    );
+    if (result.affectedRows === 0) {
+      const current = await find(id);
+      throw new Conflict(`dead letter ${id} is already ${current.status}`);
+    }
+  }
+
+  return {
+    list,
+    show: find,
+
+    /**
+     * Sends the dead letter's notification through its order's workflow again, as a run of its own
+     * (`notification:<id>#redrive-<deadLetterId>`). The ledger skips recipients already delivered, so only
+     * what failed is sent. If it fails again, the same dead letter opens again.
+     */
+    async redrive(id: string): Promise<{ deadLetter: DeadLetterRecord; workflowId: string }> {
+      const deadLetter = await find(id);
+      if (deadLetter.status !== 'open') throw new Conflict(`dead letter ${id} is already ${deadLetter.status}`);
+      const event = await loadOrderEvent(pool, deadLetter.eventId);
+      if (event === undefined) throw new NotFound(`event ${deadLetter.eventId} of dead letter ${id} is no longer in order_events`);
+      const rerun = { ...event, notificationId: deadLetter.notificationId, rerun: `redrive-${id}` };
+      // Claimed first, so a redrive that fails at once reopens the row after this, not before.
+      await resolve(id, 'redriven', 'redriven by an operator');
+      try {
+        await submitOrderEvent(client, rerun);
+      } catch (error) {
+        await pool.execute("UPDATE dead_letters SET status = 'open', resolved_at = NULL, resolution = NULL WHERE id = ?", [id]);
+        throw error;
+      }
+      return { deadLetter: { ...deadLetter, status: 'redriven' }, workflowId: workflowIds.notification(notificationRunKey(rerun)) };
+    },
+
+    async discard(id: string, reason = 'discarded by an operator'): Promise<DeadLetterRecord> {
+      await resolve(id, 'discarded', reason);
+      return find(id);
+    },
+  };
+}
