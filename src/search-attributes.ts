@@ -8,4 +8,4 @@ export const searchAttributes = {
   notificationStatus: defineSearchAttributeKey('NotificationStatus', SearchAttributeType.KEYWORD),
 } as const;
 
-export type NotificationStatus = 'processing' | 'delivered' | 'suppressed' | 'dead_lettered';
+export type NotificationStatus = 'processing' | 'held' | 'delivered' | 'suppressed' | 'dead_lettered' | 'cancelled';

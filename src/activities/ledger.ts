@@ -43,6 +43,11 @@ export function createLedgerActivities({ pool }: { pool: Pool }) {
       );
     },
 
+    /** An operator cancelled the notification: what was not delivered yet is recorded as cancelled, with why. */
+    async recordCancelled(notificationId: string, reason: string): Promise<void> {
+      await pool.execute("UPDATE deliveries SET state = 'cancelled', reason = ? WHERE notification_id = ? AND state = 'pending'", [reason.slice(0, 255), notificationId]);
+    },
+
     /** Marks the delivery (or, without a user, the event) as dead-lettered and keeps the reason. */
     async recordDeadLetter(deadLetter: DeadLetter): Promise<void> {
       if (deadLetter.userId !== undefined) {

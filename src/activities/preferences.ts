@@ -5,6 +5,8 @@ import { type Channel, type EndpointPolicy, type OrderEvent, type Recipient, typ
 export interface AudienceOfEvent {
   recipients: Recipient[];
   suppressed: Suppression[];
+  /** The customer is on hold (`orderly pause`): nothing is sent until it is resumed. */
+  held?: true;
 }
 
 /** One subscription of one user, as the lookup reads it (webhook columns NULL for email). */
@@ -53,7 +55,9 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
           ORDER BY u.id, s.id`,
         [event.customerId],
       );
-      return decideAudience(event, rows, webhookDefaults);
+      const [holds] = await pool.execute<RowDataPacket[]>('SELECT 1 FROM customer_holds WHERE customer_id = ?', [event.customerId]);
+      const audience = decideAudience(event, rows, webhookDefaults);
+      return holds.length > 0 ? { ...audience, held: true } : audience;
     },
   };
 }

@@ -3,3 +3,9 @@ export class NotFound extends Error {}
 
 /** A request that cannot be carried out in the current state (redriving a discarded dead letter, say): 409. */
 export class Conflict extends Error {}
+
+/** Ids are decimal numbers (BIGINT); anything else names nothing. */
+export function requireId(kind: string, value: string): string {
+  if (!/^\d{1,20}$/.test(value)) throw new NotFound(`there is no ${kind} ${JSON.stringify(value)}`);
+  return value;
+}

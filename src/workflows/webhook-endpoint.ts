@@ -86,6 +86,10 @@ export interface WebhookEndpointInput {
 export const webhookDeliverySignal = defineSignal<[WebhookDeliveryRequest]>('webhookDelivery');
 export const webhookResultSignal = defineSignal<[WebhookDeliveryResult]>('webhookResult');
 export const endpointStateQuery = defineQuery<EndpointState>('endpointState');
+/** The notification was cancelled: drop its delivery if it is still waiting. */
+export const webhookWithdrawSignal = defineSignal<[string]>('webhookWithdraw');
+/** An operator asked for the next attempt now: a waiting delivery is due at once (the circuit still applies). */
+export const webhookRetryNowSignal = defineSignal<[string]>('webhookRetryNow');
 
 /** An endpoint with nothing to deliver for this long completes; its next delivery starts a new run. */
 const idleTimeoutMs = 10 * 60_000;
@@ -137,6 +141,16 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
       return;
     }
     waiting.push({ request, failedAttempts: 0, notBefore: 0 });
+    changed = true;
+  });
+  setHandler(webhookWithdrawSignal, (messageId) => {
+    const index = waiting.findIndex((w) => w.request.messageId === messageId);
+    if (index >= 0) waiting.splice(index, 1);
+  });
+  setHandler(webhookRetryNowSignal, (messageId) => {
+    const item = waiting.find((w) => w.request.messageId === messageId);
+    if (item === undefined) return;
+    item.notBefore = 0;
     changed = true;
   });
   setHandler(endpointStateQuery, () => {

@@ -1,0 +1,229 @@
+/**
+ * `orderly`: the operators' command line. Inspect an event or order, hurry or cancel a notification, work
+ * the dead letters, hold a customer, replay a time window. Every command prints readable text, or JSON
+ * with `--json`, and exits non-zero (with one sentence) when it cannot do what was asked.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { Command, InvalidArgumentError } from 'commander';
+import type { Pool } from 'mysql2/promise';
+import { loadConfig } from '../config.js';
+import { createPool } from '../db/pool.js';
+import { customerOperations } from '../operations/customers.js';
+import { type DeadLetterRecord, type DeadLetterStatus, deadLetterOperations } from '../operations/dead-letters.js';
+import { NotFound, requireId } from '../operations/errors.js';
+import { type EventStatus, type OrderStatus, notificationOperations } from '../operations/notifications.js';
+import { replayOperations } from '../operations/replay.js';
+
+interface Context {
+  pool: Pool;
+  client: Client;
+}
+
+/** Opens MySQL and Temporal for one command, runs it, closes them; a failure is one line on stderr and exit 1. */
+function withContext<A extends unknown[]>(action: (context: Context, ...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const config = loadConfig();
+    const pool = createPool(config);
+    let connection: Connection | undefined;
+    try {
+      connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS }).catch((error: unknown) => {
+        throw new Error(`cannot connect to Temporal at ${config.TEMPORAL_ADDRESS}: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      await action({ pool, client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }) }, ...args);
+    } catch (error) {
+      console.error(`orderly: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    } finally {
+      await connection?.close();
+      await pool.end();
+    }
+  };
+}
+
+const asTime = (value: string): Date => {
+  const time = new Date(value);
+  if (Number.isNaN(time.getTime())) throw new InvalidArgumentError(`"${value}" is not a time (ISO 8601, e.g. 2026-11-21T07:00:00Z)`);
+  return time;
+};
+
+function output(json: boolean | undefined, data: unknown, text: () => string): void {
+  console.log(json ? JSON.stringify(data, null, 2) : text());
+}
+
+function renderEvent(status: EventStatus): string {
+  const lines = [`event ${status.eventId} (${status.status}) of order ${status.orderId}, customer ${status.customerId}, occurred ${status.occurredAt}`];
+  for (const n of status.notifications) {
+    lines.push(`  notification ${n.notificationId}: ${n.state ?? 'no state'} (workflow ${n.workflowId}: ${n.workflow})`);
+    for (const r of n.retrying) lines.push(`    retrying ${r.activity}: attempt ${r.attempt}, last failure: ${r.lastFailure ?? '-'}`);
+    if (n.deliveries.length === 0) lines.push('    no recipients');
+    for (const d of n.deliveries) {
+      const to = d.endpointId === null ? (d.recipient ?? '(no address)') : `webhook endpoint ${d.endpointId}`;
+      const detail = d.state === 'delivered' ? `at ${d.deliveredAt}` : (d.reason ?? d.lastError ?? '');
+      lines.push(`    user ${d.userId} ${d.channel} ${to}: ${d.state}, ${d.attempts} attempt(s)${detail ? `, ${detail}` : ''}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function renderOrder(status: OrderStatus): string {
+  const queued =
+    status.queued === null ? 'its queue unknown (no workflow worker answered)'
+    : `${status.queued.length} event(s) queued${status.queued.length ? ` (${status.queued.join(', ')})` : ''}`;
+  const lines = [`order ${status.orderId} of customer ${status.customerId}: workflow ${status.workflow}, ${queued}`];
+  for (const e of status.events) {
+    const states = Object.entries(e.deliveries).map(([state, n]) => `${n} ${state}`).join(', ') || 'no deliveries recorded';
+    lines.push(`  event ${e.eventId} (${e.status}, ${e.occurredAt}): ${states}`);
+  }
+  return lines.join('\n');
+}
+
+function renderDeadLetter(d: DeadLetterRecord): string {
+  const to = d.userId === null ? 'whole event' : `user ${d.userId} ${d.channel ?? ''}${d.endpointId ? ` endpoint ${d.endpointId}` : ''}`;
+  return `#${d.id} [${d.status}] ${d.createdAt} event ${d.eventId} order ${d.orderId} customer ${d.customerId} ${to}: ${d.errorType} after ${d.attempts} attempt(s): ${d.message}`;
+}
+
+const program = new Command('orderly').description("Operate Orderly: inspect, retry, cancel, redrive, hold, replay").showHelpAfterError();
+
+program
+  .command('status <id>')
+  .description('an event (or, with --order or when no event has this id, an order): state, attempts, last error, recipients')
+  .option('--order', 'the id is an order id')
+  .option('--json', 'print JSON')
+  .action(
+    withContext(async ({ pool, client }, id: string, options: { order?: boolean; json?: boolean }) => {
+      const notifications = notificationOperations({ pool, client });
+      requireId(options.order ? 'order' : 'event or order', id);
+      if (!options.order) {
+        try {
+          const status = await notifications.eventStatus(id);
+          output(options.json, status, () => renderEvent(status));
+          return;
+        } catch (error) {
+          if (!(error instanceof NotFound)) throw error;
+        }
+      }
+      try {
+        const status = await notifications.orderStatus(id);
+        output(options.json, status, () => renderOrder(status));
+      } catch (error) {
+        if (error instanceof NotFound && !options.order) throw new NotFound(`there is no event or order ${id}`);
+        throw error;
+      }
+    }),
+  );
+
+program
+  .command('retry <eventId>')
+  .description("a notification that is backing off tries again now")
+  .action(
+    withContext(async ({ pool, client }, eventId: string) => {
+      await notificationOperations({ pool, client }).retry(requireId('event', eventId));
+      console.log(`event ${eventId}: asked its notification to try again now`);
+    }),
+  );
+
+program
+  .command('cancel <eventId>')
+  .description('stop a notification: what is not delivered is recorded as cancelled, and the order moves on')
+  .option('--reason <text>', 'recorded with the cancellation', 'cancelled by an operator')
+  .action(
+    withContext(async ({ pool, client }, eventId: string, options: { reason: string }) => {
+      await notificationOperations({ pool, client }).cancel(requireId('event', eventId), options.reason);
+      console.log(`event ${eventId}: notification cancelled (${options.reason})`);
+    }),
+  );
+
+const dlq = program.command('dlq').description('dead letters: notifications that failed for good');
+
+dlq
+  .command('list')
+  .option('--customer <id>', 'only this customer')
+  .option('--since <time>', 'only dead letters created since (ISO 8601)', asTime)
+  .option('--status <status>', 'open, redriven, discarded or all', 'open')
+  .option('--json', 'print JSON')
+  .action(
+    withContext(async ({ pool, client }, options: { customer?: string; since?: Date; status: DeadLetterStatus | 'all'; json?: boolean }) => {
+      const entries = await deadLetterOperations({ pool, client }).list({ customerId: options.customer, since: options.since, status: options.status });
+      output(options.json, entries, () => (entries.length === 0 ? `no ${options.status === 'all' ? '' : `${options.status} `}dead letters` : entries.map(renderDeadLetter).join('\n')));
+    }),
+  );
+
+dlq
+  .command('show <id>')
+  .option('--json', 'print JSON')
+  .action(
+    withContext(async ({ pool, client }, id: string, options: { json?: boolean }) => {
+      const entry = await deadLetterOperations({ pool, client }).show(requireId('dead letter', id));
+      output(options.json, entry, () => renderDeadLetter(entry));
+    }),
+  );
+
+dlq
+  .command('redrive [id]')
+  .description('send a dead letter (or, with --all, every open one) through its order again')
+  .option('--all', 'every open dead letter')
+  .option('--since <time>', 'with --all: only those created since', asTime)
+  .action(
+    withContext(async ({ pool, client }, id: string | undefined, options: { all?: boolean; since?: Date }) => {
+      const deadLetters = deadLetterOperations({ pool, client });
+      if ((id === undefined) === (options.all !== true)) throw new Error('give a dead letter id or --all, not both or neither');
+      const ids = id !== undefined ? [requireId('dead letter', id)] : (await deadLetters.list({ since: options.since })).map((d) => d.id);
+      for (const one of ids) {
+        const { workflowId } = await deadLetters.redrive(one);
+        console.log(`dead letter ${one}: redriven as ${workflowId}`);
+      }
+      if (ids.length === 0) console.log('no open dead letters to redrive');
+    }),
+  );
+
+dlq
+  .command('discard <id>')
+  .option('--reason <text>', 'recorded with the dead letter', 'discarded by an operator')
+  .action(
+    withContext(async ({ pool, client }, id: string, options: { reason: string }) => {
+      await deadLetterOperations({ pool, client }).discard(requireId('dead letter', id), options.reason);
+      console.log(`dead letter ${id}: discarded (${options.reason})`);
+    }),
+  );
+
+program
+  .command('pause <customerId>')
+  .description("hold a customer's notifications (durably) until resume")
+  .option('--reason <text>')
+  .action(
+    withContext(async ({ pool, client }, customerId: string, options: { reason?: string }) => {
+      await customerOperations({ pool, client }).pause(customerId, options.reason);
+      console.log(`customer ${customerId}: held; new notifications wait until \`orderly resume ${customerId}\``);
+    }),
+  );
+
+program
+  .command('resume <customerId>')
+  .description("release a held customer's notifications")
+  .action(
+    withContext(async ({ pool, client }, customerId: string) => {
+      const { released } = await customerOperations({ pool, client }).resume(customerId);
+      console.log(`customer ${customerId}: resumed; ${released} held notification(s) released`);
+    }),
+  );
+
+program
+  .command('replay')
+  .description('re-derive notifications from order_events rows in a window, skipping what deliveries shows settled')
+  .requiredOption('--from <time>', 'start of the window (ISO 8601, inclusive)', asTime)
+  .option('--to <time>', 'end of the window (exclusive; default now)', asTime)
+  .option('--dry-run', 'list what would be sent, send nothing')
+  .option('--json', 'print JSON')
+  .action(
+    withContext(async ({ pool, client }, options: { from: Date; to?: Date; dryRun?: boolean; json?: boolean }) => {
+      const found = await replayOperations({ pool, client }).replay(options.from, options.to ?? new Date(), { dryRun: options.dryRun });
+      output(options.json, found, () =>
+        [
+          `${found.length} event(s) ${options.dryRun ? 'would be sent again' : 'sent again'}`,
+          ...found.map((c) => `  event ${c.eventId} order ${c.orderId} customer ${c.customerId} (${c.occurredAt}): ${c.reason}`),
+        ].join('\n'),
+      );
+    }),
+  );
+
+await program.parseAsync();
