@@ -85,7 +85,8 @@ export async function notificationWorkflow(event: OrderEvent): Promise<Notificat
       try {
         return await attempt.run(send);
       } catch (error) {
-        if (!isCancellation(error) || deliveries.consideredCancelled) throw error;
+        // An attempt interrupted by retryNow ends cancelled, or failed if it was in flight; either way, go again.
+        if (!(isCancellation(error) || attempt.consideredCancelled) || deliveries.consideredCancelled) throw error;
       } finally {
         sendAttempts.delete(attempt);
       }
@@ -95,10 +96,11 @@ export async function notificationWorkflow(event: OrderEvent): Promise<Notificat
   async function deliverEmail(recipient: Recipient): Promise<'delivered' | 'dead_lettered'> {
     try {
       const sent = await interruptible(() => email.sendEmail({ template, event, userId: recipient.userId, username: recipient.username, to: recipient.email }));
-      await ledger.recordDelivered({ notificationId: notificationKey(event), userId: recipient.userId, channel: recipient.channel, ...sent });
+      // Sent is sent, even if a cancellation arrived meanwhile: the ledger must say so.
+      await CancellationScope.nonCancellable(() => ledger.recordDelivered({ notificationId: notificationKey(event), userId: recipient.userId, channel: recipient.channel, ...sent }));
       return 'delivered';
     } catch (error) {
-      if (isCancellation(error)) throw error;
+      if (isCancellation(error) || deliveries.consideredCancelled) throw error;
       await deadLetter({ ...failureOf(error, event), userId: recipient.userId, channel: recipient.channel });
       return 'dead_lettered';
     }
@@ -126,7 +128,7 @@ export async function notificationWorkflow(event: OrderEvent): Promise<Notificat
     const result = webhookResults.get(messageId)!;
     const delivery = { notificationId: notificationKey(event), userId: recipient.userId, channel: recipient.channel, endpointId: endpoint.id };
     if (result.delivered) {
-      await ledger.recordDelivered({ ...delivery, providerMessageId: `${messageId} HTTP ${result.status ?? ''}`.trim(), attempts: result.attempts });
+      await CancellationScope.nonCancellable(() => ledger.recordDelivered({ ...delivery, providerMessageId: `${messageId} HTTP ${result.status ?? ''}`.trim(), attempts: result.attempts }));
       return 'delivered';
     }
     await deadLetter({

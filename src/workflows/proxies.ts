@@ -1,5 +1,5 @@
 import { type RetryPolicy } from '@temporalio/common';
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { createEmailActivities } from '../activities/email.js';
 import type { createLedgerActivities } from '../activities/ledger.js';
 import type { createPreferenceActivities } from '../activities/preferences.js';
@@ -52,6 +52,8 @@ export const email = proxyActivities<ReturnType<typeof createEmailActivities>>({
   taskQueue: taskQueues.email,
   startToCloseTimeout: '30s',
   retry: sendPolicy,
+  // A cancelled notification waits for a send already in flight, so the ledger says what really happened.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 /**

@@ -1,0 +1,181 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import mysql, { type RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sample } from '../../scripts/sample-data.js';
+import { repoRoot, runDir } from '../../stack/paths.js';
+import { loadConfig } from '../../src/config.js';
+import { workflowIds } from '../../src/domain.js';
+import { deadLettersQuery } from '../../src/workflows/dead-letters.js';
+import { deliveriesOf } from '../support/expectations.js';
+import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
+import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
+import { until } from '../support/until.js';
+
+let smtp: FaultySmtp;
+const smtpPort = 2527;
+// Up before the pipeline (hooks run in order): the email worker checks its SMTP server when it starts.
+beforeAll(async () => {
+  smtp = await startFaultySmtp(smtpPort);
+});
+// The email worker sends to a fault-injecting SMTP server, so notifications can be made to fail and recover.
+const pipeline = usePipeline({ SMTP_PORT: String(smtpPort) });
+let connection: Connection;
+let client: Client;
+
+beforeAll(async () => {
+  connection = await Connection.connect({ address: loadConfig().TEMPORAL_ADDRESS });
+  client = new Client({ connection });
+});
+afterAll(async () => {
+  await connection.close();
+  await smtp.close();
+});
+
+/** Runs the real `orderly` command (bin/orderly.mjs) and returns what it printed and its exit code. */
+function orderly(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(repoRoot, 'bin', 'orderly.mjs'), ...args], { cwd: repoRoot, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
+    });
+  });
+}
+
+const mailsFor = (eventId: string) => smtp.received.filter((m) => m.eventId === eventId);
+const stateOf = async (eventId: string) => (await deliveriesOf(pipeline.pool, [eventId]))[0];
+const settled = (eventId: string, state: string) => until(`event ${eventId} to be ${state}`, async () => ((await stateOf(eventId))?.state === state ? true : undefined));
+
+describe('operators: the orderly CLI on the real pipeline', () => {
+  it('redrives a dead-lettered notification once the fault is fixed: the email arrives exactly once', async () => {
+    const { customerId, orderId } = await subscribedCustomer(pipeline.pool);
+    const marker = `REJECT-${randomUUID()}`;
+    smtp.rejectMarker = marker;
+    const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'failure', errorDesc: marker });
+    await settled(eventId, 'dead_lettered');
+    const inWorkflow = await until('the dead-letter workflow to hold it', async () => {
+      const entries = await client.workflow.getHandle(workflowIds.deadLetters).query(deadLettersQuery);
+      return entries.find((e) => e.eventId === eventId);
+    });
+    expect(inWorkflow.errorType).toBe('SmtpPermanentFailure');
+
+    const listed = await orderly('dlq', 'list', '--customer', customerId, '--json');
+    expect(listed.code).toBe(0);
+    const [deadLetter] = JSON.parse(listed.stdout) as { id: string; eventId: string; status: string }[];
+    expect(deadLetter).toMatchObject({ eventId, status: 'open' });
+
+    smtp.rejectMarker = undefined; // the fault is fixed
+    const redriven = await orderly('dlq', 'redrive', deadLetter!.id);
+    expect(redriven).toMatchObject({ code: 0, stderr: '' });
+    expect(redriven.stdout).toContain(`redriven as notification:${eventId}#redrive-${deadLetter!.id}`);
+
+    await settled(eventId, 'delivered');
+    await sleep(3_000); // a second copy would show up by now
+    expect(mailsFor(eventId)).toHaveLength(1);
+    const [[row]] = await pipeline.pool.query<RowDataPacket[]>('SELECT status FROM dead_letters WHERE id = ?', [deadLetter!.id]);
+    expect(row!.status).toBe('redriven');
+    const again = await orderly('dlq', 'redrive', deadLetter!.id);
+    expect(again).toMatchObject({ code: 1, stderr: `orderly: dead letter ${deadLetter!.id} is already redriven\n` });
+  });
+
+  it('shows a retrying notification, retries it now once the server is back, and it is delivered at once', async () => {
+    const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);
+    smtp.deferUntil = Date.now() + 10 * 60_000;
+    const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+    // Attempts 1-5 fail over 1 + 2 + 4 + 8 s; the sixth would wait 16 s more.
+    const status = await until('five failed attempts', async () => {
+      const shown = await orderly('status', eventId, '--json');
+      const parsed = JSON.parse(shown.stdout) as { notifications: { retrying: { attempt: number; lastFailure: string }[] }[] };
+      const retrying = parsed.notifications[0]?.retrying[0];
+      return retrying !== undefined && retrying.attempt >= 6 ? retrying : undefined;
+    }, 60_000);
+    expect(status.lastFailure).toContain('451');
+    const text = await orderly('status', eventId);
+    expect(text.stdout).toContain(`user ${user.id} email ${user.email}: pending`);
+
+    smtp.deferUntil = 0;
+    const retried = await orderly('retry', eventId);
+    const askedAt = Date.now();
+    expect(retried.code).toBe(0);
+    await settled(eventId, 'delivered');
+    expect(Date.now() - askedAt).toBeLessThan(8_000);
+    expect(mailsFor(eventId)).toHaveLength(1);
+  });
+
+  it('cancels a notification stuck in retries: recorded as cancelled with the reason, and the order moves on', async () => {
+    const { customerId, orderId } = await subscribedCustomer(pipeline.pool);
+    smtp.deferUntil = Date.now() + 10 * 60_000;
+    const stuck = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+    const next = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+    await until('two failed attempts', async () => {
+      const shown = JSON.parse((await orderly('status', stuck, '--json')).stdout) as { notifications: { retrying: { attempt: number }[] }[] };
+      return (shown.notifications[0]?.retrying[0]?.attempt ?? 0) >= 3 ? true : undefined;
+    });
+
+    const cancelled = await orderly('cancel', stuck, '--reason', 'customer asked us to stop');
+    expect(cancelled.code).toBe(0);
+    await settled(stuck, 'cancelled');
+    expect((await stateOf(stuck))!.reason).toBe('customer asked us to stop');
+    smtp.deferUntil = 0; // the server is back: only the order's next event may reach it
+    await settled(next, 'delivered');
+    expect(mailsFor(stuck)).toEqual([]);
+    expect(mailsFor(next)).toHaveLength(1);
+    const late = await orderly('cancel', stuck);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toMatch(/already finished \(cancelled\)/);
+  });
+
+  it('holds a paused customer\'s notifications until resume, then delivers each once', async () => {
+    const { customerId, orderId } = await subscribedCustomer(pipeline.pool);
+    expect((await orderly('pause', customerId, '--reason', 'migration')).code).toBe(0);
+    const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+    const held = await until('the notification to be held', async () => {
+      const shown = await orderly('status', eventId, '--json');
+      const state = (JSON.parse(shown.stdout) as { notifications: { state: string | null }[] }).notifications[0]?.state;
+      return state === 'held' ? state : undefined;
+    });
+    expect(held).toBe('held');
+    await sleep(2_000);
+    expect(mailsFor(eventId)).toEqual([]);
+
+    const resumed = await orderly('resume', customerId);
+    expect(resumed.stdout).toContain('1 held notification(s) released');
+    await settled(eventId, 'delivered');
+    expect(mailsFor(eventId)).toHaveLength(1);
+  });
+
+  it('replays an event the CDC never saw (written with the binlog off); the dry run lists it first', async () => {
+    const { customerId, orderId } = await subscribedCustomer(pipeline.pool);
+    const from = new Date(Date.now() - 1_000);
+    const root = await mysql.createConnection({ socketPath: join(runDir, 'mariadb.sock'), user: 'root', database: 'orderly' });
+    await root.query('SET sql_log_bin = 0');
+    const [inserted] = await root.execute<mysql.ResultSetHeader>(
+      "INSERT INTO order_events (order_id, customer_id, flow_id, event_type, status, source) VALUES (?, ?, 'F1063', 'order.step.completed', 'success', 'missed-by-cdc')",
+      [orderId, customerId],
+    );
+    await root.end();
+    const missed = String(inserted.insertId);
+    await sleep(3_000);
+    expect(await stateOf(missed)).toBeUndefined();
+
+    const window = ['--from', from.toISOString(), '--to', new Date(Date.now() + 1_000).toISOString()];
+    const dryRun = await orderly('replay', ...window, '--dry-run', '--json');
+    expect((JSON.parse(dryRun.stdout) as { eventId: string }[]).map((c) => c.eventId)).toContain(missed);
+    expect(mailsFor(missed)).toEqual([]);
+
+    const replayed = await orderly('replay', ...window);
+    expect(replayed.code).toBe(0);
+    await settled(missed, 'delivered');
+    expect(mailsFor(missed)).toHaveLength(1);
+    const again = await orderly('replay', ...window, '--dry-run', '--json');
+    expect((JSON.parse(again.stdout) as { eventId: string }[]).map((c) => c.eventId)).not.toContain(missed);
+  });
+
+  it('says in one sentence that an id is unknown, and exits 1', async () => {
+    expect(await orderly('status', '999999999999')).toMatchObject({ code: 1, stderr: 'orderly: there is no event or order 999999999999\n' });
+    expect(await orderly('dlq', 'show', '999999999999')).toMatchObject({ code: 1, stderr: 'orderly: there is no dead letter 999999999999\n' });
+    expect(await orderly('pause', 'nope')).toMatchObject({ code: 1, stderr: 'orderly: there is no customer "nope"\n' });
+  });
+});
