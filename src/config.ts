@@ -59,6 +59,10 @@ const configSchema = z.object({
   /** Concurrent webhook calls per webhook worker. */
   WEBHOOK_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100),
 
+  /** The HTTP API (`src/bin/api.ts`). */
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port.default(8080),
+
   /** Prometheus `/metrics` of this process; each process has its own default port (src/metrics.ts), 0 picks a free one. */
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),

@@ -4,7 +4,7 @@ import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CircuitState } from './webhook-policy.js';
 
 /** Where each process serves `/metrics` unless METRICS_PORT says otherwise: one of each fits on one host. */
-export const defaultMetricsPorts = { 'workflow-worker': 9464, 'email-worker': 9465, 'webhook-worker': 9466, ingest: 9467 } as const;
+export const defaultMetricsPorts = { 'workflow-worker': 9464, 'email-worker': 9465, 'webhook-worker': 9466, ingest: 9467, api: 9468 } as const;
 
 /** A registry with Node's process metrics, every series labelled with the process. */
 export function createRegistry(processName: keyof typeof defaultMetricsPorts): Registry {

@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { Pool } from 'mysql2/promise';
 import { loadConfig } from '../config.js';
 import { createPool } from '../db/pool.js';
+import { apiKeyOperations } from '../operations/api-keys.js';
 import { customerOperations } from '../operations/customers.js';
 import { type DeadLetterRecord, type DeadLetterStatus, deadLetterOperations } from '../operations/dead-letters.js';
 import { NotFound, requireId } from '../operations/errors.js';
@@ -223,6 +224,29 @@ program
           ...found.map((c) => `  event ${c.eventId} order ${c.orderId} customer ${c.customerId} (${c.occurredAt}): ${c.reason}`),
         ].join('\n'),
       );
+    }),
+  );
+
+const apiKey = program.command('api-key').description("keys for the HTTP API (stored hashed; a key is shown once)");
+
+apiKey
+  .command('create')
+  .requiredOption('--name <name>', 'who or what the key is for')
+  .option('--customer <id>', "a customer's key (sees only that customer's data); without it, an operator key")
+  .action(
+    withContext(async ({ pool }, options: { name: string; customer?: string }) => {
+      const { id, key } = await apiKeyOperations({ pool }).create(options.name, options.customer);
+      console.log(`API key ${id} (${options.customer === undefined ? 'operator' : `customer ${options.customer}`}): ${key}`);
+      console.log('Store it now: only its hash is kept.');
+    }),
+  );
+
+apiKey
+  .command('revoke <id>')
+  .action(
+    withContext(async ({ pool }, id: string) => {
+      await apiKeyOperations({ pool }).revoke(id);
+      console.log(`API key ${id}: revoked`);
     }),
   );
 

@@ -1,0 +1,28 @@
+import { Client, Connection } from '@temporalio/client';
+import { buildApi } from '../api/server.js';
+import { loadConfig } from '../config.js';
+import { createPool } from '../db/pool.js';
+import { createLogger } from '../logger.js';
+import { createRegistry, defaultMetricsPorts, serveMetrics } from '../metrics.js';
+import { connectTo, runProcess, shutdownRequested } from './run.js';
+
+runProcess('api', async () => {
+  const config = loadConfig();
+  const log = createLogger('api', config.LOG_LEVEL);
+  const pool = createPool(config);
+  await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
+  const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => Connection.connect({ address: config.TEMPORAL_ADDRESS }));
+  const app = await buildApi({ pool, client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), log });
+  const address = await app.listen({ host: config.API_HOST, port: config.API_PORT }).catch((error: unknown) => {
+    throw new Error(`cannot listen on ${config.API_HOST}:${config.API_PORT}: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  const metrics = await serveMetrics(createRegistry('api'), config.METRICS_HOST, config.METRICS_PORT ?? defaultMetricsPorts.api);
+  log.info({ api: address, openapi: `${address}/openapi.json`, temporal: config.TEMPORAL_ADDRESS, mysql: `${config.MYSQL_HOST}:${config.MYSQL_PORT}/${config.MYSQL_DATABASE}`, metrics: metrics.url }, 'api started');
+  const signal = await shutdownRequested();
+  log.info({ signal }, 'api stopping: finishing requests in flight');
+  await app.close();
+  await metrics.close();
+  await pool.end();
+  await connection.close();
+  log.info('api stopped');
+});

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sample } from '../../scripts/sample-data.js';
+import { buildApi } from '../../src/api/server.js';
+import { loadConfig } from '../../src/config.js';
+import { apiKeyOperations } from '../../src/operations/api-keys.js';
+import { deliveriesOf } from '../support/expectations.js';
+import { mailTo, waitForMail } from '../support/mail-sink.js';
+import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
+import { until } from '../support/until.js';
+
+const pipeline = usePipeline();
+let connection: Connection;
+let api: FastifyInstance;
+
+beforeAll(async () => {
+  connection = await Connection.connect({ address: loadConfig().TEMPORAL_ADDRESS });
+  api = await buildApi({ pool: pipeline.pool, client: new Client({ connection }) });
+});
+afterAll(async () => {
+  await api.close();
+  await connection.close();
+});
+
+/** A customer with a user, an email subscription, a webhook endpoint, an order with one event: data to guard. */
+async function customerWithData() {
+  const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);
+  const endpoint = await sample.webhookEndpoint(pipeline.pool, customerId, 'http://127.0.0.1:9/never-called');
+  const [[subscription]] = await pipeline.pool.query<RowDataPacket[]>('SELECT id FROM subscriptions WHERE user_id = ?', [user.id]);
+  const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+  const { key } = await apiKeyOperations({ pool: pipeline.pool }).create(`test ${customerId}`, customerId);
+  return { customerId, orderId, user, endpointId: endpoint.id, subscriptionId: String(subscription!.id), eventId, key };
+}
+
+const call = (key: string | undefined, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
+  api.inject({ method, url, ...(payload === undefined ? {} : { payload }), headers: key === undefined ? {} : { authorization: `Bearer ${key}` } });
+
+describe('HTTP API', () => {
+  it("a customer's key cannot read or change another customer's data (and the other's own key can)", async () => {
+    const a = await customerWithData();
+    const b = await customerWithData();
+
+    const reads = [`/v1/events/${b.eventId}`, `/v1/orders/${b.orderId}`, `/v1/subscriptions/${b.subscriptionId}`, `/v1/webhook-endpoints/${b.endpointId}`];
+    for (const url of reads) {
+      expect((await call(a.key, 'GET', url)).statusCode, `A reading ${url}`).toBe(404);
+      expect((await call(b.key, 'GET', url)).statusCode, `B reading ${url}`).toBe(200);
+    }
+    const listed = (await call(a.key, 'GET', '/v1/subscriptions')).json<{ customerId: string }[]>();
+    expect(new Set(listed.map((s) => s.customerId))).toEqual(new Set([a.customerId]));
+    expect((await call(a.key, 'GET', '/v1/webhook-endpoints')).json<{ id: string }[]>().map((e) => e.id)).toEqual([a.endpointId]);
+    expect((await call(a.key, 'GET', `/v1/dead-letters?customer=${b.customerId}&status=all`)).json()).toEqual([]);
+
+    const writes: [method: 'POST' | 'PATCH' | 'DELETE', url: string, body?: object][] = [
+      ['PATCH', `/v1/subscriptions/${b.subscriptionId}`, { muted: true }],
+      ['DELETE', `/v1/subscriptions/${b.subscriptionId}`],
+      ['PATCH', `/v1/webhook-endpoints/${b.endpointId}`, { url: 'https://attacker.example/hook' }],
+      ['DELETE', `/v1/webhook-endpoints/${b.endpointId}`],
+      ['POST', '/v1/webhook-endpoints', { customerId: b.customerId, url: 'https://attacker.example/hook' }],
+      ['POST', '/v1/subscriptions', { userId: b.user.id, channel: 'email' }],
+      ['POST', `/v1/events/${b.eventId}/cancel`, { reason: 'not yours' }],
+      ['POST', `/v1/customers/${b.customerId}/pause`],
+      ['POST', '/v1/notifications', { orderId: b.orderId, flowId: 'F1', eventType: 'x', status: 'success' }],
+    ];
+    for (const [method, url, body] of writes) expect((await call(a.key, method, url, body)).statusCode, `A: ${method} ${url}`).toBe(404);
+
+    const [[subscription]] = await pipeline.pool.query<RowDataPacket[]>('SELECT muted FROM subscriptions WHERE id = ?', [b.subscriptionId]);
+    expect(subscription).toEqual({ muted: 0 });
+    const [[endpoint]] = await pipeline.pool.query<RowDataPacket[]>('SELECT url FROM webhook_endpoints WHERE id = ?', [b.endpointId]);
+    expect(endpoint).toEqual({ url: 'http://127.0.0.1:9/never-called' });
+    const [holds] = await pipeline.pool.query<RowDataPacket[]>('SELECT 1 FROM customer_holds WHERE customer_id = ?', [b.customerId]);
+    expect(holds).toEqual([]);
+    const [endpoints] = await pipeline.pool.query<RowDataPacket[]>('SELECT id FROM webhook_endpoints WHERE customer_id = ?', [b.customerId]);
+    expect(endpoints).toHaveLength(1);
+    expect((await call(a.key, 'POST', '/v1/replay', { from: new Date().toISOString(), dryRun: true })).statusCode).toBe(403);
+  });
+
+  it('refuses requests without a valid key, and a revoked key', async () => {
+    const a = await customerWithData();
+    expect((await call(undefined, 'GET', '/v1/subscriptions')).statusCode).toBe(401);
+    expect((await call('ok_not-a-key', 'GET', '/v1/subscriptions')).statusCode).toBe(401);
+    const keys = apiKeyOperations({ pool: pipeline.pool });
+    const { id, key } = await keys.create('short-lived', a.customerId);
+    expect((await call(key, 'GET', '/v1/subscriptions')).statusCode).toBe(200);
+    await keys.revoke(id);
+    expect((await call(key, 'GET', '/v1/subscriptions')).statusCode).toBe(401);
+    const [[stored]] = await pipeline.pool.query<RowDataPacket[]>('SELECT key_hash FROM api_keys WHERE id = ?', [id]);
+    expect(stored!.key_hash).not.toContain(key.slice(3, 20));
+  });
+
+  it('answers bad input with 400 naming the field, unknown ids with 404, oversized bodies with 413, never a stack trace', async () => {
+    const a = await customerWithData();
+    const bad = await call(a.key, 'POST', '/v1/subscriptions', { userId: a.user.id, channel: 'sms' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json<{ error: string }>().error).toMatch(/channel/);
+    const badId = await call(a.key, 'GET', '/v1/events/abc');
+    expect(badId.statusCode).toBe(400);
+    expect(badId.json<{ error: string }>().error).toMatch(/id/);
+    const unknown = await call(a.key, 'GET', '/v1/dead-letters/999999999999');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toEqual({ error: 'there is no dead letter 999999999999' });
+    const huge = await call(a.key, 'POST', '/v1/notifications', { orderId: a.orderId, flowId: 'F1', eventType: 'x', status: 'success', errorDesc: 'x'.repeat(100_000) });
+    expect(huge.statusCode).toBe(413);
+    for (const response of [bad, badId, unknown, huge]) expect(response.body).not.toMatch(/\bat .*\.(ts|js):\d+/);
+  });
+
+  it('sends a notification directly (no database change): the subscriber gets one email, recorded in deliveries', async () => {
+    const a = await customerWithData();
+    const marker = `direct ${randomUUID()}`;
+    const response = await call(a.key, 'POST', '/v1/notifications', { orderId: a.orderId, flowId: 'F1063', eventType: 'order.manual.note', status: 'failure', errorDesc: marker });
+    expect(response.statusCode).toBe(202);
+    const { notificationId } = response.json<{ notificationId: string }>();
+    // Not a row of order_events: the mail carries event id 0 and the direct event's fields.
+    const mails = await waitForMail((all) => mailTo(all, a.user.email!).filter((m) => m.headers['x-orderly-event-id'] === '0'), 1);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.text).toContain(marker);
+    const row = await until('the delivery row', async () => {
+      const [rows] = await pipeline.pool.query<RowDataPacket[]>('SELECT state FROM deliveries WHERE notification_id = ?', [notificationId]);
+      return rows[0]?.state === 'delivered' ? rows[0] : undefined;
+    });
+    expect(row).toEqual({ state: 'delivered' });
+    expect(await deliveriesOf(pipeline.pool, [a.eventId])).toHaveLength(1);
+  });
+
+  it('serves its OpenAPI document', async () => {
+    const document = (await api.inject({ method: 'GET', url: '/openapi.json' })).json<{ openapi: string; paths: Record<string, unknown> }>();
+    expect(document.openapi).toMatch(/^3\./);
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/events/{id}', '/v1/dead-letters/{id}/redrive', '/v1/notifications', '/v1/webhook-endpoints', '/v1/subscriptions/{id}']));
+  });
+});
