@@ -66,6 +66,8 @@ const configSchema = z.object({
   /** Prometheus `/metrics` of this process; each process has its own default port (src/metrics.ts), 0 picks a free one. */
   METRICS_HOST: z.string().default('127.0.0.1'),
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  /** The Temporal SDK's own metrics, on the workers (per-process default in src/metrics.ts); 0 turns them off. */
+  TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -1,10 +1,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CircuitState } from './webhook-policy.js';
 
 /** Where each process serves `/metrics` unless METRICS_PORT says otherwise: one of each fits on one host. */
 export const defaultMetricsPorts = { 'workflow-worker': 9464, 'email-worker': 9465, 'webhook-worker': 9466, ingest: 9467, api: 9468 } as const;
+
+/** Where each worker serves the Temporal SDK's own metrics unless TEMPORAL_METRICS_PORT says otherwise. */
+export const defaultTemporalMetricsPorts = { 'workflow-worker': 9474, 'email-worker': 9475, 'webhook-worker': 9476 } as const;
 
 /** A registry with Node's process metrics, every series labelled with the process. */
 export function createRegistry(processName: keyof typeof defaultMetricsPorts): Registry {
@@ -48,3 +51,53 @@ export function circuitStateGauge(registry: Registry): (endpointId: string, stat
     for (const candidate of circuitStates) gauge.set({ endpoint_id: endpointId, state: candidate }, candidate === state ? 1 : 0);
   };
 }
+
+/** The ingest's view: what became of each Kafka message, and how far behind each partition it is. */
+export function ingestMetrics(registry: Registry) {
+  return {
+    messages: new Counter({
+      name: 'orderly_ingest_messages_total',
+      help: 'Kafka messages handled by the ingest: accepted (handed to Temporal), skipped (with why), dead_lettered',
+      labelNames: ['outcome', 'reason'] as const,
+      registers: [registry],
+    }),
+    lag: new Gauge({
+      name: 'orderly_ingest_consumer_lag',
+      help: "Messages between the partition's high watermark and the last batch the ingest took",
+      labelNames: ['partition'] as const,
+      registers: [registry],
+    }),
+  };
+}
+export type IngestMetrics = ReturnType<typeof ingestMetrics>;
+
+/** A sender's view (email or webhook worker): each attempt's result, and latency from the event to acceptance. */
+export function senderMetrics(registry: Registry) {
+  return {
+    attempts: new Counter({
+      name: 'orderly_send_attempts_total',
+      help: 'Send attempts by channel and result (sent, or why not)',
+      labelNames: ['channel', 'result'] as const,
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'orderly_delivery_latency_seconds',
+      help: "From the event's occurred_at to the provider accepting it (SMTP 250, webhook 2xx)",
+      labelNames: ['channel'] as const,
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
+      registers: [registry],
+    }),
+  };
+}
+export type SenderMetrics = ReturnType<typeof senderMetrics>;
+
+/** The ledger's view (workflow worker): notifications settled, by channel and outcome. */
+export function ledgerMetrics(registry: Registry) {
+  return new Counter({
+    name: 'orderly_notifications_total',
+    help: 'Deliveries settled, by channel and outcome (delivered, dead_lettered, cancelled, suppressed)',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [registry],
+  });
+}
+export type LedgerMetrics = ReturnType<typeof ledgerMetrics>;

@@ -4,6 +4,7 @@ import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { z } from 'zod';
 import { renderEmail } from '../../emails/index.js';
 import { type OrderEvent, type TemplateId, notificationKey, permanentErrors } from '../domain.js';
+import type { SenderMetrics } from '../metrics.js';
 
 export interface SendEmailInput {
   template: TemplateId;
@@ -24,11 +25,22 @@ const emailAddress = z.email();
  * Renders and sends one notification email over a pooled SMTP transport.
  * SMTP 5xx and invalid addresses are permanent (non-retryable); 4xx and connection errors are retried by Temporal.
  */
-export function createEmailActivities({ transport, from, messageIdDomain = 'orderly.local' }: { transport: Transporter<SMTPPool.SentMessageInfo>; from: string; messageIdDomain?: string }) {
+export function createEmailActivities({
+  transport,
+  from,
+  metrics,
+  messageIdDomain = 'orderly.local',
+}: {
+  transport: Transporter<SMTPPool.SentMessageInfo>;
+  from: string;
+  metrics?: SenderMetrics;
+  messageIdDomain?: string;
+}) {
   return {
     async sendEmail(input: SendEmailInput): Promise<SentEmail> {
       const attempts = Context.current().info.attempt;
       if (input.to === null || !emailAddress.safeParse(input.to).success) {
+        metrics?.attempts.inc({ channel: 'email', result: permanentErrors.invalidRecipient });
         throw ApplicationFailure.create({
           message: `user ${input.userId} has no valid email address (${JSON.stringify(input.to)})`,
           type: permanentErrors.invalidRecipient,
@@ -48,9 +60,13 @@ export function createEmailActivities({ transport, from, messageIdDomain = 'orde
           messageId: `<event-${notificationKey(input.event).replace(/[^A-Za-z0-9.-]/g, '-')}.user-${input.userId}@${messageIdDomain}>`,
           headers: { 'X-Orderly-Event-Id': input.event.eventId, 'X-Orderly-Order-Id': input.event.orderId },
         });
+        metrics?.attempts.inc({ channel: 'email', result: 'sent' });
+        metrics?.latency.observe({ channel: 'email' }, (Date.now() - Date.parse(input.event.occurredAt)) / 1000);
         return { providerMessageId: info.messageId, attempts };
       } catch (error) {
-        throw classifySmtpError(error, attempts);
+        const failure = classifySmtpError(error, attempts);
+        metrics?.attempts.inc({ channel: 'email', result: failure.type ?? 'error' });
+        throw failure;
       }
     },
   };

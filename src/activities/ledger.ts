@@ -1,11 +1,12 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { LedgerMetrics } from '../metrics.js';
 import { type DeadLetter, type OrderEvent, type Recipient, type Suppression, type TemplateId, notificationKey } from '../domain.js';
 
 /**
  * Writes the `deliveries` and `dead_letters` rows: the queryable record of what happened to every notification.
  * Every write is idempotent (keyed by notification x user x channel) because activities can run more than once.
  */
-export function createLedgerActivities({ pool }: { pool: Pool }) {
+export function createLedgerActivities({ pool, metrics }: { pool: Pool; metrics?: LedgerMetrics }) {
   return {
     /**
      * Records the audience of an event: recipients as pending, the others as suppressed with a reason.
@@ -18,6 +19,7 @@ export function createLedgerActivities({ pool }: { pool: Pool }) {
         ...suppressed.map((s) => [key, event.eventId, event.orderId, event.customerId, s.userId, s.channel, s.endpointId ?? 0, null, template, 'suppressed', s.reason]),
       ];
       if (rows.length === 0) return [];
+      for (const s of suppressed) metrics?.inc({ channel: s.channel, outcome: 'suppressed' });
       await pool.query(
         `INSERT INTO deliveries (notification_id, event_id, order_id, customer_id, user_id, channel, endpoint_id, recipient, template, state, reason)
          VALUES ?
@@ -41,6 +43,7 @@ export function createLedgerActivities({ pool }: { pool: Pool }) {
           WHERE notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ?`,
         [delivery.providerMessageId, delivery.attempts, delivery.notificationId, delivery.userId, delivery.channel, delivery.endpointId ?? 0],
       );
+      metrics?.inc({ channel: delivery.channel, outcome: 'delivered' });
     },
 
     /** An operator cancelled the notification: what was not delivered yet is recorded as cancelled, with why. */
@@ -50,6 +53,7 @@ export function createLedgerActivities({ pool }: { pool: Pool }) {
 
     /** Marks the delivery (or, without a user, the event) as dead-lettered and keeps the reason. */
     async recordDeadLetter(deadLetter: DeadLetter): Promise<void> {
+      metrics?.inc({ channel: deadLetter.channel ?? 'none', outcome: 'dead_lettered' });
       if (deadLetter.userId !== undefined) {
         await pool.execute(
           `UPDATE deliveries SET state = 'dead_lettered', attempts = ?, last_error = ?

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { type Dispatcher, errors as httpErrors, request } from 'undici';
 import type { OrderEvent, TemplateId } from '../domain.js';
+import type { SenderMetrics } from '../metrics.js';
 
 export interface PostWebhookInput {
   endpointId: string;
@@ -35,45 +36,52 @@ interface EndpointRow extends RowDataPacket {
  * HTTP outcome: each attempt's result goes back to the endpoint workflow, which owns retries, the circuit
  * breaker and the rate limit. URL and secret are read here, at send time, so they never enter workflow history.
  */
-export function createWebhookActivities({ pool, agent }: { pool: Pool; agent: Dispatcher }) {
+export function createWebhookActivities({ pool, agent, metrics }: { pool: Pool; agent: Dispatcher; metrics?: SenderMetrics }) {
   return {
     async postWebhook(input: PostWebhookInput): Promise<WebhookAttempt> {
-      const [rows] = await pool.execute<EndpointRow[]>('SELECT url, secret, enabled, disabled_reason FROM webhook_endpoints WHERE id = ?', [input.endpointId]);
-      const endpoint = rows[0];
-      if (endpoint === undefined) return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} no longer exists` };
-      if (!endpoint.enabled) return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} is disabled (${endpoint.disabled_reason ?? 'by an operator'})` };
-
-      const body = JSON.stringify(webhookPayload(input.event, input.template));
-      const timestamp = Math.floor(Date.now() / 1000);
-      let status: number;
-      let retryAfter: string | undefined;
-      try {
-        const response = await request(endpoint.url, {
-          method: 'POST',
-          dispatcher: agent,
-          headers: {
-            'content-type': 'application/json',
-            'user-agent': 'Orderly-Webhooks/1',
-            'webhook-id': input.messageId,
-            'webhook-timestamp': String(timestamp),
-            'webhook-signature': signWebhook(endpoint.secret, input.messageId, timestamp, body),
-          },
-          body,
-        });
-        status = response.statusCode;
-        const header = response.headers['retry-after'];
-        retryAfter = Array.isArray(header) ? header[0] : header;
-        await response.body.dump();
-      } catch (error) {
-        return { kind: 'retry', countsAsFailure: true, message: describeTransportError(error) };
-      }
-      const attempt = classifyResponse(status, retryAfter, Date.now());
-      if (attempt.kind === 'gone') {
-        await pool.execute("UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = '410 Gone' WHERE id = ?", [input.endpointId]);
-      }
+      const attempt = await post(input);
+      metrics?.attempts.inc({ channel: 'webhook', result: 'status' in attempt && attempt.status !== undefined ? `${attempt.kind} ${attempt.status}` : attempt.kind });
+      if (attempt.kind === 'delivered') metrics?.latency.observe({ channel: 'webhook' }, (Date.now() - Date.parse(input.event.occurredAt)) / 1000);
       return attempt;
     },
   };
+
+  async function post(input: PostWebhookInput): Promise<WebhookAttempt> {
+    const [rows] = await pool.execute<EndpointRow[]>('SELECT url, secret, enabled, disabled_reason FROM webhook_endpoints WHERE id = ?', [input.endpointId]);
+    const endpoint = rows[0];
+    if (endpoint === undefined) return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} no longer exists` };
+    if (!endpoint.enabled) return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} is disabled (${endpoint.disabled_reason ?? 'by an operator'})` };
+
+    const body = JSON.stringify(webhookPayload(input.event, input.template));
+    const timestamp = Math.floor(Date.now() / 1000);
+    let status: number;
+    let retryAfter: string | undefined;
+    try {
+      const response = await request(endpoint.url, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Orderly-Webhooks/1',
+          'webhook-id': input.messageId,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signWebhook(endpoint.secret, input.messageId, timestamp, body),
+        },
+        body,
+      });
+      status = response.statusCode;
+      const header = response.headers['retry-after'];
+      retryAfter = Array.isArray(header) ? header[0] : header;
+      await response.body.dump();
+    } catch (error) {
+      return { kind: 'retry', countsAsFailure: true, message: describeTransportError(error) };
+    }
+    const attempt = classifyResponse(status, retryAfter, Date.now());
+    if (attempt.kind === 'gone') {
+      await pool.execute("UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = '410 Gone' WHERE id = ?", [input.endpointId]);
+    }
+    return attempt;
+  }
 }
 
 /** The JSON body: Standard Webhooks' recommended `type` / `timestamp` / `data` envelope. */

@@ -3,7 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../config.js';
 import { createIngest } from '../ingest/consumer.js';
 import { createLogger } from '../logger.js';
-import { createRegistry, defaultMetricsPorts, serveMetrics } from '../metrics.js';
+import { createRegistry, defaultMetricsPorts, ingestMetrics, serveMetrics } from '../metrics.js';
 import { connectTo, runProcess, shutdownRequested } from './run.js';
 
 runProcess('ingest', async () => {
@@ -12,9 +12,10 @@ runProcess('ingest', async () => {
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => Connection.connect({ address: config.TEMPORAL_ADDRESS }));
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
-  const ingest = createIngest({ kafka, client, config, log });
+  const registry = createRegistry('ingest');
+  const ingest = createIngest({ kafka, client, config, log, metrics: ingestMetrics(registry) });
   await connectTo(`Kafka at ${config.KAFKA_BROKERS.join(',')}`, () => ingest.start());
-  const metrics = await serveMetrics(createRegistry('ingest'), config.METRICS_HOST, config.METRICS_PORT ?? defaultMetricsPorts.ingest);
+  const metrics = await serveMetrics(registry, config.METRICS_HOST, config.METRICS_PORT ?? defaultMetricsPorts.ingest);
   log.info({ kafka: config.KAFKA_BROKERS, topic: config.KAFKA_EVENTS_TOPIC, group: config.KAFKA_GROUP_ID, temporal: config.TEMPORAL_ADDRESS, metrics: metrics.url }, 'ingest started');
   const signal = await shutdownRequested();
   log.info({ signal }, 'ingest stopping: finishing the current batch');

@@ -3,7 +3,8 @@ import { loadConfig } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
-import { createRegistry, defaultMetricsPorts, serveMetrics } from '../metrics.js';
+import { createRegistry, defaultMetricsPorts, defaultTemporalMetricsPorts, senderMetrics, serveMetrics } from '../metrics.js';
+import { installTemporalMetrics } from '../workers/runtime.js';
 import { createWebhookAgent, createWebhookWorker } from '../workers/webhook-worker.js';
 import { connectTo, runProcess } from './run.js';
 
@@ -12,10 +13,12 @@ runProcess('webhook-worker', async () => {
   const log = createLogger('webhook-worker', config.LOG_LEVEL);
   const pool = createPool(config);
   await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
+  const temporalMetrics = installTemporalMetrics(config.METRICS_HOST, config.TEMPORAL_METRICS_PORT ?? defaultTemporalMetricsPorts['webhook-worker']);
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
   const agent = createWebhookAgent(config);
-  const worker = await createWebhookWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, pool, agent, config });
-  const metrics = await serveMetrics(createRegistry('webhook-worker'), config.METRICS_HOST, config.METRICS_PORT ?? defaultMetricsPorts['webhook-worker']);
+  const registry = createRegistry('webhook-worker');
+  const worker = await createWebhookWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, pool, agent, config, metrics: senderMetrics(registry) });
+  const metrics = await serveMetrics(registry, config.METRICS_HOST, config.METRICS_PORT ?? defaultMetricsPorts['webhook-worker']);
   log.info(
     {
       temporal: config.TEMPORAL_ADDRESS,
@@ -24,6 +27,7 @@ runProcess('webhook-worker', async () => {
       connectTimeoutMs: config.WEBHOOK_CONNECT_TIMEOUT_MS,
       responseTimeoutMs: config.WEBHOOK_RESPONSE_TIMEOUT_MS,
       metrics: metrics.url,
+      temporalMetrics,
     },
     'webhook worker started',
   );

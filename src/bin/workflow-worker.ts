@@ -4,7 +4,8 @@ import { loadConfig, webhookDefaults } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
-import { circuitStateGauge, createRegistry, defaultMetricsPorts, serveMetrics } from '../metrics.js';
+import { circuitStateGauge, createRegistry, defaultMetricsPorts, defaultTemporalMetricsPorts, ledgerMetrics, serveMetrics } from '../metrics.js';
+import { installTemporalMetrics } from '../workers/runtime.js';
 import { createWorkflowWorker } from '../workers/workflow-worker.js';
 import { connectTo, runProcess } from './run.js';
 
@@ -13,12 +14,13 @@ runProcess('workflow-worker', async () => {
   const log = createLogger('workflow-worker', config.LOG_LEVEL);
   const pool = createPool(config);
   await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
+  const temporalMetrics = installTemporalMetrics(config.METRICS_HOST, config.TEMPORAL_METRICS_PORT ?? defaultTemporalMetricsPorts['workflow-worker']);
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   const registry = createRegistry('workflow-worker');
   const reportCircuitState = circuitStateGauge(registry);
-  const worker = await createWorkflowWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, client, pool, webhookDefaults: webhookDefaults(config), reportCircuitState });
+  const worker = await createWorkflowWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, client, pool, webhookDefaults: webhookDefaults(config), reportCircuitState, ledgerMetrics: ledgerMetrics(registry) });
   const metrics = await serveMetrics(registry, config.METRICS_HOST, config.METRICS_PORT ?? defaultMetricsPorts['workflow-worker']);
   log.info(
     {
@@ -27,6 +29,7 @@ runProcess('workflow-worker', async () => {
       taskQueue: taskQueues.workflows,
       mysql: `${config.MYSQL_HOST}:${config.MYSQL_PORT}/${config.MYSQL_DATABASE}`,
       metrics: metrics.url,
+      temporalMetrics,
     },
     'workflow worker started',
   );

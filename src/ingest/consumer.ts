@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { submitOrderEvent } from '../client/order-events.js';
 import type { OrderEvent } from '../domain.js';
+import type { IngestMetrics } from '../metrics.js';
 import { MalformedChangeEvent, interpretChangeEvent } from './change-event.js';
 
 export interface IngestCounts {
@@ -28,7 +29,7 @@ const chunkSize = 200;
  * orders in the same batch go concurrently. An offset is resolved only once every message up to it was
  * accepted by Temporal (or skipped, or dead-lettered to the DLQ topic), so a crash re-delivers, never loses.
  */
-export function createIngest({ kafka, client, config, log }: { kafka: Kafka; client: Client; config: Config; log: Logger }): Ingest {
+export function createIngest({ kafka, client, config, log, metrics }: { kafka: Kafka; client: Client; config: Config; log: Logger; metrics?: IngestMetrics }): Ingest {
   let consumer: Consumer | undefined;
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const counts: IngestCounts = { accepted: 0, skipped: {}, deadLettered: 0 };
@@ -40,6 +41,7 @@ export function createIngest({ kafka, client, config, log }: { kafka: Kafka; cli
       try {
         await submitOrderEvent(client, event);
         counts.accepted++;
+        metrics?.messages.inc({ outcome: 'accepted', reason: '' });
         return;
       } catch (error) {
         if (stopping || !payload.isRunning() || payload.isStale()) throw error;
@@ -65,6 +67,7 @@ export function createIngest({ kafka, client, config, log }: { kafka: Kafka; cli
       }],
     });
     counts.deadLettered++;
+    metrics?.messages.inc({ outcome: 'dead_lettered', reason: '' });
     log.error({ partition, offset: message.offset, reason }, 'message can never be processed; sent to the dead-letter topic');
   }
 
@@ -79,6 +82,7 @@ export function createIngest({ kafka, client, config, log }: { kafka: Kafka; cli
     }
     if (decision.kind === 'skip') {
       counts.skipped[decision.reason] = (counts.skipped[decision.reason] ?? 0) + 1;
+      metrics?.messages.inc({ outcome: 'skipped', reason: decision.reason });
       return;
     }
     await handOver(decision.event, payload);
@@ -86,6 +90,7 @@ export function createIngest({ kafka, client, config, log }: { kafka: Kafka; cli
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
+    metrics?.lag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
     for (let start = 0; start < batch.messages.length; start += chunkSize) {
       if (!payload.isRunning() || payload.isStale()) return;
       const chunk = batch.messages.slice(start, start + chunkSize);

@@ -4,6 +4,7 @@ import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { createEmailActivities } from '../activities/email.js';
 import type { Config } from '../config.js';
 import { taskQueues } from '../domain.js';
+import type { SenderMetrics } from '../metrics.js';
 
 /** One pooled SMTP transport per process: connections are reused across sends (no handshake per mail). */
 export function createSmtpTransport(config: Config): Transporter<SMTPPool.SentMessageInfo> {
@@ -25,15 +26,16 @@ export interface EmailWorkerDeps {
   namespace: string;
   transport: Transporter<SMTPPool.SentMessageInfo>;
   config: Config;
+  metrics?: SenderMetrics;
 }
 
 /** Runs the send activity on the email task queue, so SMTP capacity scales apart from the workflows. */
-export function createEmailWorker({ connection, namespace, transport, config }: EmailWorkerDeps): Promise<Worker> {
+export function createEmailWorker({ connection, namespace, transport, config, metrics }: EmailWorkerDeps): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
     taskQueue: taskQueues.email,
-    activities: createEmailActivities({ transport, from: config.MAIL_FROM }),
+    activities: createEmailActivities({ transport, from: config.MAIL_FROM, metrics }),
     maxConcurrentActivityTaskExecutions: config.EMAIL_MAX_CONCURRENT_ACTIVITIES,
   });
 }

@@ -4,6 +4,7 @@ import { Agent } from 'undici';
 import { createWebhookActivities } from '../activities/webhook.js';
 import type { Config } from '../config.js';
 import { taskQueues } from '../domain.js';
+import type { SenderMetrics } from '../metrics.js';
 
 /** One HTTP agent per process: keep-alive connections per endpoint origin, and the connect/response timeouts. */
 export function createWebhookAgent(config: Config): Agent {
@@ -20,15 +21,16 @@ export interface WebhookWorkerDeps {
   pool: Pool;
   agent: Agent;
   config: Config;
+  metrics?: SenderMetrics;
 }
 
 /** Runs the webhook call activity on its own task queue, so HTTP capacity scales apart from email and workflows. */
-export function createWebhookWorker({ connection, namespace, pool, agent, config }: WebhookWorkerDeps): Promise<Worker> {
+export function createWebhookWorker({ connection, namespace, pool, agent, config, metrics }: WebhookWorkerDeps): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
     taskQueue: taskQueues.webhooks,
-    activities: createWebhookActivities({ pool, agent }),
+    activities: createWebhookActivities({ pool, agent, metrics }),
     maxConcurrentActivityTaskExecutions: config.WEBHOOK_MAX_CONCURRENT_ACTIVITIES,
   });
 }

@@ -7,6 +7,7 @@ import { createLedgerActivities } from '../activities/ledger.js';
 import { createPreferenceActivities } from '../activities/preferences.js';
 import { createTemporalActivities } from '../activities/temporal.js';
 import { type EndpointPolicy, taskQueues } from '../domain.js';
+import type { LedgerMetrics } from '../metrics.js';
 import type { CircuitState } from '../webhook-policy.js';
 import type { OrderlySinks } from '../workflows/sinks.js';
 
@@ -21,12 +22,13 @@ export interface WorkflowWorkerDeps {
   webhookDefaults: EndpointPolicy;
   /** Where the endpoint workflows' circuit states go (a metric). */
   reportCircuitState: (endpointId: string, state: CircuitState) => void;
+  ledgerMetrics?: LedgerMetrics;
   /** A prebuilt bundle (tests bundle once for many workers); otherwise the worker bundles `workflowsPath`. */
   workflowBundle?: WorkflowBundleOption;
 }
 
 /** Runs Orderly's workflows (order, notification, dead letters, webhook endpoints) and their local activities. */
-export function createWorkflowWorker({ connection, namespace, client, pool, webhookDefaults, reportCircuitState, workflowBundle }: WorkflowWorkerDeps): Promise<Worker> {
+export function createWorkflowWorker({ connection, namespace, client, pool, webhookDefaults, reportCircuitState, ledgerMetrics, workflowBundle }: WorkflowWorkerDeps): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
@@ -34,7 +36,7 @@ export function createWorkflowWorker({ connection, namespace, client, pool, webh
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities: {
       ...createPreferenceActivities({ pool, webhookDefaults }),
-      ...createLedgerActivities({ pool }),
+      ...createLedgerActivities({ pool, metrics: ledgerMetrics }),
       ...createTemporalActivities({ client, taskQueue: taskQueues.workflows }),
     },
     sinks: {

@@ -7,7 +7,9 @@ import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { type ExpectedMail, checkDeliveries, deliveriesOf } from '../support/expectations.js';
 import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
-import { type OrderlyProcess, startPipeline } from '../../scripts/orderly-processes.js';
+import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
+import { defaultMetricsPorts, defaultTemporalMetricsPorts } from '../../src/metrics.js';
+import { subscribedCustomer } from '../support/pipeline.js';
 
 const config = loadConfig();
 let pool: Pool;
@@ -86,6 +88,39 @@ describe('pipeline: order_events rows become emails', () => {
     expect(stateOf(muted)).toEqual(events.map(() => 'suppressed:muted'));
     expect(stateOf(otherFlow)).toEqual(events.map(() => 'suppressed:not subscribed to flow F1063'));
     expect(stateOf(unsubscribed)).toEqual([]);
+  });
+});
+
+/** The value of the first series of `name` carrying every one of `labels` (in any order), or undefined. */
+function valueOf(text: string, name: string, labels: Record<string, string>): number | undefined {
+  const line = text.split('\n').find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('pipeline: metrics', () => {
+  const metricsOf = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let processes: OrderlyProcess[];
+  beforeAll(async () => {
+    processes = await startPipeline();
+  });
+  afterAll(() => stopAll(processes));
+
+  it('every process serves Prometheus metrics: ingest, deliveries, attempts, latency, and the Temporal SDK\'s own', async () => {
+    const metricsPool = createPool(config);
+    const { customerId, orderId, user } = await subscribedCustomer(metricsPool);
+    await sample.event(metricsPool, { orderId, customerId, status: 'success' });
+    await waitForMail((all) => mailTo(all, user.email!), 1, { settleMs: 500 });
+    await metricsPool.end();
+
+    const ingest = await metricsOf(defaultMetricsPorts.ingest);
+    expect(valueOf(ingest, 'orderly_ingest_messages_total', { outcome: 'accepted' })).toBeGreaterThan(0);
+    expect(valueOf(ingest, 'orderly_ingest_consumer_lag', {})).toBeGreaterThanOrEqual(0);
+    expect(valueOf(await metricsOf(defaultMetricsPorts['workflow-worker']), 'orderly_notifications_total', { channel: 'email', outcome: 'delivered' })).toBeGreaterThan(0);
+    const email = await metricsOf(defaultMetricsPorts['email-worker']);
+    expect(valueOf(email, 'orderly_send_attempts_total', { channel: 'email', result: 'sent' })).toBeGreaterThan(0);
+    expect(valueOf(email, 'orderly_delivery_latency_seconds_count', { channel: 'email' })).toBeGreaterThan(0);
+    expect(valueOf(await metricsOf(defaultMetricsPorts['webhook-worker']), 'orderly_process_cpu_seconds_total', {})).toBeGreaterThan(0);
+    for (const port of Object.values(defaultTemporalMetricsPorts)) expect(await metricsOf(port)).toMatch(/^temporal_/m);
   });
 });
 

@@ -17,8 +17,8 @@ let processes: OrderlyProcess[] = [];
 
 describe('processes scaled on their own', () => {
   beforeAll(async () => {
-    // The second copy of a process serves its metrics on any free port; everything else is the same.
-    const second = { METRICS_PORT: '0' };
+    // The second copy of a process serves its metrics on any free port (the SDK's: none); the rest is the same.
+    const second = { METRICS_PORT: '0', TEMPORAL_METRICS_PORT: '0' };
     processes = await Promise.all([
       startOrderly('workflow-worker', {}, { logPrefix: 'scaled-1-' }),
       startOrderly('workflow-worker', second, { logPrefix: 'scaled-2-' }),
