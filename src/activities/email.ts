@@ -61,11 +61,13 @@ export function createEmailActivities({
           headers: { 'X-Orderly-Event-Id': input.event.eventId, 'X-Orderly-Order-Id': input.event.orderId },
         });
         metrics?.attempts.inc({ channel: 'email', result: 'sent' });
+        Context.current().log.debug('email sent', { ...idsOf(input), attempt: attempts, providerMessageId: info.messageId });
         metrics?.latency.observe({ channel: 'email' }, (Date.now() - Date.parse(input.event.occurredAt)) / 1000);
         return { providerMessageId: info.messageId, attempts };
       } catch (error) {
         const failure = classifySmtpError(error, attempts);
         metrics?.attempts.inc({ channel: 'email', result: failure.type ?? 'error' });
+        Context.current().log.warn('email not sent', { ...idsOf(input), attempt: attempts, reason: failure.message });
         throw failure;
       }
     },
@@ -89,3 +91,6 @@ export function classifySmtpError(error: unknown, attempts: number): Application
   }
   return failure(`SMTP connection failed: ${reply}`, smtp.code ?? 'SmtpConnectionFailure', false);
 }
+
+/** The ids every log line about a send carries. */
+const idsOf = (input: SendEmailInput) => ({ eventId: input.event.eventId, notificationId: notificationKey(input.event), orderId: input.event.orderId, customerId: input.event.customerId, userId: input.userId });

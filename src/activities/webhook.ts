@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { type Dispatcher, errors as httpErrors, request } from 'undici';
 import type { OrderEvent, TemplateId } from '../domain.js';
@@ -42,6 +43,10 @@ export function createWebhookActivities({ pool, agent, metrics }: { pool: Pool; 
       const attempt = await post(input);
       metrics?.attempts.inc({ channel: 'webhook', result: 'status' in attempt && attempt.status !== undefined ? `${attempt.kind} ${attempt.status}` : attempt.kind });
       if (attempt.kind === 'delivered') metrics?.latency.observe({ channel: 'webhook' }, (Date.now() - Date.parse(input.event.occurredAt)) / 1000);
+      else {
+        const { eventId, orderId, customerId } = input.event;
+        Context.current().log.warn('webhook not delivered', { eventId, orderId, customerId, endpointId: input.endpointId, messageId: input.messageId, outcome: attempt.kind, reason: attempt.message });
+      }
       return attempt;
     },
   };

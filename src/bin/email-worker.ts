@@ -3,7 +3,7 @@ import { loadConfig } from '../config.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
 import { createRegistry, defaultMetricsPorts, defaultTemporalMetricsPorts, senderMetrics, serveMetrics } from '../metrics.js';
-import { installTemporalMetrics } from '../workers/runtime.js';
+import { installTemporalRuntime } from '../workers/runtime.js';
 import { createEmailWorker, createSmtpTransport } from '../workers/email-worker.js';
 import { connectTo, runProcess } from './run.js';
 
@@ -12,7 +12,7 @@ runProcess('email-worker', async () => {
   const log = createLogger('email-worker', config.LOG_LEVEL);
   const transport = createSmtpTransport(config);
   await connectTo(`SMTP at ${config.SMTP_HOST}:${config.SMTP_PORT}`, () => transport.verify());
-  const temporalMetrics = installTemporalMetrics(config.METRICS_HOST, config.TEMPORAL_METRICS_PORT ?? defaultTemporalMetricsPorts['email-worker']);
+  const temporalMetrics = installTemporalRuntime(log, config.METRICS_HOST, config.TEMPORAL_METRICS_PORT ?? defaultTemporalMetricsPorts['email-worker']);
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
   const registry = createRegistry('email-worker');
   const worker = await createEmailWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, transport, config, metrics: senderMetrics(registry) });

@@ -4,7 +4,7 @@ import { createPool } from '../db/pool.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
 import { createRegistry, defaultMetricsPorts, defaultTemporalMetricsPorts, senderMetrics, serveMetrics } from '../metrics.js';
-import { installTemporalMetrics } from '../workers/runtime.js';
+import { installTemporalRuntime } from '../workers/runtime.js';
 import { createWebhookAgent, createWebhookWorker } from '../workers/webhook-worker.js';
 import { connectTo, runProcess } from './run.js';
 
@@ -13,7 +13,7 @@ runProcess('webhook-worker', async () => {
   const log = createLogger('webhook-worker', config.LOG_LEVEL);
   const pool = createPool(config);
   await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
-  const temporalMetrics = installTemporalMetrics(config.METRICS_HOST, config.TEMPORAL_METRICS_PORT ?? defaultTemporalMetricsPorts['webhook-worker']);
+  const temporalMetrics = installTemporalRuntime(log, config.METRICS_HOST, config.TEMPORAL_METRICS_PORT ?? defaultTemporalMetricsPorts['webhook-worker']);
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
   const agent = createWebhookAgent(config);
   const registry = createRegistry('webhook-worker');

@@ -5,7 +5,7 @@ import { createPool } from '../db/pool.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
 import { circuitStateGauge, createRegistry, defaultMetricsPorts, defaultTemporalMetricsPorts, ledgerMetrics, serveMetrics } from '../metrics.js';
-import { installTemporalMetrics } from '../workers/runtime.js';
+import { installTemporalRuntime } from '../workers/runtime.js';
 import { createWorkflowWorker } from '../workers/workflow-worker.js';
 import { connectTo, runProcess } from './run.js';
 
@@ -14,7 +14,7 @@ runProcess('workflow-worker', async () => {
   const log = createLogger('workflow-worker', config.LOG_LEVEL);
   const pool = createPool(config);
   await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
-  const temporalMetrics = installTemporalMetrics(config.METRICS_HOST, config.TEMPORAL_METRICS_PORT ?? defaultTemporalMetricsPorts['workflow-worker']);
+  const temporalMetrics = installTemporalRuntime(log, config.METRICS_HOST, config.TEMPORAL_METRICS_PORT ?? defaultTemporalMetricsPorts['workflow-worker']);
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });

@@ -6,6 +6,7 @@ import {
   defineSignal,
   getExternalWorkflowHandle,
   isCancellation,
+  log,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -72,7 +73,7 @@ export async function notificationWorkflow(event: OrderEvent): Promise<Notificat
     }
   } catch (error) {
     await deadLetter(failureOf(error, event));
-    return finish({ status: 'dead_lettered', delivered: 0, suppressed: 0, deadLettered: 1 });
+    return finish(event, { status: 'dead_lettered', delivered: 0, suppressed: 0, deadLettered: 1 });
   }
   if (audience.held) setStatus('processing');
   const toSend = await ledger.recordAudience(event, template, audience.recipients, audience.suppressed);
@@ -151,12 +152,12 @@ export async function notificationWorkflow(event: OrderEvent): Promise<Notificat
     if (!isCancellation(error)) throw error;
     // Cancelled by an operator (signal) or through Temporal: record it, and complete so the order moves on.
     await CancellationScope.nonCancellable(() => ledger.recordCancelled(notificationKey(event), cancellation ?? 'cancelled through Temporal'));
-    return finish({ status: 'cancelled', delivered: 0, suppressed: audience.suppressed.length, deadLettered: 0 });
+    return finish(event, { status: 'cancelled', delivered: 0, suppressed: audience.suppressed.length, deadLettered: 0 });
   }
   const delivered = results.filter((r) => r === 'delivered').length;
   const deadLettered = results.length - delivered;
   const status: NotificationStatus = deadLettered > 0 ? 'dead_lettered' : delivered > 0 ? 'delivered' : 'suppressed';
-  return finish({ status, delivered, suppressed: audience.suppressed.length, deadLettered });
+  return finish(event, { status, delivered, suppressed: audience.suppressed.length, deadLettered });
 }
 
 async function signalEndpoint(endpointId: string, signal: typeof webhookRetryNowSignal, messageId: string): Promise<void> {
@@ -168,6 +169,7 @@ async function signalEndpoint(endpointId: string, signal: typeof webhookRetryNow
 }
 
 async function deadLetter(entry: DeadLetter): Promise<void> {
+  log.warn('notification dead-lettered', { ...entry });
   await ledger.recordDeadLetter(entry);
   await signals.reportDeadLetter(entry);
 }
@@ -193,7 +195,8 @@ function setStatus(status: NotificationStatus): void {
   upsertSearchAttributes([{ key: searchAttributes.notificationStatus, value: status }]);
 }
 
-function finish(outcome: NotificationOutcome): NotificationOutcome {
+function finish(event: OrderEvent, outcome: NotificationOutcome): NotificationOutcome {
   setStatus(outcome.status);
+  log.info('notification settled', { eventId: event.eventId, notificationId: notificationKey(event), orderId: event.orderId, customerId: event.customerId, ...outcome });
   return outcome;
 }
