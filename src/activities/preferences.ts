@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { type Channel, type EndpointPolicy, type OrderEvent, type Recipient, type Suppression, permanentErrors } from '../domain.js';
+import { loadOrderEvent } from '../db/order-events.js';
+import { type Channel, type EndpointPolicy, type OrderEvent, type QueuedEventRef, type Recipient, type Suppression, permanentErrors } from '../domain.js';
 
 export interface AudienceOfEvent {
   recipients: Recipient[];
@@ -58,6 +59,13 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
       const [holds] = await pool.execute<RowDataPacket[]>('SELECT 1 FROM customer_holds WHERE customer_id = ?', [event.customerId]);
       const audience = decideAudience(event, rows, webhookDefaults);
       return holds.length > 0 ? { ...audience, held: true } : audience;
+    },
+
+    /** A queued event carried by reference (see compactQueue), whole again from its `order_events` row. */
+    async loadQueuedEvent(ref: QueuedEventRef): Promise<OrderEvent> {
+      const event = await loadOrderEvent(pool, ref.eventId);
+      if (event === undefined) throw ApplicationFailure.nonRetryable(`event ${ref.eventId} is no longer in order_events`, permanentErrors.unknownEvent);
+      return { ...event, status: ref.status, notificationId: ref.notificationId ?? ref.eventId, ...(ref.rerun === undefined ? {} : { rerun: ref.rerun }) };
     },
   };
 }

@@ -3,7 +3,7 @@ import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { submitOrderEvent } from '../client/order-events.js';
 import { notificationRunKey, workflowIds } from '../domain.js';
 import { Conflict, NotFound } from './errors.js';
-import { loadOrderEvent } from './order-events.js';
+import { loadOrderEvent } from '../db/order-events.js';
 
 export type DeadLetterStatus = 'open' | 'redriven' | 'discarded';
 

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { submitOrderEvent } from '../client/order-events.js';
-import { orderEventsBetween } from './order-events.js';
+import { orderEventsBetween } from '../db/order-events.js';
 
 export interface ReplayCandidate {
   eventId: string;

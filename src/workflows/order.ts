@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   ChildWorkflowFailure,
   ParentClosePolicy,
@@ -14,18 +15,18 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { type OrderEvent, notificationKey, notificationRunKey, workflowIds } from '../domain.js';
+import { type OrderEvent, type QueuedEvent, compactQueue, isEventRef, notificationKey, notificationRunKey, workflowIds } from '../domain.js';
 import { searchAttributes } from '../search-attributes.js';
 import { notificationWorkflow } from './notification.js';
-import { ledger, signals } from './proxies.js';
+import { ledger, preferences, signals } from './proxies.js';
 
 export const orderEventSignal = defineSignal<[OrderEvent]>('orderEvent');
 export const pendingEventsQuery = defineQuery<string[]>('pendingEvents');
 
 export interface OrderWorkflowInput {
   orderId: string;
-  /** Carried over continue-as-new: events received but not yet notified, in arrival order. */
-  pending?: OrderEvent[];
+  /** Carried over continue-as-new: events received but not yet notified, in arrival order (some by reference). */
+  pending?: QueuedEvent[];
   /** Carried over continue-as-new: the newest notification ids already accepted, to drop Kafka redeliveries. */
   seenEventIds?: string[];
 }
@@ -37,6 +38,11 @@ const idleTimeout = '10 minutes';
  * from its cache replays the whole history, and a few thousand events took longer than a workflow task may.
  */
 const maxHistoryEvents = 600;
+/**
+ * Whole events carried over continue-as-new, at most (JSON bytes); the rest go by reference. Far below
+ * Temporal's 2 MB payload limit, which a burst of a few thousand events for one order would otherwise pass.
+ */
+const carriedEventsBudgetBytes = 256 * 1024;
 /** Redeliveries arrive close to the original; the ledger and child ids catch anything older. */
 const seenWindow = 1_000;
 
@@ -67,12 +73,20 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<void> {
     pending.shift();
     if (workflowInfo().continueAsNewSuggested || (workflowInfo().historyLength > maxHistoryEvents && patched('continue-as-new-at-max-history'))) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof orderWorkflow>({ orderId: input.orderId, pending, seenEventIds: [...seen] });
+      await continueAsNew<typeof orderWorkflow>({ orderId: input.orderId, pending: compactQueue(pending, carriedEventsBudgetBytes), seenEventIds: [...seen] });
     }
   }
 }
 
-async function notify(event: OrderEvent): Promise<void> {
+async function notify(queued: QueuedEvent): Promise<void> {
+  let event: OrderEvent;
+  try {
+    event = isEventRef(queued) ? await preferences.loadQueuedEvent(queued) : queued;
+  } catch (error) {
+    if (!(error instanceof ActivityFailure)) throw error;
+    await recordFailure({ ...queued, notificationId: queued.notificationId ?? queued.eventId }, error.cause ?? error, 'UnknownEvent');
+    return;
+  }
   try {
     await executeChild(notificationWorkflow, {
       workflowId: workflowIds.notification(notificationRunKey(event)),
@@ -92,18 +106,25 @@ async function notify(event: OrderEvent): Promise<void> {
     if (!(error instanceof ChildWorkflowFailure)) throw error;
     // The notification workflow dead-letters its own failures; reaching here means it failed outright
     // (terminated, timed out): record that too, so the event is accounted for and the order moves on.
-    const cause = error.cause;
-    const entry = {
-      eventId: event.eventId,
-      notificationId: notificationKey(event),
-      orderId: event.orderId,
-      customerId: event.customerId,
-      errorType: cause instanceof ApplicationFailure ? (cause.type ?? 'NotificationFailed') : 'NotificationFailed',
-      message: cause?.message ?? error.message,
-      attempts: 1,
-      failedAt: new Date(Date.now()).toISOString(),
-    };
-    await ledger.recordDeadLetter(entry);
-    await signals.reportDeadLetter(entry);
+    await recordFailure({ ...event, notificationId: notificationKey(event) }, error.cause ?? error, 'NotificationFailed');
   }
+}
+
+async function recordFailure(
+  event: Pick<OrderEvent, 'eventId' | 'orderId' | 'customerId'> & { notificationId: string },
+  cause: Error,
+  defaultType: string,
+): Promise<void> {
+  const entry = {
+    eventId: event.eventId,
+    notificationId: event.notificationId,
+    orderId: event.orderId,
+    customerId: event.customerId,
+    errorType: cause instanceof ApplicationFailure ? (cause.type ?? defaultType) : defaultType,
+    message: cause.message,
+    attempts: 1,
+    failedAt: new Date(Date.now()).toISOString(),
+  };
+  await ledger.recordDeadLetter(entry);
+  await signals.reportDeadLetter(entry);
 }
