@@ -123,6 +123,8 @@ export interface Suppression {
 /** Error types that are never worth retrying; activities throw them as non-retryable failures. */
 export const permanentErrors = {
   unknownOrder: 'UnknownOrder',
+  unknownCustomer: 'UnknownCustomer',
+  customerMismatch: 'CustomerMismatch',
   unknownEvent: 'UnknownEvent',
   unknownTemplate: 'UnknownTemplate',
   invalidRecipient: 'InvalidRecipient',

@@ -41,9 +41,15 @@ type SubscriptionRow = Subscription & RowDataPacket;
 export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Pool; webhookDefaults: EndpointPolicy }) {
   return {
     async findAudience(event: OrderEvent): Promise<AudienceOfEvent> {
-      const [orders] = await pool.execute<RowDataPacket[]>('SELECT customer_id FROM orders WHERE id = ?', [event.orderId]);
-      if (orders.length === 0) {
-        throw ApplicationFailure.nonRetryable(`order ${event.orderId} does not exist`, permanentErrors.unknownOrder);
+      const [orders] = await pool.execute<RowDataPacket[]>(
+        'SELECT o.customer_id, c.id AS customer FROM orders o LEFT JOIN customers c ON c.id = ? WHERE o.id = ?',
+        [event.customerId, event.orderId],
+      );
+      const order = orders[0];
+      if (order === undefined) throw ApplicationFailure.nonRetryable(`order ${event.orderId} does not exist`, permanentErrors.unknownOrder);
+      if (order.customer === null) throw ApplicationFailure.nonRetryable(`customer ${event.customerId} does not exist`, permanentErrors.unknownCustomer);
+      if (String(order.customer_id) !== event.customerId) {
+        throw ApplicationFailure.nonRetryable(`order ${event.orderId} belongs to customer ${String(order.customer_id)}, not ${event.customerId}`, permanentErrors.customerMismatch);
       }
       const [rows] = await pool.execute<SubscriptionRow[]>(
         `SELECT u.id AS user_id, u.username, u.email, s.flow_id, s.on_success, s.on_failure, s.channel, s.muted, s.endpoint_id,

@@ -15,7 +15,7 @@ export const databasePolicy: RetryPolicy = {
   initialInterval: '200ms',
   backoffCoefficient: 2,
   maximumInterval: '10s',
-  nonRetryableErrorTypes: [permanentErrors.unknownOrder],
+  nonRetryableErrorTypes: [permanentErrors.unknownOrder, permanentErrors.unknownCustomer, permanentErrors.customerMismatch, permanentErrors.unknownEvent],
 };
 
 /**

@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
 import { deliveriesOf } from '../support/expectations.js';
-import { mailTo, waitForMail } from '../support/mail-sink.js';
+import { listMail, mailTo, waitForMail } from '../support/mail-sink.js';
 import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
+import { until } from '../support/until.js';
 
 describe('pipeline: bad and unusual input through the real path', () => {
   const pipeline = usePipeline();
@@ -91,5 +93,37 @@ describe('pipeline: bad and unusual input through the real path', () => {
     }
     const mails = await waitForMail((all) => mailTo(all, user.email!), 3);
     expect(mails.map((m) => m.headers['x-orderly-event-id'])).toEqual(ids);
+  });
+
+  it('dead-letters an event for an unknown customer, and one whose customer does not own the order, saying which', async () => {
+    const { customerId, orderId } = await subscribedCustomer(pipeline.pool);
+    const other = await subscribedCustomer(pipeline.pool);
+    const unknownCustomer = await sample.event(pipeline.pool, { orderId, customerId: '9000000001', status: 'success' });
+    const mismatched = await sample.event(pipeline.pool, { orderId, customerId: other.customerId, status: 'success' });
+    const fine = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+
+    const rows = await until('the three events to settle', async () => {
+      const [found] = await pipeline.pool.query<RowDataPacket[]>('SELECT event_id, error_type, message FROM dead_letters WHERE event_id IN (?) ORDER BY event_id', [[unknownCustomer, mismatched]]);
+      return found.length === 2 && (await deliveriesOf(pipeline.pool, [fine]))[0]?.state === 'delivered' ? found : undefined;
+    });
+    expect(rows).toEqual([
+      { event_id: unknownCustomer, error_type: 'UnknownCustomer', message: 'customer 9000000001 does not exist' },
+      { event_id: mismatched, error_type: 'CustomerMismatch', message: `order ${orderId} belongs to customer ${customerId}, not ${other.customerId}` },
+    ]);
+    expect(await deliveriesOf(pipeline.pool, [unknownCustomer, mismatched])).toEqual([]);
+    expect(mailTo(await listMail(), other.user.email!)).toEqual([]);
+  });
+
+  it('notifies in commit order an event that arrives late (occurred_at earlier than the one before it)', async () => {
+    const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);
+    const first = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+    const [inserted] = await pipeline.pool.execute<ResultSetHeader>(
+      `INSERT INTO order_events (order_id, customer_id, flow_id, event_type, status, source, occurred_at)
+       VALUES (?, ?, 'F1063', 'order.step.failed', 'failure', 'late-reporter', NOW(6) - INTERVAL 1 HOUR)`,
+      [orderId, customerId],
+    );
+    const late = String(inserted.insertId);
+    const mails = await waitForMail((all) => mailTo(all, user.email!), 2);
+    expect(mails.map((m) => m.headers['x-orderly-event-id'])).toEqual([first, late]);
   });
 });
