@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { type AcceptedMail, judge } from '../../bench/analysis.js';
-import { createLoadFixture, eventsSince, insertAtRate, maxEventId } from '../../bench/load.js';
+import { createLoadFixture, eventsSince, insertAtRate, insertEvents, maxEventId } from '../../bench/load.js';
 import { type OrderlyProcess, type OrderlyProcessName, startOrderly, stopAll } from '../../scripts/orderly-processes.js';
 import { type ComponentName, restart, stackStatus, stackUp } from '../../stack/lifecycle.js';
 import { repoRoot } from '../../stack/paths.js';
@@ -48,6 +48,11 @@ interface Scenario {
   channel?: 'email' | 'webhook';
   /** A sender killed mid-send can have delivered a message it never reported: those duplicates are expected. */
   duplicatesPossible?: boolean;
+  /** Instead of the steady load: this many events for this many orders, inserted at once. */
+  burst?: { orders: number; events: number };
+  /** Run only when named with --only (too long for every run). */
+  onRequest?: boolean;
+  recoveryLimitMs?: number;
   inject(context: Context): Promise<void>;
 }
 
@@ -73,6 +78,14 @@ const scenarios: Scenario[] = [
       smtp.deferUntil = Date.now() + 20_000;
       await sleep(20_000);
     },
+  },
+  {
+    // Bad input at scale: the order workflow continues as new dozens of times, carrying most of its queue by reference.
+    name: 'one order with 5,000 events',
+    burst: { orders: 1, events: 5_000 },
+    onRequest: true,
+    recoveryLimitMs: 45 * 60_000,
+    inject: () => Promise.resolve(),
   },
   {
     // Requests time out on the webhook worker (response timeout), the circuit opens, probes fail, then succeed.
@@ -115,6 +128,11 @@ async function deadLetteredAmong(pool: Pool, eventIds: string[]): Promise<Set<st
   return new Set(rows.map((r) => String(r.event_id)));
 }
 
+async function insertBurst(pool: Pool, fixture: Awaited<ReturnType<typeof createLoadFixture>>, events: number): Promise<number> {
+  for (let done = 0; done < events; done += 1_000) await insertEvents(pool, fixture, Math.min(1_000, events - done));
+  return events;
+}
+
 /** What reached the scenario's channel so far, as the analysis reads it: event id and acceptance time. */
 function acceptedOn(channel: 'email' | 'webhook', smtp: FaultySmtp, endpoint: WebhookReceiver): AcceptedMail[] {
   if (channel === 'email') return smtp.received.map((m) => ({ eventId: m.eventId ?? null, acceptedAt: m.acceptedAt }));
@@ -130,7 +148,10 @@ async function runScenario(
   env: NodeJS.ProcessEnv,
 ): Promise<ScenarioResult> {
   const channel = scenario.channel ?? 'email';
-  const fixture = await createLoadFixture(pool, 100, channel === 'webhook' ? { webhookUrl: endpoint.url } : {});
+  const fixture = await createLoadFixture(pool, scenario.burst?.orders ?? 100, {
+    customers: scenario.burst ? 1 : 10,
+    ...(channel === 'webhook' ? { webhookUrl: endpoint.url } : {}),
+  });
   const afterId = await maxEventId(pool);
   const acceptedBefore = acceptedOn(channel, smtp, endpoint).length;
   const context: Context = {
@@ -143,7 +164,7 @@ async function runScenario(
     restart: (name) => restart(name),
   };
 
-  const load = insertAtRate(pool, fixture, rate, seconds);
+  const load = scenario.burst ? insertBurst(pool, fixture, scenario.burst.events) : insertAtRate(pool, fixture, rate, seconds);
   await sleep(faultAt * 1000);
   console.log(`  injecting: ${scenario.name}`);
   await scenario.inject(context);
@@ -152,7 +173,7 @@ async function runScenario(
   const loadEnded = Date.now();
 
   // Recovery: every event delivered or dead-lettered, with no manual step.
-  const deadline = Date.now() + recoveryLimitMs;
+  const deadline = Date.now() + (scenario.recoveryLimitMs ?? recoveryLimitMs);
   let events = await eventsSince(pool, afterId);
   for (;;) {
     const delivered = new Set(acceptedOn(channel, smtp, endpoint).slice(acceptedBefore).map((m) => m.eventId));
@@ -185,7 +206,7 @@ async function runScenario(
 }
 
 async function main(): Promise<void> {
-  const selected = options.only ? scenarios.filter((s) => options.only!.split(',').includes(s.name)) : scenarios;
+  const selected = options.only ? scenarios.filter((s) => options.only!.split(',').includes(s.name)) : scenarios.filter((s) => !s.onRequest);
   if (selected.length === 0) throw new Error(`no scenario named ${options.only}; known: ${scenarios.map((s) => s.name).join(', ')}`);
   console.log('faults: bringing up the local stack...');
   await stackUp();
