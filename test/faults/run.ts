@@ -81,7 +81,7 @@ const scenarios: Scenario[] = [
   },
   {
     // Bad input at scale: the order workflow continues as new dozens of times, carrying most of its queue by reference.
-    name: 'one order with 5,000 events',
+    name: 'one order with 5000 events',
     burst: { orders: 1, events: 5_000 },
     onRequest: true,
     recoveryLimitMs: 45 * 60_000,
