@@ -166,7 +166,7 @@ async function runScenario(
 
   const load = scenario.burst ? insertBurst(pool, fixture, scenario.burst.events) : insertAtRate(pool, fixture, rate, seconds);
   await sleep(faultAt * 1000);
-  console.log(`  injecting: ${scenario.name}`);
+  if (!scenario.burst) console.log(`  injecting: ${scenario.name}`);
   await scenario.inject(context);
   const faultEnded = Date.now();
   const inserted = await load;
@@ -221,7 +221,8 @@ async function main(): Promise<void> {
   const results: ScenarioResult[] = [];
   try {
     for (const scenario of selected) {
-      console.log(`faults: ${scenario.name} (${rate} events/s for ${seconds} s, fault at ${faultAt} s)`);
+      const load = scenario.burst ? `${scenario.burst.events} events for ${scenario.burst.orders} order(s) at once` : `${rate} events/s for ${seconds} s, fault at ${faultAt} s`;
+      console.log(`faults: ${scenario.name} (${load})`);
       const result = await runScenario(scenario, pool, smtp, endpoint, processes, env);
       results.push(result);
       console.log(`  expected ${result.expected}, delivered ${result.delivered}, dead-lettered ${result.deadLettered}, lost ${result.lost}, duplicates ${result.duplicates}, order violations ${result.orderViolations}, last delivery ${result.lastDeliveryAfterFaultS} s after the fault and ${result.drainAfterLoadS} s after the load: ${result.passed ? 'ok' : 'FAILED'}`);
