@@ -7,7 +7,7 @@
  *   npm run test:faults [-- --only "restart Kafka" --rate 15 --seconds 60]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
@@ -27,8 +27,9 @@ const options = new Command('test:faults')
   .option('--fault-at <s>', 'seconds into the load when the fault is injected', '20')
   .option('--only <names>', 'comma-separated scenario names to run')
   .option('--smtp-port <port>', 'port of the fault-injecting SMTP server', '2526')
+  .option('--results <file>', 'where the JSON results go', join(repoRoot, 'bench', 'results', 'faults-latest.json'))
   .parse()
-  .opts<{ rate: string; seconds: string; faultAt: string; only?: string; smtpPort: string }>();
+  .opts<{ rate: string; seconds: string; faultAt: string; only?: string; smtpPort: string; results: string }>();
 
 const rate = Number(options.rate);
 const seconds = Number(options.seconds);
@@ -237,9 +238,8 @@ async function main(): Promise<void> {
   }
   console.log('\nFault-injection results');
   console.table(results.map((r) => ({ scenario: r.scenario, expected: r.expected, delivered: r.delivered, 'dead-lettered': r.deadLettered, lost: r.lost, duplicates: r.duplicates, 'order viol.': r.orderViolations, 'last after fault s': r.lastDeliveryAfterFaultS, 'drain after load s': r.drainAfterLoadS, verdict: r.passed ? 'ok' : 'FAILED' })));
-  const dir = join(repoRoot, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'faults-latest.json'), `${JSON.stringify({ when: new Date().toISOString(), rate, seconds, faultAt, results }, null, 2)}\n`);
+  mkdirSync(dirname(options.results), { recursive: true });
+  writeFileSync(options.results, `${JSON.stringify({ when: new Date().toISOString(), rate, seconds, faultAt, results }, null, 2)}\n`);
   if (results.some((r) => !r.passed)) process.exitCode = 1;
 }
 
