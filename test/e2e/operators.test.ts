@@ -2,17 +2,15 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
 import mysql, { type RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
 import { repoRoot, runDir } from '../../stack/paths.js';
-import { loadConfig } from '../../src/config.js';
 import { workflowIds } from '../../src/domain.js';
 import { deadLettersQuery } from '../../src/workflows/dead-letters.js';
 import { deliveriesOf } from '../support/expectations.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
-import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
+import { subscribedCustomer, usePipeline, useTemporalClient } from '../support/pipeline.js';
 import { until } from '../support/until.js';
 
 let smtp: FaultySmtp;
@@ -23,15 +21,9 @@ beforeAll(async () => {
 });
 // The email worker sends to a fault-injecting SMTP server, so notifications can be made to fail and recover.
 const pipeline = usePipeline({ SMTP_PORT: String(smtpPort) });
-let connection: Connection;
-let client: Client;
+const temporal = useTemporalClient();
 
-beforeAll(async () => {
-  connection = await Connection.connect({ address: loadConfig().TEMPORAL_ADDRESS });
-  client = new Client({ connection });
-});
 afterAll(async () => {
-  await connection.close();
   await smtp.close();
 });
 
@@ -56,7 +48,7 @@ describe('operators: the orderly CLI on the real pipeline', () => {
     const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'failure', errorDesc: marker });
     await settled(eventId, 'dead_lettered');
     const inWorkflow = await until('the dead-letter workflow to hold it', async () => {
-      const entries = await client.workflow.getHandle(workflowIds.deadLetters).query(deadLettersQuery);
+      const entries = await temporal.client.workflow.getHandle(workflowIds.deadLetters).query(deadLettersQuery);
       return entries.find((e) => e.eventId === eventId);
     });
     expect(inWorkflow.errorType).toBe('SmtpPermanentFailure');

@@ -1,31 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type EndpointSpec, sample } from '../../scripts/sample-data.js';
-import { loadConfig } from '../../src/config.js';
 import { workflowIds } from '../../src/domain.js';
 import { defaultMetricsPorts } from '../../src/metrics.js';
 import { type EndpointState, endpointStateQuery } from '../../src/workflows/webhook-endpoint.js';
 import { deliveriesOf } from '../support/expectations.js';
-import { usePipeline } from '../support/pipeline.js';
+import { usePipeline, useTemporalClient } from '../support/pipeline.js';
 import { until } from '../support/until.js';
 import { type ReceivedWebhook, type WebhookReceiver, startWebhookReceiver } from '../support/webhook-receiver.js';
 
 // A frozen endpoint costs a webhook worker slot for this long per request.
 const pipeline = usePipeline({ WEBHOOK_RESPONSE_TIMEOUT_MS: '1500' });
 const receivers: WebhookReceiver[] = [];
-let connection: Connection;
-let client: Client;
+const temporal = useTemporalClient();
 
-beforeAll(async () => {
-  connection = await Connection.connect({ address: loadConfig().TEMPORAL_ADDRESS });
-  client = new Client({ connection });
-});
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
-  await connection.close();
 });
 
 /** A customer with one user subscribed to every event through one webhook endpoint at a new local receiver. */
@@ -46,7 +38,7 @@ async function settled(eventIds: string[]) {
 }
 
 const payloadOf = (request: ReceivedWebhook) => JSON.parse(request.body) as { type: string; data: { eventId: string; orderId: string } };
-const endpointState = (endpointId: string): Promise<EndpointState> => client.workflow.getHandle(workflowIds.webhookEndpoint(endpointId)).query(endpointStateQuery);
+const endpointState = (endpointId: string): Promise<EndpointState> => temporal.client.workflow.getHandle(workflowIds.webhookEndpoint(endpointId)).query(endpointStateQuery);
 
 /** The state the workflow worker's `orderly_webhook_circuit_state` metric shows as 1 for the endpoint. */
 async function circuitMetric(endpointId: string): Promise<string | undefined> {

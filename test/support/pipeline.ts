@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import { afterAll, beforeAll } from 'vitest';
 import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
@@ -32,4 +33,18 @@ export async function subscribedCustomer(
   await sample.subscription(pool, user.id);
   const orderId = await sample.order(pool, customerId);
   return { customerId, orderId, user };
+}
+
+/** A Temporal client for the tests of one file: connected before them, closed after. */
+export function useTemporalClient(): { client: Client } {
+  const context = {} as { client: Client };
+  let connection: Connection | undefined;
+  beforeAll(async () => {
+    connection = await Connection.connect({ address: loadConfig().TEMPORAL_ADDRESS });
+    context.client = new Client({ connection });
+  });
+  afterAll(async () => {
+    await connection?.close();
+  });
+  return context;
 }

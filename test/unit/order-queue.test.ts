@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { type OrderEvent, compactQueue, isEventRef, notificationRunKey } from '../../src/domain.js';
+import { orderEvent } from '../support/order-event.js';
 
-const event = (id: number, fields: Partial<OrderEvent> = {}): OrderEvent => ({
-  eventId: String(id),
-  notificationId: String(id),
-  orderId: '7',
-  customerId: '3',
-  flowId: 'F1063',
-  eventType: 'order.step.failed',
-  status: 'failure',
-  source: 'checkout-service',
-  executionMs: 1500,
-  errorCode: 'E500',
-  errorDesc: 'x'.repeat(1_000),
-  occurredAt: '2026-11-21T07:00:00.000Z',
-  ...fields,
-});
+const event = (id: number, fields: Partial<OrderEvent> = {}): OrderEvent => orderEvent({ eventId: String(id), notificationId: String(id), errorDesc: 'x'.repeat(1_000), ...fields });
 
 describe('compactQueue (what an order workflow carries over continue-as-new)', () => {
   it('carries every event whole while they fit the budget', () => {

@@ -1,23 +1,10 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { classifyResponse, parseRetryAfter, signWebhook, webhookPayload } from '../../src/activities/webhook.js';
-import type { OrderEvent } from '../../src/domain.js';
+import { orderEvent } from '../support/order-event.js';
 
 const secret = `whsec_${Buffer.from('a-test-secret-of-enough-bytes-32').toString('base64')}`;
-const event: OrderEvent = {
-  eventId: '42',
-  notificationId: '42',
-  orderId: '7',
-  customerId: '3',
-  flowId: 'F1063',
-  eventType: 'order.step.failed',
-  status: 'failure',
-  source: 'checkout-service',
-  executionMs: 1500,
-  errorCode: 'E500',
-  errorDesc: 'card declined',
-  occurredAt: '2026-11-21T07:00:00.000Z',
-};
+const event = orderEvent();
 
 describe('webhook signature', () => {
   it('verifies with the standardwebhooks reference verifier', () => {
