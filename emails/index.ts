@@ -1,4 +1,4 @@
-import { render } from '@react-email/render';
+import { render, toPlainText } from '@react-email/render';
 import { createElement } from 'react';
 import type { OrderEvent, TemplateId } from '../src/domain.js';
 import { OrderEventFailedEmail } from './order-event-failed.js';
@@ -50,6 +50,7 @@ const templates: Record<TemplateId, (input: TemplateInput) => { subject: string;
 /** Renders a template to subject, HTML and plain text. React escapes every field it interpolates. */
 export async function renderEmail(templateId: TemplateId, input: TemplateInput): Promise<RenderedEmail> {
   const { subject, element } = templates[templateId](input);
-  const [html, text] = await Promise.all([render(element), render(element, { plainText: true })]);
-  return { subject: oneLine(subject), html, text };
+  // One React render; the text part is derived from its HTML (what render's plainText option does, rendering again).
+  const html = await render(element);
+  return { subject: oneLine(subject), html, text: toPlainText(html) };
 }

@@ -24,7 +24,7 @@ export async function startOrderly(name: OrderlyProcessName, env: NodeJS.Process
   mkdirSync(logDir, { recursive: true });
   const logPath = join(logDir, `${logPrefix}${name}.log`);
   const log = createWriteStream(logPath, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'bin', `${name}.ts`)], {
+  const child = spawn(process.execPath, [...(process.env.PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF_DIR}`] : []), '--import', 'tsx', join(repoRoot, 'src', 'bin', `${name}.ts`)], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

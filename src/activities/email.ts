@@ -12,6 +12,8 @@ export interface SendEmailInput {
   userId: string;
   username: string;
   to: string | null;
+  /** Attempts already made elsewhere (the local first attempt), so the ledger counts every attempt. */
+  previousAttempts?: number;
 }
 
 export interface SentEmail {
@@ -38,7 +40,7 @@ export function createEmailActivities({
 }) {
   return {
     async sendEmail(input: SendEmailInput): Promise<SentEmail> {
-      const attempts = Context.current().info.attempt;
+      const attempts = (input.previousAttempts ?? 0) + Context.current().info.attempt;
       if (input.to === null || !emailAddress.safeParse(input.to).success) {
         metrics?.attempts.inc({ channel: 'email', result: permanentErrors.invalidRecipient });
         throw ApplicationFailure.create({

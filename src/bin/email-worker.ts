@@ -1,3 +1,4 @@
+import './production.js';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config.js';
 import { taskQueues } from '../domain.js';

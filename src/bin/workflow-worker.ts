@@ -1,11 +1,13 @@
+import './production.js';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, webhookDefaults } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
-import { circuitStateGauge, createRegistry, defaultMetricsPorts, defaultTemporalMetricsPorts, ledgerMetrics, serveMetrics } from '../metrics.js';
+import { circuitStateGauge, createRegistry, defaultMetricsPorts, defaultTemporalMetricsPorts, ledgerMetrics, senderMetrics, serveMetrics } from '../metrics.js';
 import { installTemporalRuntime } from '../workers/runtime.js';
+import { createSmtpTransport } from '../workers/email-worker.js';
 import { createWorkflowWorker } from '../workers/workflow-worker.js';
 import { connectTo, runProcess } from './run.js';
 
@@ -14,13 +16,25 @@ runProcess('workflow-worker', async () => {
   const log = createLogger('workflow-worker', config.LOG_LEVEL);
   const pool = createPool(config);
   await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
+  // Each email's first attempt runs here (a local activity); the email workers take the retries.
+  const transport = createSmtpTransport(config);
+  await connectTo(`SMTP at ${config.SMTP_HOST}:${config.SMTP_PORT}`, () => transport.verify());
   const temporalMetrics = installTemporalRuntime(log, config.METRICS_HOST, config.TEMPORAL_METRICS_PORT ?? defaultTemporalMetricsPorts['workflow-worker']);
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   const registry = createRegistry('workflow-worker');
   const reportCircuitState = circuitStateGauge(registry);
-  const worker = await createWorkflowWorker({ connection, namespace: config.TEMPORAL_NAMESPACE, client, pool, webhookDefaults: webhookDefaults(config), reportCircuitState, ledgerMetrics: ledgerMetrics(registry) });
+  const worker = await createWorkflowWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    client,
+    pool,
+    webhookDefaults: webhookDefaults(config),
+    smtp: { transport, from: config.MAIL_FROM, metrics: senderMetrics(registry) },
+    reportCircuitState,
+    ledgerMetrics: ledgerMetrics(registry),
+  });
   const metrics = await serveMetrics(registry, config.METRICS_HOST, config.METRICS_PORT ?? defaultMetricsPorts['workflow-worker']);
   log.info(
     {
@@ -28,6 +42,7 @@ runProcess('workflow-worker', async () => {
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: taskQueues.workflows,
       mysql: `${config.MYSQL_HOST}:${config.MYSQL_PORT}/${config.MYSQL_DATABASE}`,
+      smtp: `${config.SMTP_HOST}:${config.SMTP_PORT}`,
       metrics: metrics.url,
       temporalMetrics,
     },
@@ -37,6 +52,7 @@ runProcess('workflow-worker', async () => {
   await worker.run();
   await metrics.close();
   await pool.end();
+  transport.close();
   await clientConnection.close();
   await connection.close();
   log.info('workflow worker stopped');

@@ -3,11 +3,14 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { type InjectedSinks, type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Pool } from 'mysql2/promise';
+import type { Transporter } from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import { createEmailActivities } from '../activities/email.js';
 import { createLedgerActivities } from '../activities/ledger.js';
 import { createPreferenceActivities } from '../activities/preferences.js';
 import { createTemporalActivities } from '../activities/temporal.js';
 import { type EndpointPolicy, taskQueues } from '../domain.js';
-import type { LedgerMetrics } from '../metrics.js';
+import type { LedgerMetrics, SenderMetrics } from '../metrics.js';
 import type { CircuitState } from '../webhook-policy.js';
 import type { OrderlySinks } from '../workflows/sinks.js';
 
@@ -20,6 +23,8 @@ export interface WorkflowWorkerDeps {
   client: Client;
   pool: Pool;
   webhookDefaults: EndpointPolicy;
+  /** For the first attempt of every email, which runs here as a local activity. */
+  smtp: { transport: Transporter<SMTPPool.SentMessageInfo>; from: string; metrics?: SenderMetrics };
   /** Where the endpoint workflows' circuit states go (a metric). */
   reportCircuitState: (endpointId: string, state: CircuitState) => void;
   ledgerMetrics?: LedgerMetrics;
@@ -28,7 +33,7 @@ export interface WorkflowWorkerDeps {
 }
 
 /** Runs Orderly's workflows (order, notification, dead letters, webhook endpoints) and their local activities. */
-export function createWorkflowWorker({ connection, namespace, client, pool, webhookDefaults, reportCircuitState, ledgerMetrics, workflowBundle }: WorkflowWorkerDeps): Promise<Worker> {
+export function createWorkflowWorker({ connection, namespace, client, pool, webhookDefaults, smtp, reportCircuitState, ledgerMetrics, workflowBundle }: WorkflowWorkerDeps): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
@@ -38,6 +43,7 @@ export function createWorkflowWorker({ connection, namespace, client, pool, webh
       ...createPreferenceActivities({ pool, webhookDefaults }),
       ...createLedgerActivities({ pool, metrics: ledgerMetrics }),
       ...createTemporalActivities({ client, taskQueue: taskQueues.workflows }),
+      ...createEmailActivities(smtp),
     },
     sinks: {
       // Replayed calls too: after a restart, replaying an endpoint's history restores its current state.

@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -7,14 +6,17 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SendEmailInput, SentEmail } from '../activities/email.js';
 import type { AudienceOfEvent } from '../activities/preferences.js';
 import { type DeadLetter, type OrderEvent, type Recipient, classify, notificationKey, webhookMessageId, workflowIds } from '../domain.js';
 import { type NotificationStatus, searchAttributes } from '../search-attributes.js';
-import { email, ledger, preferences, signals } from './proxies.js';
+import { activityFailureCause } from './failures.js';
+import { email, emailFirstAttempt, ledger, preferences, signals } from './proxies.js';
 import { type WebhookDeliveryResult, webhookResultSignal, webhookRetryNowSignal, webhookWithdrawSignal } from './webhook-endpoint.js';
 
 export interface NotificationOutcome {
@@ -96,7 +98,7 @@ export async function notificationWorkflow(event: OrderEvent): Promise<Notificat
 
   async function deliverEmail(recipient: Recipient): Promise<'delivered' | 'dead_lettered'> {
     try {
-      const sent = await interruptible(() => email.sendEmail({ template, event, userId: recipient.userId, username: recipient.username, to: recipient.email }));
+      const sent = await interruptible(() => sendEmail({ template, event, userId: recipient.userId, username: recipient.username, to: recipient.email }));
       // Sent is sent, even if a cancellation arrived meanwhile: the ledger must say so.
       await CancellationScope.nonCancellable(() => ledger.recordDelivered({ notificationId: notificationKey(event), userId: recipient.userId, channel: recipient.channel, ...sent }));
       return 'delivered';
@@ -160,6 +162,21 @@ export async function notificationWorkflow(event: OrderEvent): Promise<Notificat
   return finish(event, { status, delivered, suppressed: audience.suppressed.length, deadLettered });
 }
 
+/**
+ * One email: the first attempt locally, then, when the failure may pass, the email workers' durable retries
+ * (the attempt count carries on). Runs started before the local first attempt keep their one activity.
+ */
+async function sendEmail(input: SendEmailInput): Promise<SentEmail> {
+  if (!patched('email-first-attempt-local')) return email.sendEmail(input);
+  try {
+    return await emailFirstAttempt.sendEmail(input);
+  } catch (error) {
+    const cause = activityFailureCause(error);
+    if (isCancellation(error) || cause === undefined || (cause instanceof ApplicationFailure && cause.nonRetryable)) throw error;
+    return email.sendEmail({ ...input, previousAttempts: 1 });
+  }
+}
+
 async function signalEndpoint(endpointId: string, signal: typeof webhookRetryNowSignal, messageId: string): Promise<void> {
   try {
     await getExternalWorkflowHandle(workflowIds.webhookEndpoint(endpointId)).signal(signal, messageId);
@@ -176,16 +193,16 @@ async function deadLetter(entry: DeadLetter): Promise<void> {
 
 /** Turns an activity failure into a dead-letter entry; anything else is a bug and fails the workflow task. */
 function failureOf(error: unknown, event: OrderEvent): DeadLetter {
-  if (!(error instanceof ActivityFailure)) throw error;
-  const cause = error.cause;
+  const cause = activityFailureCause(error);
+  if (cause === undefined) throw error;
   const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as { attempts?: number } | undefined) : undefined;
   return {
     eventId: event.eventId,
     notificationId: notificationKey(event),
     orderId: event.orderId,
     customerId: event.customerId,
-    errorType: cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : (cause?.name ?? 'Error'),
-    message: cause?.message ?? error.message,
+    errorType: cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : cause.name,
+    message: cause.message,
     attempts: details?.attempts ?? 1,
     failedAt: new Date(Date.now()).toISOString(),
   };

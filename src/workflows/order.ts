@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   ApplicationFailure,
   ChildWorkflowFailure,
   ParentClosePolicy,
@@ -17,6 +16,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { type OrderEvent, type QueuedEvent, compactQueue, isEventRef, notificationKey, notificationRunKey, workflowIds } from '../domain.js';
 import { searchAttributes } from '../search-attributes.js';
+import { activityFailureCause } from './failures.js';
 import { notificationWorkflow } from './notification.js';
 import { ledger, preferences, signals } from './proxies.js';
 
@@ -83,8 +83,9 @@ async function notify(queued: QueuedEvent): Promise<void> {
   try {
     event = isEventRef(queued) ? await preferences.loadQueuedEvent(queued) : queued;
   } catch (error) {
-    if (!(error instanceof ActivityFailure)) throw error;
-    await recordFailure({ ...queued, notificationId: queued.notificationId ?? queued.eventId }, error.cause ?? error, 'UnknownEvent');
+    const cause = activityFailureCause(error);
+    if (cause === undefined) throw error;
+    await recordFailure({ ...queued, notificationId: queued.notificationId ?? queued.eventId }, cause, 'UnknownEvent');
     return;
   }
   try {

@@ -87,6 +87,9 @@ describe('pipeline: delivery failures', () => {
     });
     expect(row).toMatchObject({ error_type: 'UnknownOrder', message: `order ${unknownOrderId} does not exist`, user_id: '0' });
     expect(await deliveriesOf(pool, [orphan])).toEqual([]);
+    // The notification workflow dead-letters the event itself and completes (it does not fail).
+    const outcome: unknown = await new Client({ connection }).workflow.getHandle(workflowIds.notification(orphan)).result();
+    expect(outcome).toMatchObject({ status: 'dead_lettered', deadLettered: 1 });
   });
 
   it('dead-letters a recipient without a valid address, without trying to send', async () => {
@@ -96,5 +99,7 @@ describe('pipeline: delivery failures', () => {
     const [row] = await until('the delivery to settle', () => finalStates([eventId]));
     expect(row).toMatchObject({ state: 'dead_lettered', attempts: 1 });
     expect(row!.last_error).toMatch(/^InvalidRecipient: .*no valid email address/);
+    const outcome: unknown = await new Client({ connection }).workflow.getHandle(workflowIds.notification(eventId)).result();
+    expect(outcome).toMatchObject({ status: 'dead_lettered', deadLettered: 1 });
   });
 });

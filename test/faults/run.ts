@@ -59,7 +59,8 @@ interface Scenario {
 
 const scenarios: Scenario[] = [
   { name: 'kill -9 email worker', duplicatesPossible: true, inject: (c) => c.crash('email-worker') },
-  { name: 'kill -9 workflow worker', inject: (c) => c.crash('workflow-worker') },
+  // The workflow worker makes each email's first attempt (a local activity), so it is a sender too.
+  { name: 'kill -9 workflow worker', duplicatesPossible: true, inject: (c) => c.crash('workflow-worker') },
   { name: 'kill -9 ingest mid-batch', inject: (c) => c.crash('ingest') },
   { name: 'restart Kafka Connect', inject: (c) => c.restart('debezium') },
   { name: 'restart Temporal server', inject: (c) => c.restart('temporal') },
