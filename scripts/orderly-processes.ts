@@ -24,7 +24,9 @@ export async function startOrderly(name: OrderlyProcessName, env: NodeJS.Process
   mkdirSync(logDir, { recursive: true });
   const logPath = join(logDir, `${logPrefix}${name}.log`);
   const log = createWriteStream(logPath, { flags: 'a' });
-  const child = spawn(process.execPath, [...(process.env.PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF_DIR}`] : []), '--import', 'tsx', join(repoRoot, 'src', 'bin', `${name}.ts`)], {
+  // ORDERLY_CPU_PROFILE_DIR=<dir>: each process writes a V8 CPU profile there when it exits (profile before tuning).
+  const profile = process.env.ORDERLY_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORDERLY_CPU_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, 'src', 'bin', `${name}.ts`)], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
