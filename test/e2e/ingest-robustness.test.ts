@@ -58,9 +58,10 @@ async function produce(messages: { key: Buffer | string | null; value: Buffer | 
 describe('ingest: redeliveries, bad messages and connector restarts', () => {
 
   it('sends one email when the same change event arrives twice on Kafka', async () => {
+    const since = Date.now();
     const { customerId, orderId, address } = await subscribedCustomerAddress();
     const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
-    const original = await readTopicUntil(kafka, config.KAFKA_EVENTS_TOPIC, (seen) => seen.find((m) => String(m.value?.after?.id) === eventId));
+    const original = await readTopicUntil(kafka, config.KAFKA_EVENTS_TOPIC, since, (seen) => seen.find((m) => String(m.value?.after?.id) === eventId));
     await waitForMail((mails) => mailTo(mails, address), 1, { settleMs: 0 });
 
     await produce([{ key: JSON.stringify(original.key), value: original.raw }]);
@@ -71,6 +72,7 @@ describe('ingest: redeliveries, bad messages and connector restarts', () => {
   });
 
   it('sends a malformed message to the dead-letter topic with its reason and keeps going', async () => {
+    const since = Date.now();
     const { customerId, orderId, address } = await subscribedCustomerAddress();
     const marker = randomUUID();
     await produce([
@@ -82,7 +84,7 @@ describe('ingest: redeliveries, bad messages and connector restarts', () => {
 
     const mails = await waitForMail((all) => mailTo(all, address), 1);
     expect(eventIdsOf(mails)).toEqual([eventId]);
-    const deadLettered = await readTopicUntil(kafka, config.KAFKA_DEAD_LETTER_TOPIC, (seen) => {
+    const deadLettered = await readTopicUntil(kafka, config.KAFKA_DEAD_LETTER_TOPIC, since, (seen) => {
       const ours = seen.filter((m) => m.raw?.toString('utf8').includes(marker));
       return ours.length >= 2 ? ours : undefined;
     });
@@ -106,6 +108,7 @@ describe('ingest: redeliveries, bad messages and connector restarts', () => {
   });
 
   it('does not re-publish old rows when the connector starts anew, without offsets', async () => {
+    const since = Date.now();
     const { customerId, orderId, address } = await subscribedCustomerAddress();
     const old = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
     await waitForMail((mails) => mailTo(mails, address), 1, { settleMs: 0 });
@@ -121,7 +124,7 @@ describe('ingest: redeliveries, bad messages and connector restarts', () => {
 
     const mails = await waitForMail((all) => mailTo(all, address), 2, { settleMs: 3_000 });
     expect(eventIdsOf(mails)).toEqual([old, fresh]);
-    const onTopic = await readTopicUntil(kafka, config.KAFKA_EVENTS_TOPIC, (seen) => {
+    const onTopic = await readTopicUntil(kafka, config.KAFKA_EVENTS_TOPIC, since, (seen) => {
       const ours = seen.filter((m) => m.value?.after?.order_id === Number(orderId));
       return ours.some((m) => String(m.value?.after?.id) === fresh) ? ours : undefined;
     });

@@ -2,15 +2,16 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import mysql, { type RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
-import { repoRoot, runDir } from '../../stack/paths.js';
+import { repoRoot } from '../../stack/paths.js';
 import { workflowIds } from '../../src/domain.js';
 import { deadLettersQuery } from '../../src/workflows/dead-letters.js';
 import { deliveriesOf } from '../support/expectations.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
 import { subscribedCustomer, usePipeline, useTemporalClient } from '../support/pipeline.js';
+import { insertEventUnseenByCdc } from '../support/unseen-event.js';
 import { until } from '../support/until.js';
 
 let smtp: FaultySmtp;
@@ -141,14 +142,7 @@ describe('operators: the orderly CLI on the real pipeline', () => {
   it('replays an event the CDC never saw (written with the binlog off); the dry run lists it first', async () => {
     const { customerId, orderId } = await subscribedCustomer(pipeline.pool);
     const from = new Date(Date.now() - 1_000);
-    const root = await mysql.createConnection({ socketPath: join(runDir, 'mariadb.sock'), user: 'root', database: 'orderly' });
-    await root.query('SET sql_log_bin = 0');
-    const [inserted] = await root.execute<mysql.ResultSetHeader>(
-      "INSERT INTO order_events (order_id, customer_id, flow_id, event_type, status, source) VALUES (?, ?, 'F1063', 'order.step.completed', 'success', 'missed-by-cdc')",
-      [orderId, customerId],
-    );
-    await root.end();
-    const missed = String(inserted.insertId);
+    const missed = await insertEventUnseenByCdc(orderId, customerId);
     await sleep(3_000);
     expect(await stateOf(missed)).toBeUndefined();
 

@@ -18,13 +18,14 @@ describe('Debezium change data capture', () => {
   });
 
   it('publishes an inserted order_events row to the topic, keyed by order id, in commit order', async () => {
+    const since = Date.now();
     const customerId = await sample.customer(pool, 'CDC probe');
     const orderId = await sample.order(pool, customerId);
     const eventIds = [];
     for (const status of ['success', 'failure', 'success'] as const) eventIds.push(await sample.event(pool, { orderId, customerId, status }));
 
     const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
-    const messages = await readTopicUntil(kafka, config.KAFKA_EVENTS_TOPIC, (seen) => {
+    const messages = await readTopicUntil(kafka, config.KAFKA_EVENTS_TOPIC, since, (seen) => {
       const ours = seen.filter((m) => m.value?.after?.order_id === Number(orderId));
       return ours.length >= eventIds.length ? ours : undefined;
     });
