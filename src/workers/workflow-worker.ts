@@ -3,14 +3,12 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { type InjectedSinks, type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Pool } from 'mysql2/promise';
-import type { Transporter } from 'nodemailer';
-import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { createEmailActivities } from '../activities/email.js';
 import { createLedgerActivities } from '../activities/ledger.js';
 import { createPreferenceActivities } from '../activities/preferences.js';
 import { createTemporalActivities } from '../activities/temporal.js';
 import { type EndpointPolicy, taskQueues } from '../domain.js';
-import type { LedgerMetrics, SenderMetrics } from '../metrics.js';
+import type { LedgerMetrics } from '../metrics.js';
 import type { CircuitState } from '../webhook-policy.js';
 import type { OrderlySinks } from '../workflows/sinks.js';
 
@@ -24,7 +22,7 @@ export interface WorkflowWorkerDeps {
   pool: Pool;
   webhookDefaults: EndpointPolicy;
   /** For the first attempt of every email, which runs here as a local activity. */
-  smtp: { transport: Transporter<SMTPPool.SentMessageInfo>; from: string; metrics?: SenderMetrics };
+  smtp: Parameters<typeof createEmailActivities>[0];
   /** Where the endpoint workflows' circuit states go (a metric). */
   reportCircuitState: (endpointId: string, state: CircuitState) => void;
   ledgerMetrics?: LedgerMetrics;
