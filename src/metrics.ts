@@ -71,7 +71,7 @@ export function ingestMetrics(registry: Registry) {
 }
 export type IngestMetrics = ReturnType<typeof ingestMetrics>;
 
-/** A sender's view (email or webhook worker): each attempt's result, and latency from the event to acceptance. */
+/** A sender's view (workflow worker for first email attempts, email and webhook workers): each attempt's result, and latency from the event to acceptance. */
 export function senderMetrics(registry: Registry) {
   return {
     attempts: new Counter({
