@@ -74,6 +74,15 @@ export function compactQueue(queue: QueuedEvent[], budgetBytes: number): QueuedE
   });
 }
 
+/**
+ * The order's previous notification, which a notification waits for before it sends: its workflow id, and when
+ * it was submitted (epoch ms), which tells "not started yet" from "gone from Temporal's retention".
+ */
+export interface Predecessor {
+  workflowId: string;
+  submittedAtMs: number;
+}
+
 export const templateIds = ['order-event-succeeded', 'order-event-failed'] as const;
 export type TemplateId = (typeof templateIds)[number];
 

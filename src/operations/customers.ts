@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { resumeSignal } from '../workflows/notification.js';
+import { resumeSignal } from '../workflows/messages.js';
 import { NotFound, requireId } from './errors.js';
 
 /**

@@ -2,7 +2,7 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { workflowIds } from '../domain.js';
 import { searchAttributes } from '../search-attributes.js';
-import { cancelNotificationSignal, retryNowSignal } from '../workflows/notification.js';
+import { cancelNotificationSignal, retryNowSignal } from '../workflows/messages.js';
 import { pendingEventsQuery } from '../workflows/order.js';
 import { Conflict, NotFound } from './errors.js';
 

@@ -1,0 +1,214 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SendEmailInput, SentEmail } from '../activities/email.js';
+import { type DeadLetter, type OrderEvent, type Recipient, type TemplateId, notificationKey, webhookMessageId, workflowIds } from '../domain.js';
+import { type NotificationStatus, searchAttributes } from '../search-attributes.js';
+import { activityFailureCause } from './failures.js';
+import { cancelNotificationSignal, resumeSignal, retryNowSignal } from './messages.js';
+import { ledger, signals } from './proxies.js';
+import { type WebhookDeliveryResult, webhookResultSignal, webhookRetryNowSignal, webhookWithdrawSignal } from './webhook-endpoint.js';
+
+export interface NotificationOutcome {
+  status: NotificationStatus;
+  delivered: number;
+  suppressed: number;
+  deadLettered: number;
+}
+
+type DeliveryResult = 'delivered' | 'dead_lettered';
+
+/** A held notification looks again this often, in case the resume signal never came. */
+const holdRecheckInterval = '1 minute';
+/** How often a webhook delivery asks its endpoint workflow again for a result that has not arrived. */
+const resultReminderInterval = '5 minutes';
+
+/**
+ * One notification run's deliveries and what operators do to them: cancel, retry now, resume a held customer.
+ * Emails go through the durable email activity, webhooks through their endpoint's workflow; a delivery that
+ * fails for good is dead-lettered, and the run still completes so the order's next notification proceeds.
+ */
+export class NotificationRun {
+  readonly key: string;
+  /** Set by an operator's cancel: why. */
+  cancellation: string | undefined;
+  private resumed = false;
+  private readonly webhookResults = new Map<string, WebhookDeliveryResult>();
+  private readonly webhookRequests = new Map<string, string>(); // messageId -> endpointId
+  private readonly sendAttempts = new Set<CancellationScope>();
+  private readonly deliveries = new CancellationScope();
+
+  constructor(
+    readonly event: OrderEvent,
+    readonly template: TemplateId,
+  ) {
+    this.key = notificationKey(event);
+    setHandler(webhookResultSignal, (result) => void this.webhookResults.set(result.messageId, result));
+    setHandler(cancelNotificationSignal, ({ reason }) => this.cancel(reason));
+    setHandler(retryNowSignal, () => this.retryNow());
+    setHandler(resumeSignal, () => void (this.resumed = true));
+  }
+
+  private cancel(reason: string): void {
+    this.cancellation ??= reason;
+    this.deliveries.cancel();
+  }
+
+  private retryNow(): void {
+    for (const attempt of this.sendAttempts) attempt.cancel();
+    for (const [messageId, endpointId] of this.webhookRequests) void signalEndpoint(endpointId, webhookRetryNowSignal, messageId);
+  }
+
+  /** The customer is on hold: waits until it is resumed, the notification is cancelled, or it is time to look again. */
+  async waitWhileHeld(): Promise<void> {
+    setStatus('held');
+    this.resumed = false;
+    await condition(() => this.resumed || this.cancellation !== undefined, holdRecheckInterval);
+  }
+
+  /**
+   * Delivers to every recipient in parallel and returns the outcome, counting `earlier` (deliveries settled
+   * before, say by a first attempt) in. A cancellation records what is not delivered as cancelled.
+   */
+  async deliver(
+    recipients: Recipient[],
+    sendEmail: (input: SendEmailInput) => Promise<SentEmail>,
+    earlier: Omit<NotificationOutcome, 'status'>,
+  ): Promise<NotificationOutcome> {
+    let results: DeliveryResult[];
+    try {
+      results = await this.deliveries.run(() =>
+        Promise.all(recipients.map((r) => (r.endpoint ? this.deliverWebhook(r, r.endpoint) : this.deliverEmail(r, sendEmail)))),
+      );
+    } catch (error) {
+      if (!isCancellation(error)) throw error;
+      // Cancelled by an operator (signal) or through Temporal: record it, and complete so the order moves on.
+      await CancellationScope.nonCancellable(() => ledger.recordCancelled(this.key, this.cancellation ?? 'cancelled through Temporal'));
+      return { status: 'cancelled', delivered: earlier.delivered, suppressed: earlier.suppressed, deadLettered: earlier.deadLettered };
+    }
+    const delivered = earlier.delivered + results.filter((r) => r === 'delivered').length;
+    const deadLettered = earlier.deadLettered + results.filter((r) => r === 'dead_lettered').length;
+    const status: NotificationStatus = deadLettered > 0 ? 'dead_lettered' : delivered > 0 ? 'delivered' : 'suppressed';
+    return { status, delivered, suppressed: earlier.suppressed, deadLettered };
+  }
+
+  /** One send; `retryNow` interrupts its backoff and starts it again at once. */
+  private async interruptible<T>(send: () => Promise<T>): Promise<T> {
+    for (;;) {
+      const attempt = new CancellationScope();
+      this.sendAttempts.add(attempt);
+      try {
+        return await attempt.run(send);
+      } catch (error) {
+        // An attempt interrupted by retryNow ends cancelled, or failed if it was in flight; either way, go again.
+        if (!(isCancellation(error) || attempt.consideredCancelled) || this.deliveries.consideredCancelled) throw error;
+      } finally {
+        this.sendAttempts.delete(attempt);
+      }
+    }
+  }
+
+  private async deliverEmail(recipient: Recipient, sendEmail: (input: SendEmailInput) => Promise<SentEmail>): Promise<DeliveryResult> {
+    const { event, template } = this;
+    try {
+      const sent = await this.interruptible(() => sendEmail({ template, event, userId: recipient.userId, username: recipient.username, to: recipient.email }));
+      // Sent is sent, even if a cancellation arrived meanwhile: the ledger must say so.
+      await CancellationScope.nonCancellable(() => ledger.recordDelivered({ notificationId: this.key, userId: recipient.userId, channel: recipient.channel, ...sent }));
+      return 'delivered';
+    } catch (error) {
+      if (isCancellation(error) || this.deliveries.consideredCancelled) throw error;
+      await deadLetter({ ...failureOf(error, event), userId: recipient.userId, channel: recipient.channel });
+      return 'dead_lettered';
+    }
+  }
+
+  /**
+   * Hands the delivery to the endpoint's workflow, which sends it when the endpoint's circuit, rate limit
+   * and retry schedule allow, and waits (durably, for as long as that takes) for its result.
+   */
+  private async deliverWebhook(recipient: Recipient, endpoint: NonNullable<Recipient['endpoint']>): Promise<DeliveryResult> {
+    const { event, template } = this;
+    const messageId = webhookMessageId(this.key, endpoint.id);
+    const request = { messageId, endpointId: endpoint.id, policy: endpoint.policy, notificationWorkflowId: workflowInfo().workflowId, event, template, requestedAt: Date.now() };
+    this.webhookRequests.set(messageId, endpoint.id);
+    try {
+      await signals.requestWebhookDelivery(request);
+      // The endpoint workflow ignores a request it already holds and answers one it already finished: asking
+      // again now and then recovers a result that never arrived (say, the endpoint workflow was terminated).
+      while (!(await condition(() => this.webhookResults.has(messageId), resultReminderInterval))) await signals.requestWebhookDelivery(request);
+    } catch (error) {
+      if (isCancellation(error)) await CancellationScope.nonCancellable(() => signalEndpoint(endpoint.id, webhookWithdrawSignal, messageId));
+      throw error;
+    } finally {
+      this.webhookRequests.delete(messageId);
+    }
+    const result = this.webhookResults.get(messageId)!;
+    const delivery = { notificationId: this.key, userId: recipient.userId, channel: recipient.channel, endpointId: endpoint.id };
+    if (result.delivered) {
+      await CancellationScope.nonCancellable(() => ledger.recordDelivered({ ...delivery, providerMessageId: `${messageId} HTTP ${result.status ?? ''}`.trim(), attempts: result.attempts }));
+      return 'delivered';
+    }
+    await deadLetter({
+      ...delivery,
+      eventId: event.eventId,
+      orderId: event.orderId,
+      customerId: event.customerId,
+      errorType: result.errorType ?? 'WebhookFailed',
+      message: result.message ?? 'the webhook delivery failed',
+      attempts: result.attempts,
+      failedAt: new Date(Date.now()).toISOString(),
+    });
+    return 'dead_lettered';
+  }
+}
+
+async function signalEndpoint(endpointId: string, signal: typeof webhookRetryNowSignal, messageId: string): Promise<void> {
+  try {
+    await getExternalWorkflowHandle(workflowIds.webhookEndpoint(endpointId)).signal(signal, messageId);
+  } catch {
+    // The endpoint workflow finished: nothing of this notification is waiting there.
+  }
+}
+
+/** Records a failed delivery (or event) in the ledger and hands it to the dead-letter workflow. */
+export async function deadLetter(entry: DeadLetter): Promise<void> {
+  log.warn('notification dead-lettered', { ...entry });
+  await ledger.recordDeadLetter(entry);
+  await signals.reportDeadLetter(entry);
+}
+
+/** Turns an activity failure into a dead-letter entry; anything else is a bug and fails the workflow task. */
+export function failureOf(error: unknown, event: OrderEvent): DeadLetter {
+  const cause = activityFailureCause(error);
+  if (cause === undefined) throw error;
+  const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as { attempts?: number } | undefined) : undefined;
+  return {
+    eventId: event.eventId,
+    notificationId: notificationKey(event),
+    orderId: event.orderId,
+    customerId: event.customerId,
+    errorType: cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : cause.name,
+    message: cause.message,
+    attempts: details?.attempts ?? 1,
+    failedAt: new Date(Date.now()).toISOString(),
+  };
+}
+
+export function setStatus(status: NotificationStatus): void {
+  upsertSearchAttributes([{ key: searchAttributes.notificationStatus, value: status }]);
+}
+
+/** Sets the notification's final status (search attribute) and logs it. */
+export function finish(event: OrderEvent, outcome: NotificationOutcome): NotificationOutcome {
+  setStatus(outcome.status);
+  log.info('notification settled', { eventId: event.eventId, notificationId: notificationKey(event), orderId: event.orderId, customerId: event.customerId, ...outcome });
+  return outcome;
+}
