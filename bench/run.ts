@@ -6,29 +6,38 @@
  * 3. sustained  events inserted into MySQL at fixed rates: delivered/s, p50/p95/p99 from occurred_at to
  *               the SMTP server's acceptance (stamped by the server), backlog over time, CPU per process
  * 4. backlog    N events inserted at once: time until all are delivered
+ * 5. baseline   a plain kafkajs consumer doing the same lookups, renders and sends with no Temporal and no ledger
+ *               (bench/baseline.ts), at the highest rate and on the same backlog: what durability costs
+ * Per event it also reports CPU ms per process and, from sampled histories, Temporal's cost (workflow tasks,
+ * history events, billable actions) beside the ceiling workflow's.
  * Every phase is checked against MySQL's rows: lost, duplicates and order violations make it a failed phase.
  * Prints a table and writes bench/results/<timestamp>.json (and latest.json).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { Command } from 'commander';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { stackUp } from '../stack/lifecycle.js';
 import { logDir, repoRoot, versions } from '../stack/paths.js';
 import { ownPid } from '../stack/process.js';
 import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
+import { workflowIds } from '../src/domain.js';
 import { createSmtpTransport } from '../src/workers/email-worker.js';
 import { type OrderlyProcess, startPipeline, stopAll } from '../scripts/orderly-processes.js';
 import { type AcceptedMail, type PhaseVerdict, judge } from './analysis.js';
+import { type HistoryJson, type WorkflowCost, costOf, meanCost } from './cost.js';
 import { cpuMeter } from './cpu.js';
+import { startWebhookReceiver } from '../test/support/webhook-receiver.js';
 import { type LoadFixture, createLoadFixture, eventsSince, insertAtRate, insertEvents, maxEventId } from './load.js';
 import type { noopWorkflow } from './workflows/noop.js';
 
@@ -38,14 +47,18 @@ const program = new Command('bench')
   .option('--backlog <events>', 'events inserted at once in the backlog phase', '10000')
   .option('--ceiling-seconds <seconds>', 'seconds of the ceiling phase', '30')
   .option('--orders <n>', 'orders the events are spread over', '200')
+  .option('--webhook-rates <list>', 'rates of the webhook latency phases, events/s (empty: none)', '25,50')
+  .option('--webhook-duration <seconds>', 'seconds per webhook rate', '60')
   .option('--sink-port <port>', 'port of the recording SMTP server', '2525')
   .parse();
-const options = program.opts<{ rates: string; duration: string; backlog: string; ceilingSeconds: string; orders: string; sinkPort: string }>();
+const options = program.opts<{ rates: string; duration: string; backlog: string; ceilingSeconds: string; orders: string; sinkPort: string; webhookRates: string; webhookDuration: string }>();
 const rates = options.rates.split(',').map(Number);
 const durationS = Number(options.duration);
 const backlogEvents = Number(options.backlog);
 const ceilingSeconds = Number(options.ceilingSeconds);
 const orderCount = Number(options.orders);
+const webhookRates = options.webhookRates.split(',').filter(Boolean).map(Number);
+const webhookSeconds = Number(options.webhookDuration);
 const sinkPort = Number(options.sinkPort);
 
 const config = loadConfig();
@@ -60,7 +73,17 @@ function readAccepted(file: string): AcceptedMail[] {
     .map((line) => JSON.parse(line) as AcceptedMail);
 }
 
-async function measureCeiling(): Promise<number> {
+/** Mean cost of the executions named, from their histories. */
+async function costOfWorkflows(client: Client, workflowIds: string[]): Promise<WorkflowCost> {
+  const costs = [];
+  for (const workflowId of workflowIds) costs.push(costOf(JSON.parse(historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory())) as HistoryJson));
+  return meanCost(costs);
+}
+
+/** How many executions the per-event cost is averaged over. */
+const costSample = 50;
+
+async function measureCeiling(): Promise<{ wps: number; cost: WorkflowCost }> {
   const workflowBundle = await bundleWorkflowCode({
     workflowsPath: fileURLToPath(new URL('./workflows/noop.ts', import.meta.url)),
     logger: new DefaultLogger('WARN'),
@@ -71,6 +94,7 @@ async function measureCeiling(): Promise<number> {
   const taskQueue = `bench-ceiling-${randomUUID()}`;
   const worker = await Worker.create({ connection: native, taskQueue, workflowBundle, activities: { noop: () => Promise.resolve() } });
   let completed = 0;
+  const finished: string[] = [];
   const deadline = Date.now() + ceilingSeconds * 1000;
   const started = Date.now();
   await worker.runUntil(async () => {
@@ -78,15 +102,19 @@ async function measureCeiling(): Promise<number> {
     await Promise.all(
       Array.from({ length: 64 }, async () => {
         while (Date.now() < deadline) {
-          await client.workflow.execute<typeof noopWorkflow>('noopWorkflow', { taskQueue, workflowId: `ceiling-${randomUUID()}` });
+          const workflowId = `ceiling-${randomUUID()}`;
+          await client.workflow.execute<typeof noopWorkflow>('noopWorkflow', { taskQueue, workflowId });
           completed++;
+          if (finished.length < costSample) finished.push(workflowId);
         }
       }),
     );
   });
+  const wps = completed / ((Date.now() - started) / 1000);
+  const cost = await costOfWorkflows(client, finished);
   await connection.close();
   await native.close();
-  return completed / ((Date.now() - started) / 1000);
+  return { wps, cost };
 }
 
 async function measureRawSink(seconds: number): Promise<number> {
@@ -115,6 +143,10 @@ interface PhaseResult extends PhaseVerdict {
   drainS: number;
   backlogSamples: { t: number; backlog: number }[];
   cpuPercent: Record<string, number>;
+  /** CPU milliseconds each process spent per delivered event. */
+  cpuMsPerEvent: Record<string, number>;
+  /** A sample of the phase's events, for the per-event cost. */
+  eventIds: string[];
   failed: boolean;
 }
 
@@ -124,11 +156,11 @@ async function runPhase(
   seconds: number,
   pool: Pool,
   fixture: LoadFixture,
-  sinkFile: string,
+  acceptedSoFar: () => AcceptedMail[],
   pids: Record<string, number | undefined>,
 ): Promise<PhaseResult> {
   const afterId = await maxEventId(pool);
-  const acceptedBefore = readAccepted(sinkFile).length;
+  const acceptedBefore = acceptedSoFar().length;
   const meter = cpuMeter(pids);
   const started = Date.now();
   const backlogSamples: PhaseResult['backlogSamples'] = [];
@@ -137,7 +169,7 @@ async function runPhase(
   const sampleBacklog = (): void => {
     if (Date.now() < nextSample) return;
     nextSample += 5_000;
-    backlogSamples.push({ t: Math.round((Date.now() - started) / 1000), backlog: inserted - (readAccepted(sinkFile).length - acceptedBefore) });
+    backlogSamples.push({ t: Math.round((Date.now() - started) / 1000), backlog: inserted - (acceptedSoFar().length - acceptedBefore) });
   };
 
   if (rate === null) {
@@ -154,7 +186,7 @@ async function runPhase(
   let lastCount = -1;
   let lastProgress = Date.now();
   for (;;) {
-    const count = readAccepted(sinkFile).length - acceptedBefore;
+    const count = acceptedSoFar().length - acceptedBefore;
     sampleBacklog();
     if (count >= inserted) break;
     if (count !== lastCount) {
@@ -166,8 +198,9 @@ async function runPhase(
   }
   await sleep(2_000); // late duplicates still count
   const cpuPercent = meter.read();
+  const meteredS = (Date.now() - started) / 1000;
   const events = await eventsSince(pool, afterId);
-  const accepted = readAccepted(sinkFile).slice(acceptedBefore);
+  const accepted = acceptedSoFar().slice(acceptedBefore);
   const verdict = judge(events, accepted);
   const windowS = (verdict.lastAcceptedAt - started) / 1000;
   return {
@@ -179,6 +212,8 @@ async function runPhase(
     drainS: Math.round(((verdict.lastAcceptedAt - (rate === null ? started : insertedEnd)) / 1000) * 10) / 10,
     backlogSamples,
     cpuPercent,
+    cpuMsPerEvent: Object.fromEntries(Object.entries(cpuPercent).map(([name, percent]) => [name, round((percent * 10 * meteredS) / Math.max(1, verdict.delivered), 2)])),
+    eventIds: events.slice(0, costSample).map((e) => e.eventId),
     failed: verdict.lost > 0 || verdict.duplicates > 0 || verdict.orderViolations > 0,
   };
 }
@@ -196,9 +231,11 @@ async function main(): Promise<void> {
   const sinkFile = join(runDir, `accepted-${Date.now()}.ndjson`);
 
   console.log(`bench: ceiling (no-op workflow, ${ceilingSeconds} s)...`);
-  const ceilingWps = await measureCeiling();
+  const ceiling = await measureCeiling();
+  const ceilingWps = ceiling.wps;
   console.log(`  ${ceilingWps.toFixed(1)} workflows/s`);
 
+  const mails = () => readAccepted(sinkFile);
   const sink = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bench', 'recording-sink.ts'), String(sinkPort), sinkFile], { stdio: 'inherit' });
   await sleep(1_500);
   console.log('bench: raw sink (nodemailer pool -> SMTP server, 10 s)...');
@@ -207,6 +244,7 @@ async function main(): Promise<void> {
 
   let processes: OrderlyProcess[] = [];
   const phases: PhaseResult[] = [];
+  const webhookPhases: PhaseResult[] = [];
   try {
     processes = await startPipeline({ SMTP_PORT: String(sinkPort) }, { logPrefix: 'bench-' });
     const pids = {
@@ -219,27 +257,49 @@ async function main(): Promise<void> {
     };
     const fixture = await createLoadFixture(pool, orderCount);
     // Warm-up: JIT, pools and workflow caches, not measured.
-    await runPhase('warm-up', 20, 15, pool, fixture, sinkFile, pids);
+    await runPhase('warm-up', 20, 15, pool, fixture, mails, pids);
     for (const rate of rates) {
       console.log(`bench: sustained ${rate} events/s for ${durationS} s...`);
-      const phase = await runPhase(`sustained-${rate}`, rate, durationS, pool, fixture, sinkFile, pids);
+      const phase = await runPhase(`sustained-${rate}`, rate, durationS, pool, fixture, mails, pids);
       phases.push(phase);
       console.log(`  delivered ${phase.deliveredPerS}/s, p50 ${phase.p50Ms} ms, p99 ${phase.p99Ms} ms, lost ${phase.lost}, dup ${phase.duplicates}, order ${phase.orderViolations}`);
     }
     if (backlogEvents > 0) {
       console.log(`bench: backlog of ${backlogEvents} events...`);
-      const phase = await runPhase('backlog', null, 0, pool, fixture, sinkFile, pids);
+      const phase = await runPhase('backlog', null, 0, pool, fixture, mails, pids);
       phases.push(phase);
       console.log(`  drained in ${phase.drainS} s (${phase.deliveredPerS}/s), lost ${phase.lost}, dup ${phase.duplicates}, order ${phase.orderViolations}`);
     }
+    webhookPhases.push(...(await measureWebhooks(pool, pids)));
   } finally {
     await stopAll(processes);
+  }
+  const baselinePhases: PhaseResult[] = [];
+  const baseline = await startBaseline();
+  try {
+    const pids = { baseline: baseline.pid, mariadb: ownPid('mariadb'), kafka: ownPid('kafka'), connect: ownPid('debezium'), sink: sink.pid };
+    const fixture = await createLoadFixture(pool, orderCount);
+    const rate = Math.max(...rates);
+    console.log(`bench: baseline (plain consumer) at ${rate} events/s for ${durationS} s...`);
+    baselinePhases.push(await runPhase(`baseline-${rate}`, rate, durationS, pool, fixture, mails, pids));
+    if (backlogEvents > 0) {
+      console.log(`bench: baseline (plain consumer) on a backlog of ${backlogEvents} events...`);
+      baselinePhases.push(await runPhase('baseline-backlog', null, 0, pool, fixture, mails, pids));
+    }
+    for (const phase of baselinePhases) console.log(`  ${phase.name}: delivered ${phase.deliveredPerS}/s, p99 ${phase.p99Ms} ms, lost ${phase.lost}, dup ${phase.duplicates}, order ${phase.orderViolations}`);
+  } finally {
+    baseline.kill('SIGTERM');
     sink.kill('SIGTERM');
   }
+  phases.push(...baselinePhases);
 
-  const passing = phases.filter((p) => p.rate !== null && !p.failed);
+  const orderly = phases.filter((p) => !baselinePhases.includes(p));
+  const passing = orderly.filter((p) => p.rate !== null && !p.failed);
+  const perEvent = await costOfEvents(orderly.find((p) => p.rate !== null)?.eventIds ?? []);
+  const baselineSustained = baselinePhases.find((p) => p.rate !== null);
+  const baselineBacklog = baselinePhases.find((p) => p.rate === null);
   const bestSustained = Math.max(0, ...passing.map((p) => p.deliveredPerS));
-  const backlog = phases.find((p) => p.rate === null);
+  const backlog = orderly.find((p) => p.rate === null);
   const result = {
     when: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release() },
@@ -247,11 +307,20 @@ async function main(): Promise<void> {
     settings: { rates, durationS, backlogEvents, orders: orderCount, smtpPoolSize: config.SMTP_POOL_SIZE, emailConcurrency: config.EMAIL_MAX_CONCURRENT_ACTIVITIES },
     ceiling_wps: round(ceilingWps),
     raw_sink_mps: round(rawSinkMps),
-    sustained: phases.filter((p) => p.rate !== null).map(toJson),
+    sustained: orderly.filter((p) => p.rate !== null).map(toJson),
     backlog: backlog ? { ...toJson(backlog), backlog_drain_s: backlog.drainS } : null,
     best_sustained_per_s: bestSustained,
     ratio_to_ceiling: round(bestSustained / ceilingWps, 2),
-    failed_phases: phases.filter((p) => p.failed).map((p) => p.name),
+    failed_phases: [...phases, ...webhookPhases].filter((p) => p.failed).map((p) => p.name),
+    webhook: Object.fromEntries(webhookPhases.map((p) => [String(p.rate), { p50_ms: round(p.p50Ms), p95_ms: round(p.p95Ms), p99_ms: round(p.p99Ms), delivered_per_s: p.deliveredPerS, lost: p.lost, duplicates: p.duplicates, order_violations: p.orderViolations }])),
+    per_event: { workflow_tasks: perEvent.workflowTasks, history_events: perEvent.historyEvents, actions: perEvent.actions, ceiling: ceiling.cost },
+    baseline: {
+      // Capacity: the backlog drained by each, side by side; latency: the plain consumer at the highest rate.
+      delivered_per_s: baselineBacklog?.deliveredPerS ?? baselineSustained?.deliveredPerS ?? 0,
+      p99_ms: round(baselineSustained?.p99Ms ?? Number.NaN),
+      phases: baselinePhases.map(toJson),
+      orderly_ratio: round((backlog?.deliveredPerS ?? bestSustained) / Math.max(0.1, baselineBacklog?.deliveredPerS ?? baselineSustained?.deliveredPerS ?? 0), 2),
+    },
   };
   await pool.end();
 
@@ -273,8 +342,14 @@ async function main(): Promise<void> {
     })),
   );
   console.log(`best sustained: ${bestSustained} events/s; ratio to ceiling: ${result.ratio_to_ceiling}`);
+  if (webhookPhases.length > 0) console.table(webhookPhases.map((p) => ({ phase: p.name, 'delivered/s': p.deliveredPerS, 'p50 ms': Math.round(p.p50Ms), 'p95 ms': Math.round(p.p95Ms), 'p99 ms': Math.round(p.p99Ms), lost: p.lost, dup: p.duplicates, 'order viol.': p.orderViolations })));
+  console.log(`plain consumer: ${result.baseline.delivered_per_s} events/s, p99 ${result.baseline.p99_ms} ms; Orderly's backlog rate over it: ${result.baseline.orderly_ratio}`);
   console.log('CPU % of one core per process:');
   console.table(Object.fromEntries(phases.map((p) => [p.name, p.cpuPercent])));
+  console.log('CPU ms per delivered event, per process:');
+  console.table(Object.fromEntries(phases.map((p) => [p.name, p.cpuMsPerEvent])));
+  console.log('Temporal cost per event (mean of sampled histories):');
+  console.table({ notification: perEvent, 'ceiling workflow': ceiling.cost });
 
   const resultsDir = join(repoRoot, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -283,6 +358,54 @@ async function main(): Promise<void> {
   writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   console.log(`results: ${file} (logs in ${logDir})`);
   if (result.failed_phases.length > 0) process.exitCode = 1;
+}
+
+/** The mean Temporal cost of one event's notification, from the histories of a sample of the run's events. */
+async function costOfEvents(eventIds: string[]): Promise<WorkflowCost> {
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  try {
+    return await costOfWorkflows(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), eventIds.map((id) => workflowIds.notification(id)));
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * Webhook latency: the same load, each customer's user subscribed through a webhook endpoint on a local receiver,
+ * measured from occurred_at to the endpoint receiving the POST.
+ */
+async function measureWebhooks(pool: Pool, pids: Record<string, number | undefined>): Promise<PhaseResult[]> {
+  const receiver = await startWebhookReceiver();
+  const received = () => receiver.accepted().map((request) => ({ eventId: (JSON.parse(request.body) as { data: { eventId: string } }).data.eventId, acceptedAt: request.at }));
+  const results: PhaseResult[] = [];
+  try {
+    const fixture = await createLoadFixture(pool, orderCount, { webhookUrl: receiver.url });
+    for (const rate of webhookRates) {
+      console.log(`bench: webhooks at ${rate} events/s for ${webhookSeconds} s...`);
+      const phase = await runPhase(`webhook-${rate}`, rate, webhookSeconds, pool, fixture, received, pids);
+      results.push(phase);
+      console.log(`  delivered ${phase.deliveredPerS}/s, p50 ${phase.p50Ms} ms, p95 ${phase.p95Ms} ms, p99 ${phase.p99Ms} ms, lost ${phase.lost}, dup ${phase.duplicates}, order ${phase.orderViolations}`);
+    }
+  } finally {
+    await receiver.close();
+  }
+  return results;
+}
+
+/** Starts the plain-consumer baseline against the recording sink and waits until it has joined its group. */
+async function startBaseline(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bench', 'baseline.ts')], {
+    env: { ...process.env, SMTP_PORT: String(sinkPort) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  await new Promise<void>((resolve, reject) => {
+    lines.on('line', (line) => line === 'ready' && resolve());
+    child.once('exit', (code) => reject(new Error(`the baseline consumer exited (${code}) before it was ready`)));
+  });
+  // Its first fetch fixes where "the end of the topic" is: let that happen before the load starts.
+  await sleep(3_000);
+  return child;
 }
 
 function round(value: number, digits = 1): number {
@@ -308,6 +431,7 @@ function toJson(p: PhaseResult) {
     drain_s: p.drainS,
     backlog_over_time: p.backlogSamples,
     cpu_percent: p.cpuPercent,
+    cpu_ms_per_event: p.cpuMsPerEvent,
     failed: p.failed,
   };
 }

@@ -4,7 +4,6 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { submitOrderEvent } from '../client/order-events.js';
-import { notificationRunKey, workflowIds } from '../domain.js';
 import { type Principal, apiKeyOperations } from '../operations/api-keys.js';
 import { customerOperations } from '../operations/customers.js';
 import { deadLetterOperations } from '../operations/dead-letters.js';
@@ -166,8 +165,8 @@ export async function buildApi({ pool, client, log, bodyLimit = 64 * 1024 }: { p
         errorDesc: request.body.errorDesc ?? null,
         occurredAt: new Date().toISOString(),
       };
-      await submitOrderEvent(client, event);
-      return reply.code(202).send({ notificationId, workflowId: workflowIds.notification(notificationRunKey(event)) });
+      const workflowId = await submitOrderEvent({ client, pool }, event);
+      return reply.code(202).send({ notificationId, workflowId });
     },
   );
 

@@ -67,10 +67,8 @@ function renderEvent(status: EventStatus): string {
 }
 
 function renderOrder(status: OrderStatus): string {
-  const queued =
-    status.queued === null ? 'its queue unknown (no workflow worker answered)'
-    : `${status.queued.length} event(s) queued${status.queued.length ? ` (${status.queued.join(', ')})` : ''}`;
-  const lines = [`order ${status.orderId} of customer ${status.customerId}: workflow ${status.workflow}, ${queued}`];
+  const running = `${status.running.length} notification(s) running${status.running.length ? ` (oldest first: ${status.running.join(', ')})` : ''}`;
+  const lines = [`order ${status.orderId} of customer ${status.customerId}: ${running}`];
   for (const e of status.events) {
     const states = Object.entries(e.deliveries).map(([state, n]) => `${n} ${state}`).join(', ') || 'no deliveries recorded';
     lines.push(`  event ${e.eventId} (${e.status}, ${e.occurredAt}): ${states}`);

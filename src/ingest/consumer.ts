@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, Partitioners, type Producer } from 'kafkajs';
+import type { Pool } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { submitOrderEvent } from '../client/order-events.js';
@@ -29,7 +30,7 @@ const chunkSize = 200;
  * orders in the same batch go concurrently. An offset is resolved only once every message up to it was
  * accepted by Temporal (or skipped, or dead-lettered to the DLQ topic), so a crash re-delivers, never loses.
  */
-export function createIngest({ kafka, client, config, log, metrics }: { kafka: Kafka; client: Client; config: Config; log: Logger; metrics?: IngestMetrics }): Ingest {
+export function createIngest({ kafka, client, pool, config, log, metrics }: { kafka: Kafka; client: Client; pool: Pool; config: Config; log: Logger; metrics?: IngestMetrics }): Ingest {
   let consumer: Consumer | undefined;
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const counts: IngestCounts = { accepted: 0, skipped: {}, deadLettered: 0 };
@@ -39,7 +40,7 @@ export function createIngest({ kafka, client, config, log, metrics }: { kafka: K
   async function handOver(event: OrderEvent, payload: EachBatchPayload): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await submitOrderEvent(client, event);
+        await submitOrderEvent({ client, pool }, event);
         counts.accepted++;
         metrics?.messages.inc({ outcome: 'accepted', reason: '' });
         return;

@@ -131,7 +131,7 @@ export function deadLetterOperations({ pool, client }: { pool: Pool; client: Cli
       // Claimed first, so a redrive that fails at once reopens the row after this, not before.
       await resolve(id, 'redriven', 'redriven by an operator');
       try {
-        await submitOrderEvent(client, rerun);
+        await submitOrderEvent({ client, pool }, rerun);
       } catch (error) {
         await pool.execute("UPDATE dead_letters SET status = 'open', resolved_at = NULL, resolution = NULL WHERE id = ?", [id]);
         throw error;

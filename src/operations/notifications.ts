@@ -3,7 +3,6 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { workflowIds } from '../domain.js';
 import { searchAttributes } from '../search-attributes.js';
 import { cancelNotificationSignal, retryNowSignal } from '../workflows/messages.js';
-import { pendingEventsQuery } from '../workflows/order.js';
 import { Conflict, NotFound } from './errors.js';
 
 export interface DeliveryView {
@@ -42,9 +41,8 @@ export interface EventStatus {
 export interface OrderStatus {
   orderId: string;
   customerId: string;
-  workflow: string;
-  /** Events received by the order workflow and not notified yet, in the order they will go; null if it did not answer. */
-  queued: string[] | null;
+  /** Its notifications still running (sending, or waiting for the one before them), oldest first: workflow ids. */
+  running: string[];
   events: { eventId: string; status: string; occurredAt: string; deliveries: Record<string, number> }[];
 }
 
@@ -131,13 +129,10 @@ export function notificationOperations({ pool, client }: { pool: Pool; client: C
     async orderStatus(orderId: string): Promise<OrderStatus> {
       const [orders] = await pool.execute<RowDataPacket[]>('SELECT id, customer_id FROM orders WHERE id = ?', [orderId]);
       if (orders[0] === undefined) throw new NotFound(`there is no order ${orderId}`);
-      const workflowId = workflowIds.order(orderId);
-      const description = await describe(workflowId);
-      // A query needs a workflow worker to answer it; without one, say so rather than fail.
-      const queued =
-        description?.status.name === 'RUNNING' ?
-          await client.connection.withDeadline(Date.now() + 5_000, () => client.workflow.getHandle(workflowId).query(pendingEventsQuery)).catch(() => null)
-        : [];
+      // From the visibility store, which answers without a workflow worker.
+      const running: { workflowId: string; startTime: Date }[] = [];
+      for await (const execution of client.workflow.list({ query: `OrderId = '${String(orders[0].id)}' AND ExecutionStatus = 'Running'` })) running.push(execution);
+      running.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
       const [events] = await pool.execute<RowDataPacket[]>(
         `SELECT e.id, e.status, e.occurred_at, d.state, COUNT(d.id) AS n
            FROM order_events e LEFT JOIN deliveries d ON d.event_id = e.id
@@ -151,7 +146,7 @@ export function notificationOperations({ pool, client }: { pool: Pool; client: C
         if (row.state !== null) entry.deliveries[String(row.state)] = Number(row.n);
         byEvent.set(id, entry);
       }
-      return { orderId, customerId: String(orders[0].customer_id), workflow: description?.status.name ?? 'not running', queued, events: [...byEvent.values()] };
+      return { orderId, customerId: String(orders[0].customer_id), running: running.map((r) => r.workflowId), events: [...byEvent.values()] };
     },
 
     /** The notification stops; what was not delivered is recorded as cancelled; the order moves on. */

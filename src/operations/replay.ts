@@ -44,7 +44,7 @@ export function replayOperations({ pool, client }: { pool: Pool; client: Client 
       if (dryRun || found.length === 0) return found;
       const events = new Map((await orderEventsBetween(pool, from, to)).map((e) => [e.eventId, e]));
       const rerun = `replay-${Date.now()}`;
-      for (const candidate of found) await submitOrderEvent(client, { ...events.get(candidate.eventId)!, rerun });
+      for (const candidate of found) await submitOrderEvent({ client, pool }, { ...events.get(candidate.eventId)!, rerun });
       return found;
     },
   };

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { type InjectedSinks, type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Pool } from 'mysql2/promise';
 import { createEmailActivities } from '../activities/email.js';
+import { createFirstAttemptActivities } from '../activities/first-attempt.js';
 import { createLedgerActivities } from '../activities/ledger.js';
 import { createPreferenceActivities } from '../activities/preferences.js';
 import { createTemporalActivities } from '../activities/temporal.js';
@@ -30,18 +31,22 @@ export interface WorkflowWorkerDeps {
   workflowBundle?: WorkflowBundleOption;
 }
 
-/** Runs Orderly's workflows (order, notification, dead letters, webhook endpoints) and their local activities. */
+/** Runs Orderly's workflows (notifications, dead letters, webhook endpoints) and their local activities. */
 export function createWorkflowWorker({ connection, namespace, client, pool, webhookDefaults, smtp, reportCircuitState, ledgerMetrics, workflowBundle }: WorkflowWorkerDeps): Promise<Worker> {
+  const preferences = createPreferenceActivities({ pool, webhookDefaults });
+  const ledger = createLedgerActivities({ pool, metrics: ledgerMetrics });
+  const email = createEmailActivities(smtp);
   return Worker.create({
     connection,
     namespace,
     taskQueue: taskQueues.workflows,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities: {
-      ...createPreferenceActivities({ pool, webhookDefaults }),
-      ...createLedgerActivities({ pool, metrics: ledgerMetrics }),
+      ...preferences,
+      ...ledger,
       ...createTemporalActivities({ client, taskQueue: taskQueues.workflows }),
-      ...createEmailActivities(smtp),
+      ...email,
+      ...createFirstAttemptActivities({ client, preferences, ledger, email }),
     },
     sinks: {
       // Replayed calls too: after a restart, replaying an endpoint's history restores its current state.

@@ -90,14 +90,18 @@ export class NotificationRun {
       );
     } catch (error) {
       if (!isCancellation(error)) throw error;
-      // Cancelled by an operator (signal) or through Temporal: record it, and complete so the order moves on.
-      await CancellationScope.nonCancellable(() => ledger.recordCancelled(this.key, this.cancellation ?? 'cancelled through Temporal'));
-      return { status: 'cancelled', delivered: earlier.delivered, suppressed: earlier.suppressed, deadLettered: earlier.deadLettered };
+      return this.settleCancelled(earlier);
     }
     const delivered = earlier.delivered + results.filter((r) => r === 'delivered').length;
     const deadLettered = earlier.deadLettered + results.filter((r) => r === 'dead_lettered').length;
     const status: NotificationStatus = deadLettered > 0 ? 'dead_lettered' : delivered > 0 ? 'delivered' : 'suppressed';
     return { status, delivered, suppressed: earlier.suppressed, deadLettered };
+  }
+
+  /** Cancelled by an operator (signal) or through Temporal: records what is not delivered as cancelled. */
+  async settleCancelled(earlier: Omit<NotificationOutcome, 'status'>): Promise<NotificationOutcome> {
+    await CancellationScope.nonCancellable(() => ledger.recordCancelled(this.key, this.cancellation ?? 'cancelled through Temporal'));
+    return { status: 'cancelled', ...earlier };
   }
 
   /** One send; `retryNow` interrupts its backoff and starts it again at once. */
@@ -157,14 +161,8 @@ export class NotificationRun {
       return 'delivered';
     }
     await deadLetter({
+      ...deadLetterOf(event, { errorType: result.errorType ?? 'WebhookFailed', message: result.message ?? 'the webhook delivery failed', attempts: result.attempts }),
       ...delivery,
-      eventId: event.eventId,
-      orderId: event.orderId,
-      customerId: event.customerId,
-      errorType: result.errorType ?? 'WebhookFailed',
-      message: result.message ?? 'the webhook delivery failed',
-      attempts: result.attempts,
-      failedAt: new Date(Date.now()).toISOString(),
     });
     return 'dead_lettered';
   }
@@ -190,14 +188,24 @@ export function failureOf(error: unknown, event: OrderEvent): DeadLetter {
   const cause = activityFailureCause(error);
   if (cause === undefined) throw error;
   const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as { attempts?: number } | undefined) : undefined;
+  return deadLetterOf(event, {
+    errorType: cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : cause.name,
+    message: cause.message,
+    attempts: details?.attempts ?? 1,
+  });
+}
+
+/** The dead-letter entry of an event's notification; add the recipient's fields for one failed delivery. */
+export function deadLetterOf(
+  event: Pick<OrderEvent, 'eventId' | 'notificationId' | 'orderId' | 'customerId'>,
+  failure: Pick<DeadLetter, 'errorType' | 'message' | 'attempts'>,
+): DeadLetter {
   return {
     eventId: event.eventId,
     notificationId: notificationKey(event),
     orderId: event.orderId,
     customerId: event.customerId,
-    errorType: cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : cause.name,
-    message: cause.message,
-    attempts: details?.attempts ?? 1,
+    ...failure,
     failedAt: new Date(Date.now()).toISOString(),
   };
 }

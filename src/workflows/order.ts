@@ -14,11 +14,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { type OrderEvent, type QueuedEvent, compactQueue, isEventRef, notificationKey, notificationRunKey, workflowIds } from '../domain.js';
+import { type OrderEvent, type QueuedEvent, compactQueue, isEventRef, notificationRunKey, workflowIds } from '../domain.js';
 import { searchAttributes } from '../search-attributes.js';
 import { activityFailureCause } from './failures.js';
 import { notificationWorkflow } from './notification.js';
-import { ledger, preferences, signals } from './proxies.js';
+import { deadLetter, deadLetterOf } from './notification-run.js';
+import { preferences } from './proxies.js';
 
 export const orderEventSignal = defineSignal<[OrderEvent]>('orderEvent');
 export const pendingEventsQuery = defineQuery<string[]>('pendingEvents');
@@ -47,9 +48,10 @@ const carriedEventsBudgetBytes = 256 * 1024;
 const seenWindow = 1_000;
 
 /**
- * One per order (id `order:<orderId>`): receives the order's events by signal and notifies them one at a
- * time, in arrival order, each as a child workflow. The next event waits until the previous one is
- * delivered, suppressed or dead-lettered.
+ * The previous design's per-order workflow (id `order:<orderId>`): received the order's events by signal and
+ * notified them one at a time, each as a child workflow. Nothing starts it any more; it stays registered,
+ * unchanged, until the runs started before the per-event design are drained (a new notification of such an
+ * order waits until its queue is empty).
  */
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<void> {
   const pending = [...(input.pending ?? [])];
@@ -85,7 +87,7 @@ async function notify(queued: QueuedEvent): Promise<void> {
   } catch (error) {
     const cause = activityFailureCause(error);
     if (cause === undefined) throw error;
-    await recordFailure({ ...queued, notificationId: queued.notificationId ?? queued.eventId }, cause, 'UnknownEvent');
+    await recordFailure(queued, cause, 'UnknownEvent');
     return;
   }
   try {
@@ -107,25 +109,10 @@ async function notify(queued: QueuedEvent): Promise<void> {
     if (!(error instanceof ChildWorkflowFailure)) throw error;
     // The notification workflow dead-letters its own failures; reaching here means it failed outright
     // (terminated, timed out): record that too, so the event is accounted for and the order moves on.
-    await recordFailure({ ...event, notificationId: notificationKey(event) }, error.cause ?? error, 'NotificationFailed');
+    await recordFailure(event, error.cause ?? error, 'NotificationFailed');
   }
 }
 
-async function recordFailure(
-  event: Pick<OrderEvent, 'eventId' | 'orderId' | 'customerId'> & { notificationId: string },
-  cause: Error,
-  defaultType: string,
-): Promise<void> {
-  const entry = {
-    eventId: event.eventId,
-    notificationId: event.notificationId,
-    orderId: event.orderId,
-    customerId: event.customerId,
-    errorType: cause instanceof ApplicationFailure ? (cause.type ?? defaultType) : defaultType,
-    message: cause.message,
-    attempts: 1,
-    failedAt: new Date(Date.now()).toISOString(),
-  };
-  await ledger.recordDeadLetter(entry);
-  await signals.reportDeadLetter(entry);
+async function recordFailure(event: Pick<OrderEvent, 'eventId' | 'notificationId' | 'orderId' | 'customerId'>, cause: Error, defaultType: string): Promise<void> {
+  await deadLetter(deadLetterOf(event, { errorType: cause instanceof ApplicationFailure ? (cause.type ?? defaultType) : defaultType, message: cause.message, attempts: 1 }));
 }

@@ -1,6 +1,7 @@
 import { type RetryPolicy } from '@temporalio/common';
 import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { createEmailActivities } from '../activities/email.js';
+import type { createFirstAttemptActivities } from '../activities/first-attempt.js';
 import type { createLedgerActivities } from '../activities/ledger.js';
 import type { createPreferenceActivities } from '../activities/preferences.js';
 import type { createTemporalActivities } from '../activities/temporal.js';
@@ -45,6 +46,15 @@ export const ledger = proxyLocalActivities<ReturnType<typeof createLedgerActivit
 export const signals = proxyLocalActivities<ReturnType<typeof createTemporalActivities>>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '500ms', maximumInterval: '10s' },
+});
+
+/**
+ * A notification's happy path (wait for the predecessor, audience, ledger, every email's first attempt) in one
+ * local activity: one workflow task, no history events of its own. Retried like the database it mostly talks to.
+ */
+export const firstAttempt = proxyLocalActivities<ReturnType<typeof createFirstAttemptActivities>>({
+  startToCloseTimeout: '30s',
+  retry: databasePolicy,
 });
 
 /**

@@ -14,8 +14,8 @@ describe('pipeline: bad and unusual input through the real path', () => {
   const pipeline = usePipeline();
   const temporal = useTemporalClient();
 
-  it('dead-letters a queued reference to an event that is gone, and the order goes on to its next event', async () => {
-    // A long queue continues as new with most events by reference, re-read in their turn. Here an order run
+  it('previous design: an order workflow dead-letters a queued reference to an event that is gone, and goes on to its next event', async () => {
+    // Order workflows stay registered until drained. A long queue continues as new with most events by reference, re-read in their turn. Here an order run
     // starts with such a queue: a row deleted meanwhile, then one that exists (written unseen by the CDC).
     const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);
     const gone = String(9_000_000_000 + Math.floor(Math.random() * 1_000_000));

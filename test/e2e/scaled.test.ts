@@ -63,12 +63,12 @@ describe('processes scaled on their own', () => {
     expect(check.duplicates).toEqual([]);
     expect(check.orderViolations).toEqual([]);
 
-    // Both workflow workers ran order workflows (each history names the worker that completed its tasks).
+    // Both workflow workers ran notification workflows (each history names the worker that completed its tasks).
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     const client = new Client({ connection });
     const identities = new Set<string>();
-    for (const orderId of orders) {
-      const history = await client.workflow.getHandle(workflowIds.order(orderId)).fetchHistory();
+    for (const { eventId } of expected) {
+      const history = await client.workflow.getHandle(workflowIds.notification(eventId)).fetchHistory();
       for (const event of history.events ?? []) if (event.workflowTaskCompletedEventAttributes?.identity) identities.add(event.workflowTaskCompletedEventAttributes.identity);
     }
     await connection.close();

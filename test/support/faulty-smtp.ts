@@ -46,7 +46,8 @@ export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', () => {
           const raw = Buffer.concat(chunks).toString('utf8');
-          if (state.rejectMarker !== undefined && raw.includes(state.rejectMarker)) {
+          // Quoted-printable soft line breaks can split the marker, wherever the message's other text puts it.
+          if (state.rejectMarker !== undefined && raw.replace(/=\r?\n/g, '').includes(state.rejectMarker)) {
             return callback(smtpError(554, '5.7.1 Message rejected by policy'));
           }
           state.received.push({
