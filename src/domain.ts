@@ -74,15 +74,6 @@ export function compactQueue(queue: QueuedEvent[], budgetBytes: number): QueuedE
   });
 }
 
-/**
- * The order's previous notification, which a notification waits for before it sends: its workflow id, and when
- * it was submitted (epoch ms), which tells "not started yet" from "gone from Temporal's retention".
- */
-export interface Predecessor {
-  workflowId: string;
-  submittedAtMs: number;
-}
-
 export const templateIds = ['order-event-succeeded', 'order-event-failed'] as const;
 export type TemplateId = (typeof templateIds)[number];
 
@@ -163,6 +154,12 @@ export interface DeadLetter {
   attempts: number;
   failedAt: string;
 }
+
+/** Signals sent from outside workflow code too (activities signal by name), defined once. */
+export const signalNames = {
+  /** The order's previous notification has settled: go. */
+  predecessorSettled: 'predecessorSettled',
+} as const;
 
 export const workflowIds = {
   order: (orderId: string) => `order:${orderId}`,

@@ -1,15 +1,19 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import { type OrderEvent, type Predecessor, type Recipient, type TemplateId, notificationKey } from '../domain.js';
+import { type OrderEvent, type Recipient, type TemplateId, notificationKey } from '../domain.js';
 import type { createEmailActivities } from './email.js';
 import type { createLedgerActivities } from './ledger.js';
+import type { createOrderChainActivities } from './order-chain.js';
 import type { createPreferenceActivities } from './preferences.js';
 
 export interface AttemptNotificationInput {
   event: OrderEvent;
   template: TemplateId;
-  /** The order's previous notification; nothing is done while it runs. */
-  predecessor?: Predecessor;
+  /** This notification's workflow id: settled here when the first attempts settle everything. */
+  workflowId: string;
+  /** The order's previous notification (workflow id): nothing is done until it has settled. */
+  predecessor?: string;
+  /** Ask Temporal too whether the predecessor is still running (a recheck after a long wait). */
+  askTemporal?: boolean;
   /** False once the notification is cancelled: the audience is recorded, nothing is sent. */
   send: boolean;
 }
@@ -23,8 +27,8 @@ export interface FailedEmail {
 }
 
 export type NotificationAttempt =
-  /** The predecessor is still running, or (submitted moments ago by another process) not started yet. */
-  | { kind: 'waiting'; predecessor: 'running' | 'not-started' }
+  /** The predecessor has not settled yet. */
+  | { kind: 'waiting' }
   /** The customer is on hold (`orderly pause`). */
   | { kind: 'held' }
   | {
@@ -34,45 +38,28 @@ export type NotificationAttempt =
       delivered: number;
       suppressed: number;
       failed: FailedEmail[];
+      /** Everything was delivered or suppressed: the notification is settled and its successors woken. */
+      settled: boolean;
     };
 
 /**
- * A predecessor that Temporal does not know was either submitted moments ago and not started yet, or finished
- * long ago and is gone from retention (or its submitter died before starting it): this long tells them apart.
- */
-const notStartedGraceMs = 60_000;
-
-/**
- * The happy path of one notification in one local activity, so that it costs one workflow task: wait for the
- * order's previous notification, find the audience, record it, make every email's first attempt and record
- * what was delivered. The ledger's writes are idempotent, so running this again (a retry, a worker that died)
- * sends nobody twice beyond the mail that was in flight.
+ * The happy path of one notification in one local activity, so that it costs one workflow task: check that the
+ * order's previous notification has settled, find the audience, record it, make every email's first attempt,
+ * record what was delivered and, when that settles everything, wake the order's next notification. The ledger's
+ * writes are idempotent, so running this again (a retry, a worker that died) sends nobody twice beyond the mail
+ * that was in flight.
  */
 export function createFirstAttemptActivities({
-  client,
+  chain,
   preferences,
   ledger,
   email,
 }: {
-  client: Client;
+  chain: ReturnType<typeof createOrderChainActivities>;
   preferences: ReturnType<typeof createPreferenceActivities>;
   ledger: ReturnType<typeof createLedgerActivities>;
   email: ReturnType<typeof createEmailActivities>;
 }) {
-  async function predecessorState(predecessor: Predecessor): Promise<'settled' | 'running' | 'not-started'> {
-    try {
-      const handle = client.workflow.getHandle(predecessor.workflowId);
-      const { status } = await handle.describe();
-      if (status.name !== 'RUNNING') return 'settled';
-      // An order workflow of the previous design (until they are drained): busy while its queue holds events.
-      if (predecessor.workflowId.startsWith('order:')) return (await handle.query<string[]>('pendingEvents')).length > 0 ? 'running' : 'settled';
-      return 'running';
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
-      return Date.now() - predecessor.submittedAtMs < notStartedGraceMs ? 'not-started' : 'settled';
-    }
-  }
-
   async function firstAttempt(input: AttemptNotificationInput, recipient: Recipient): Promise<'delivered' | 'retry' | FailedEmail> {
     const { event, template } = input;
     try {
@@ -88,23 +75,23 @@ export function createFirstAttemptActivities({
 
   return {
     async attemptNotification(input: AttemptNotificationInput): Promise<NotificationAttempt> {
-      if (input.predecessor !== undefined) {
-        const state = await predecessorState(input.predecessor);
-        if (state !== 'settled') return { kind: 'waiting', predecessor: state };
+      if (input.predecessor !== undefined && (await chain.predecessorState(input.predecessor, { askTemporal: input.askTemporal ?? false })) === 'running') {
+        return { kind: 'waiting' };
       }
       const audience = await preferences.findAudience(input.event);
       if (audience.held && input.send) return { kind: 'held' };
       const toSend = await ledger.recordAudience(input.event, input.template, audience.recipients, audience.suppressed);
       const emails = input.send ? toSend.filter((r) => r.endpoint === undefined) : [];
       const results = await Promise.all(emails.map((r) => firstAttempt(input, r)));
-      const settled = new Set(emails.filter((_, i) => results[i] !== 'retry'));
-      return {
-        kind: 'attempted',
-        remaining: toSend.filter((r) => !settled.has(r)),
-        delivered: results.filter((r) => r === 'delivered').length,
-        suppressed: audience.suppressed.length,
-        failed: results.filter((r): r is FailedEmail => typeof r === 'object'),
-      };
+      const done = new Set(emails.filter((_, i) => results[i] !== 'retry'));
+      const remaining = toSend.filter((r) => !done.has(r));
+      const failed = results.filter((r): r is FailedEmail => typeof r === 'object');
+      // The usual case: nothing left to do in the workflow but complete.
+      const settled = input.send && remaining.length === 0 && failed.length === 0;
+      if (settled) await chain.settleNotification(input.workflowId);
+      // Recipients the ledger already had as delivered (this activity ran before) count as delivered.
+      const delivered = results.filter((r) => r === 'delivered').length + audience.recipients.length - toSend.length;
+      return { kind: 'attempted', remaining, delivered, suppressed: audience.suppressed.length, failed, settled };
     },
   };
 }

@@ -15,7 +15,7 @@ import type { EventNotificationInput } from '../workflows/event-notification.js'
 export async function submitOrderEvent({ client, pool }: { client: Client; pool: Pool }, event: OrderEvent): Promise<string> {
   const workflowId = workflowIds.notification(notificationRunKey(event));
   // An order's first notification since the per-event design waits for the previous design's order workflow.
-  const predecessor = (await appendToChain(pool, event.orderId, workflowId)) ?? { workflowId: workflowIds.order(event.orderId), submittedAtMs: 0 };
+  const predecessor = (await appendToChain(pool, event.orderId, workflowId)) ?? workflowIds.order(event.orderId);
   try {
     await client.workflow.start('eventNotificationWorkflow', {
       workflowId,

@@ -6,6 +6,7 @@ import type { Pool } from 'mysql2/promise';
 import { createEmailActivities } from '../activities/email.js';
 import { createFirstAttemptActivities } from '../activities/first-attempt.js';
 import { createLedgerActivities } from '../activities/ledger.js';
+import { createOrderChainActivities } from '../activities/order-chain.js';
 import { createPreferenceActivities } from '../activities/preferences.js';
 import { createTemporalActivities } from '../activities/temporal.js';
 import { type EndpointPolicy, taskQueues } from '../domain.js';
@@ -36,6 +37,7 @@ export function createWorkflowWorker({ connection, namespace, client, pool, webh
   const preferences = createPreferenceActivities({ pool, webhookDefaults });
   const ledger = createLedgerActivities({ pool, metrics: ledgerMetrics });
   const email = createEmailActivities(smtp);
+  const chain = createOrderChainActivities({ pool, client });
   return Worker.create({
     connection,
     namespace,
@@ -46,7 +48,8 @@ export function createWorkflowWorker({ connection, namespace, client, pool, webh
       ...ledger,
       ...createTemporalActivities({ client, taskQueue: taskQueues.workflows }),
       ...email,
-      ...createFirstAttemptActivities({ client, preferences, ledger, email }),
+      ...chain,
+      ...createFirstAttemptActivities({ chain, preferences, ledger, email }),
     },
     sinks: {
       // Replayed calls too: after a restart, replaying an endpoint's history restores its current state.

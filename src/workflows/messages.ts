@@ -1,4 +1,5 @@
 import { defineSignal } from '@temporalio/workflow';
+import { signalNames } from '../domain.js';
 
 /** An operator stops the notification (`orderly cancel`): what is not delivered yet is recorded as cancelled. */
 export const cancelNotificationSignal = defineSignal<[{ reason: string }]>('cancelNotification');
@@ -7,10 +8,5 @@ export const retryNowSignal = defineSignal('retryNow');
 /** An operator resumed a held customer (`orderly resume`). */
 export const resumeSignal = defineSignal('resume');
 
-/**
- * The order's next notification waits for this one to settle: sent to the predecessor with the waiting
- * workflow's id, which the predecessor signals {@link predecessorSettledSignal} when it is done.
- */
-export const successorWaitingSignal = defineSignal<[workflowId: string]>('successorWaiting');
 /** The order's previous notification is delivered, suppressed, cancelled or dead-lettered: go. */
-export const predecessorSettledSignal = defineSignal('predecessorSettled');
+export const predecessorSettledSignal = defineSignal(signalNames.predecessorSettled);

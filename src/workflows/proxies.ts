@@ -3,6 +3,7 @@ import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from 
 import type { createEmailActivities } from '../activities/email.js';
 import type { createFirstAttemptActivities } from '../activities/first-attempt.js';
 import type { createLedgerActivities } from '../activities/ledger.js';
+import type { createOrderChainActivities } from '../activities/order-chain.js';
 import type { createPreferenceActivities } from '../activities/preferences.js';
 import type { createTemporalActivities } from '../activities/temporal.js';
 import type { createWebhookActivities } from '../activities/webhook.js';
@@ -46,6 +47,12 @@ export const ledger = proxyLocalActivities<ReturnType<typeof createLedgerActivit
 export const signals = proxyLocalActivities<ReturnType<typeof createTemporalActivities>>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '500ms', maximumInterval: '10s' },
+});
+
+/** Marks a notification settled and wakes the order's next one (MySQL, then a signal through the client). */
+export const chain = proxyLocalActivities<ReturnType<typeof createOrderChainActivities>>({
+  startToCloseTimeout: '10s',
+  retry: databasePolicy,
 });
 
 /**

@@ -120,6 +120,29 @@ describe('operators: the orderly CLI on the real pipeline', () => {
     expect(late.stderr).toMatch(/already finished \(cancelled\)/);
   });
 
+  it('cancels a notification still queued behind another: never sent, recorded as cancelled, and the order goes on in order', async () => {
+    const { customerId, orderId } = await subscribedCustomer(pipeline.pool);
+    smtp.deferUntil = Date.now() + 10 * 60_000;
+    const stuck = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+    const queued = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+    const last = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+    await until('the first in retries', async () => {
+      const shown = JSON.parse((await orderly('status', stuck, '--json')).stdout) as { notifications: { retrying: { attempt: number }[] }[] };
+      return (shown.notifications[0]?.retrying[0]?.attempt ?? 0) >= 2 ? true : undefined;
+    });
+
+    const cancelled = await orderly('cancel', queued, '--reason', 'sent by phone instead');
+    expect(cancelled.code).toBe(0);
+    smtp.deferUntil = 0; // its next retry, a few seconds away, goes through
+    await settled(stuck, 'delivered');
+    await settled(queued, 'cancelled');
+    expect((await stateOf(queued))!.reason).toBe('sent by phone instead');
+    await settled(last, 'delivered');
+    expect(mailsFor(queued)).toEqual([]);
+    const mails = smtp.received.filter((m) => [stuck, last].includes(m.eventId ?? ''));
+    expect(mails.map((m) => m.eventId)).toEqual([stuck, last]);
+  });
+
   it('holds a paused customer\'s notifications until resume, then delivers each once', async () => {
     const { customerId, orderId } = await subscribedCustomer(pipeline.pool);
     expect((await orderly('pause', customerId, '--reason', 'migration')).code).toBe(0);

@@ -1,0 +1,57 @@
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { Pool } from 'mysql2/promise';
+import { runState, settleRun } from '../db/notification-chain.js';
+import { signalNames } from '../domain.js';
+
+/**
+ * A notification submitted this long ago whose workflow Temporal does not know was never started (its submitter
+ * died first) or is gone from retention: nothing to wait for.
+ */
+const neverStartedAfterS = 60;
+
+/**
+ * The order of an order's notifications: whether the previous one has settled, and, when one settles, waking
+ * the ones that wait for it. `notification_runs` answers first; Temporal only when MySQL cannot (a predecessor
+ * from before the table, or one that may have been terminated without settling).
+ */
+export function createOrderChainActivities({ pool, client }: { pool: Pool; client: Client }) {
+  async function temporalState(workflowId: string, ageS: number | undefined): Promise<'settled' | 'running'> {
+    try {
+      const handle = client.workflow.getHandle(workflowId);
+      const { status } = await handle.describe();
+      if (status.name !== 'RUNNING') return 'settled';
+      // An order workflow of the previous design (until they are drained): busy while its queue holds events.
+      if (workflowId.startsWith('order:')) return (await handle.query<string[]>('pendingEvents')).length > 0 ? 'running' : 'settled';
+      return 'running';
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      return ageS !== undefined && ageS < neverStartedAfterS ? 'running' : 'settled';
+    }
+  }
+
+  return {
+    /** `askTemporal`: also when MySQL says it has not settled (a recheck, in case it was terminated). */
+    async predecessorState(workflowId: string, { askTemporal }: { askTemporal: boolean }): Promise<'settled' | 'running'> {
+      const run = await runState(pool, workflowId);
+      if (run?.settled) return 'settled';
+      if (run !== undefined && !askTemporal) return 'running';
+      return temporalState(workflowId, run?.ageS);
+    },
+
+    /** Records that a notification has settled and signals the notifications waiting for it. */
+    async settleNotification(workflowId: string): Promise<void> {
+      const successors = await settleRun(pool, workflowId);
+      await Promise.all(
+        successors.map((successor) =>
+          client.workflow
+            .getHandle(successor)
+            .signal(signalNames.predecessorSettled)
+            // Not started yet: when it starts, it finds this one settled in MySQL.
+            .catch((error: unknown) => {
+              if (!(error instanceof WorkflowNotFoundError)) throw error;
+            }),
+        ),
+      );
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { appendToChain, runState, settleRun } from '../../src/db/notification-chain.js';
+import { createPool } from '../../src/db/pool.js';
+
+let pool: Pool;
+beforeAll(() => {
+  pool = createPool(loadConfig());
+});
+afterAll(async () => {
+  await pool.end();
+});
+
+/** An order id no other test uses (the chain does not check that the order exists). */
+const freshOrderId = () => String(8_000_000_000 + Math.floor(Math.random() * 1_000_000_000));
+
+describe('notification chain (MySQL)', () => {
+  it('links notifications submitted at once by many submitters into one chain, each after exactly one other', async () => {
+    const orderId = freshOrderId();
+    const ids = Array.from({ length: 40 }, () => `notification:test-${randomUUID()}`);
+    const predecessors = await Promise.all(ids.map((id) => appendToChain(pool, orderId, id)));
+
+    // One first notification; every other follows one that was submitted, and no two follow the same one.
+    expect(predecessors.filter((p) => p === undefined)).toHaveLength(1);
+    const followed = predecessors.filter((p): p is string => p !== undefined);
+    expect(new Set(followed).size).toBe(followed.length);
+    for (const p of followed) expect(ids).toContain(p);
+    // Walking back from the end visits every notification once: a single chain, no cycle.
+    const after = new Map(ids.map((id, i) => [id, predecessors[i]]));
+    const walked = [];
+    for (let id: string | undefined = ids.find((candidate) => !followed.includes(candidate)); id !== undefined; id = after.get(id)) walked.push(id);
+    expect(walked.sort()).toEqual([...ids].sort());
+  });
+
+  it('gives a retried submission the same predecessor again', async () => {
+    const orderId = freshOrderId();
+    const [first, second] = [`notification:test-${randomUUID()}`, `notification:test-${randomUUID()}`];
+    expect(await appendToChain(pool, orderId, first)).toBeUndefined();
+    expect(await appendToChain(pool, orderId, second)).toBe(first);
+    expect(await appendToChain(pool, orderId, second)).toBe(first);
+  });
+
+  it('settles a notification once and names the notifications waiting for it', async () => {
+    const orderId = freshOrderId();
+    const [first, second] = [`notification:test-${randomUUID()}`, `notification:test-${randomUUID()}`];
+    await appendToChain(pool, orderId, first);
+    await appendToChain(pool, orderId, second);
+    expect(await runState(pool, first)).toMatchObject({ settled: false });
+    expect(await settleRun(pool, first)).toEqual([second]);
+    expect(await runState(pool, first)).toMatchObject({ settled: true });
+    expect(await runState(pool, `notification:test-${randomUUID()}`)).toBeUndefined();
+  });
+});
