@@ -403,7 +403,10 @@ async function skipBaselineEventsForOrderly(): Promise<void> {
   const admin = new Kafka({ clientId: 'bench', brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    await admin.resetOffsets({ groupId: config.KAFKA_GROUP_ID, topic: config.KAFKA_EVENTS_TOPIC, earliest: false });
+    // Explicit offsets: resetOffsets() commits -1, which a consumer reads as "no offset" and so, for the
+    // ingest (fromBeginning), as the start of the topic.
+    const ends = await admin.fetchTopicOffsets(config.KAFKA_EVENTS_TOPIC);
+    await admin.setOffsets({ groupId: config.KAFKA_GROUP_ID, topic: config.KAFKA_EVENTS_TOPIC, partitions: ends.map(({ partition, high }) => ({ partition, offset: high })) });
   } finally {
     await admin.disconnect();
   }
