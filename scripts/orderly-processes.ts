@@ -28,7 +28,8 @@ export async function startOrderly(name: OrderlyProcessName, env: NodeJS.Process
   const profile = process.env.ORDERLY_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORDERLY_CPU_PROFILE_DIR}`] : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, 'src', 'bin', `${name}.ts`)], {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    // Webhooks may reach 127.0.0.1 (the local receivers of tests, benchmarks and the demo), nothing else inside.
+    env: { WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32', ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr.pipe(log);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EndpointPolicy } from './domain.js';
+import type { DestinationPolicy } from './webhook-destination.js';
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
@@ -58,10 +59,33 @@ const configSchema = z.object({
   WEBHOOK_RESPONSE_TIMEOUT_MS: positiveInt.default(10_000),
   /** Concurrent webhook calls per webhook worker. */
   WEBHOOK_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100),
+  /**
+   * Customers choose webhook URLs, so only public addresses are reached by default (no loopback, private,
+   * link-local or other internal ranges). These CIDR ranges are allowed too: `127.0.0.1/32` for local
+   * development and tests, a partner's VPN range in production.
+   */
+  WEBHOOK_ALLOWED_NETWORKS: z
+    .string()
+    .default('')
+    .transform((list) => list.split(',').map((cidr) => cidr.trim()).filter(Boolean)),
+  /** Refuse plain-http webhook URLs. */
+  WEBHOOK_REQUIRE_HTTPS: z.stringbool().default(false),
+  /** After a secret rotation, requests carry the old secret's signature too for this long. */
+  WEBHOOK_SECRET_GRACE_S: positiveInt.default(24 * 3600),
+
+  /** `production` makes missing secrets (below) a start-up error instead of a development default. */
+  ORDERLY_ENV: z.enum(['development', 'production']).default('development'),
+  /**
+   * Keys that encrypt webhook secrets at rest (AES-256-GCM): `<key id>:<base64 of 32 bytes>`, comma-separated.
+   * The first encrypts; every one decrypts, so keys rotate by putting a new one first. Required in production.
+   */
+  SECRETS_ENCRYPTION_KEYS: z.string().default(''),
 
   /** The HTTP API (`src/bin/api.ts`). */
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(8080),
+  /** Requests per minute per API key; past it, 429 with Retry-After. */
+  API_RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
 
   /** Prometheus `/metrics` of this process; each process has its own default port (src/metrics.ts), 0 picks a free one. */
   METRICS_HOST: z.string().default('127.0.0.1'),
@@ -81,7 +105,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new Error(`Invalid configuration: ${problems}`);
   }
+  if (result.data.ORDERLY_ENV === 'production' && result.data.SECRETS_ENCRYPTION_KEYS.trim() === '') {
+    throw new Error('Invalid configuration: SECRETS_ENCRYPTION_KEYS is required when ORDERLY_ENV=production (e.g. "k1:" followed by the base64 of 32 random bytes).');
+  }
   return result.data;
+}
+
+/** Where webhooks may go (see {@link destinationChecks}). */
+export function webhookDestinationPolicy(config: Config): DestinationPolicy {
+  return { allowedNetworks: config.WEBHOOK_ALLOWED_NETWORKS, requireHttps: config.WEBHOOK_REQUIRE_HTTPS };
 }
 
 /** The delivery policy of an endpoint that sets none of its own. */

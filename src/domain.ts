@@ -137,6 +137,8 @@ export const webhookFailures = {
   disabled: 'WebhookEndpointDisabled',
   rejected: 'WebhookRejected',
   expired: 'WebhookRetriesExhausted',
+  /** The URL points inside the network (or uses another scheme): no request was made. */
+  forbidden: 'WebhookDestinationForbidden',
 } as const;
 
 /** What the dead-letter workflow and the `dead_letters` table hold for one failed notification. */

@@ -5,6 +5,8 @@ import temporalProto from '@temporalio/proto';
 import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
 import { migrate } from '../src/db/migrate.js';
+import { createSecretBox } from '../src/secrets.js';
+import { loadConfig } from '../src/config.js';
 import { connectorConfig, connectorName, local } from './local-settings.js';
 import {
   dataDir,
@@ -171,7 +173,7 @@ const mariadb: Component = {
     }
     const app = await mysql.createConnection({ ...local.mysqlConnection, multipleStatements: true });
     try {
-      await migrate(app, (file) => console.log(`  mariadb: applied migration ${file}`));
+      await migrate(app, createSecretBox(loadConfig().SECRETS_ENCRYPTION_KEYS), (file) => console.log(`  mariadb: applied migration ${file}`));
     } finally {
       await app.end();
     }

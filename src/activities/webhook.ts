@@ -4,6 +4,8 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { type Dispatcher, errors as httpErrors, request } from 'undici';
 import type { OrderEvent, TemplateId } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
+import type { SecretBox } from '../secrets.js';
+import { WebhookDestinationForbidden, type destinationChecks } from '../webhook-destination.js';
 
 export interface PostWebhookInput {
   endpointId: string;
@@ -23,11 +25,15 @@ export type WebhookAttempt =
   /** Any other 4xx: the endpoint refused this message; resending it will not help. */
   | { kind: 'rejected'; status: number; message: string }
   /** The endpoint is disabled or no longer exists. */
-  | { kind: 'disabled'; message: string };
+  | { kind: 'disabled'; message: string }
+  /** The destination is refused (an internal address, a scheme other than http/https): no request was made. */
+  | { kind: 'forbidden'; message: string };
 
 interface EndpointRow extends RowDataPacket {
   url: string;
   secret: string;
+  /** The secret before the last rotation, while its grace period lasts. */
+  previous_secret: string | null;
   enabled: number;
   disabled_reason: string | null;
 }
@@ -37,7 +43,21 @@ interface EndpointRow extends RowDataPacket {
  * HTTP outcome: each attempt's result goes back to the endpoint workflow, which owns retries, the circuit
  * breaker and the rate limit. URL and secret are read here, at send time, so they never enter workflow history.
  */
-export function createWebhookActivities({ pool, agent, metrics }: { pool: Pool; agent: Dispatcher; metrics?: SenderMetrics }) {
+export function createWebhookActivities({
+  pool,
+  agent,
+  destinations,
+  secrets,
+  metrics,
+}: {
+  pool: Pool;
+  /** Its connections go only where `destinations` allows: see {@link createWebhookAgent}. */
+  agent: Dispatcher;
+  destinations: ReturnType<typeof destinationChecks>;
+  /** Opens the sealed secrets of `webhook_endpoints`. */
+  secrets: SecretBox;
+  metrics?: SenderMetrics;
+}) {
   return {
     async postWebhook(input: PostWebhookInput): Promise<WebhookAttempt> {
       const attempt = await post(input);
@@ -52,11 +72,22 @@ export function createWebhookActivities({ pool, agent, metrics }: { pool: Pool; 
   };
 
   async function post(input: PostWebhookInput): Promise<WebhookAttempt> {
-    const [rows] = await pool.execute<EndpointRow[]>('SELECT url, secret, enabled, disabled_reason FROM webhook_endpoints WHERE id = ?', [input.endpointId]);
+    const [rows] = await pool.execute<EndpointRow[]>(
+      `SELECT url, secret, IF(previous_secret_expires_at > CURRENT_TIMESTAMP(6), previous_secret, NULL) AS previous_secret, enabled, disabled_reason
+         FROM webhook_endpoints WHERE id = ?`,
+      [input.endpointId],
+    );
     const endpoint = rows[0];
     if (endpoint === undefined) return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} no longer exists` };
     if (!endpoint.enabled) return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} is disabled (${endpoint.disabled_reason ?? 'by an operator'})` };
 
+    try {
+      // IP-address hosts are dialled without a lookup: checked here. Host names: when connecting.
+      destinations.checkUrl(endpoint.url);
+    } catch (error) {
+      if (error instanceof WebhookDestinationForbidden) return { kind: 'forbidden', message: error.message };
+      throw error;
+    }
     const body = JSON.stringify(webhookPayload(input.event, input.template));
     const timestamp = Math.floor(Date.now() / 1000);
     let status: number;
@@ -70,7 +101,11 @@ export function createWebhookActivities({ pool, agent, metrics }: { pool: Pool; 
           'user-agent': 'Orderly-Webhooks/1',
           'webhook-id': input.messageId,
           'webhook-timestamp': String(timestamp),
-          'webhook-signature': signWebhook(endpoint.secret, input.messageId, timestamp, body),
+          // After a rotation, both secrets' signatures (space-separated, as Standard Webhooks specifies).
+          'webhook-signature': [endpoint.secret, endpoint.previous_secret]
+            .filter((secret): secret is string => secret !== null)
+            .map((secret) => signWebhook(secrets.open(secret), input.messageId, timestamp, body))
+            .join(' '),
         },
         body,
       });
@@ -79,6 +114,8 @@ export function createWebhookActivities({ pool, agent, metrics }: { pool: Pool; 
       retryAfter = Array.isArray(header) ? header[0] : header;
       await response.body.dump();
     } catch (error) {
+      const refused = forbiddenCause(error);
+      if (refused !== undefined) return { kind: 'forbidden', message: refused.message };
       return { kind: 'retry', countsAsFailure: true, message: describeTransportError(error) };
     }
     const attempt = classifyResponse(status, retryAfter, Date.now());
@@ -116,6 +153,8 @@ export function classifyResponse(status: number, retryAfter: string | undefined,
     };
   }
   if (status >= 400 && status < 500) return { kind: 'rejected', status, message: `the endpoint refused the message with ${status}` };
+  // Redirects are not followed (they could lead inside the network): the endpoint's URL needs fixing.
+  if (status >= 300 && status < 400) return { kind: 'rejected', status, message: `the endpoint answered ${status}; redirects are not followed` };
   return { kind: 'retry', status, countsAsFailure: true, message: `the endpoint answered ${status}` };
 }
 
@@ -125,6 +164,12 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** The connect-time refusal behind a failed request, however undici wrapped it. */
+function forbiddenCause(error: unknown): WebhookDestinationForbidden | undefined {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) if (e instanceof WebhookDestinationForbidden) return e;
+  return undefined;
 }
 
 function describeTransportError(error: unknown): string {

@@ -1,3 +1,4 @@
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -7,7 +8,10 @@ import { submitOrderEvent } from '../client/order-events.js';
 import { type Principal, apiKeyOperations } from '../operations/api-keys.js';
 import { customerOperations } from '../operations/customers.js';
 import { deadLetterOperations } from '../operations/dead-letters.js';
+import { auditOperations } from '../operations/audit.js';
 import { Conflict, NotFound } from '../operations/errors.js';
+import type { SecretBox } from '../secrets.js';
+import { WebhookDestinationForbidden, type destinationChecks } from '../webhook-destination.js';
 import { notificationOperations } from '../operations/notifications.js';
 import { replayOperations } from '../operations/replay.js';
 import { type EndpointInput, type Scope, type SubscriptionInput, resourceOperations } from '../operations/resources.js';
@@ -40,14 +44,36 @@ const webhookUrl = { type: 'string', format: 'uri', pattern: '^https?://', maxLe
  * a customer's key sees and changes only that customer's data, and anything else answers 404 as if it did
  * not exist. The OpenAPI document is served at /openapi.json.
  */
-export async function buildApi({ pool, client, log, bodyLimit = 64 * 1024 }: { pool: Pool; client: Client; log?: Logger; bodyLimit?: number }): Promise<FastifyInstance> {
+export async function buildApi({
+  pool,
+  client,
+  destinations,
+  secrets,
+  secretGraceS,
+  rateLimitPerMinute = 600,
+  log,
+  bodyLimit = 64 * 1024,
+}: {
+  pool: Pool;
+  client: Client;
+  /** Where webhook endpoints may point (checked when they are registered). */
+  destinations: ReturnType<typeof destinationChecks>;
+  /** Seals endpoint secrets; `secretGraceS`: how long a rotated one keeps signing. */
+  secrets: SecretBox;
+  secretGraceS: number;
+  /** Requests per minute per API key. */
+  rateLimitPerMinute?: number;
+  log?: Logger;
+  bodyLimit?: number;
+}): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger | undefined, bodyLimit, ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } } });
   const keys = apiKeyOperations({ pool });
   const notifications = notificationOperations({ pool, client });
   const deadLetters = deadLetterOperations({ pool, client });
   const customers = customerOperations({ pool, client });
   const replays = replayOperations({ pool, client });
-  const resources = resourceOperations({ pool });
+  const resources = resourceOperations({ pool, destinations, secrets, secretGraceS });
+  const audit = auditOperations({ pool });
 
   await app.register(swagger, {
     openapi: {
@@ -61,12 +87,21 @@ export async function buildApi({ pool, client, log, bodyLimit = 64 * 1024 }: { p
     if (error instanceof NotFound) return reply.code(404).send({ error: error.message });
     if (error instanceof Conflict) return reply.code(409).send({ error: error.message });
     if (error instanceof Forbidden) return reply.code(403).send({ error: error.message });
+    if (error instanceof WebhookDestinationForbidden) return reply.code(400).send({ error: error.message, rule: error.rule });
     const validation = (error as { validation?: unknown; validationContext?: string }).validation;
     if (validation !== undefined) return reply.code(400).send({ error: error.message });
     const status = (error as { statusCode?: number }).statusCode;
     if (status !== undefined && status >= 400 && status < 500) return reply.code(status).send({ error: error.message });
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: 'internal error; the API log has the details' });
+  });
+
+  // A known path asked with a method it does not have answers 405 with the methods it has (RFC 9110), not 404.
+  const methodsByPath = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const methods = methodsByPath.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) methods.add(method);
+    methodsByPath.set(route.url, methods);
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
@@ -78,6 +113,28 @@ export async function buildApi({ pool, client, log, bodyLimit = 64 * 1024 }: { p
     const principal = header.startsWith('Bearer ') ? await keys.authenticate(header.slice('Bearer '.length).trim()) : undefined;
     if (principal === undefined) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'a valid API key is required (Authorization: Bearer ok_...)' });
     request.principal = principal;
+  });
+
+  // Per key, so one customer's script cannot starve the others; counted after authentication (preHandler).
+  await app.register(rateLimit, {
+    hook: 'preHandler',
+    max: rateLimitPerMinute,
+    timeWindow: '1 minute',
+    keyGenerator: (request) => (request.principal === undefined ? request.ip : `key:${request.principal.keyId}`),
+    errorResponseBuilder: (_request, context) => Object.assign(new Error(`more than ${context.max} requests a minute with this API key; retry after ${context.after}`), { statusCode: 429 }),
+  });
+
+  // Every state-changing request of a known key goes into the audit trail, whatever its outcome.
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.method === 'GET' || request.method === 'HEAD' || request.principal === undefined) return;
+    const { principal } = request;
+    await audit.record({
+      actor: `api-key:${principal.keyId}`,
+      ...(principal.kind === 'customer' ? { customerId: principal.customerId } : {}),
+      action: `${request.method} ${request.routeOptions.url ?? request.url}`,
+      target: request.url,
+      outcome: reply.statusCode < 400 ? 'ok' : `failed (${reply.statusCode})`,
+    });
   });
 
   const scopeOf = (request: FastifyRequest): Scope => (request.principal.kind === 'admin' ? undefined : request.principal.customerId);
@@ -280,10 +337,42 @@ export async function buildApi({ pool, client, log, bodyLimit = 64 * 1024 }: { p
     { schema: { tags: ['webhook endpoints'], params: idParams, body: { type: 'object', additionalProperties: false, properties: { url: webhookUrl, enabled: { type: 'boolean' }, disabledReason: nullableString, ...endpointPolicy } } } },
     (request) => resources.updateEndpoint(request.params.id, request.body, scopeOf(request)),
   );
+  app.post<{ Params: { id: string }; Body: { graceSeconds?: number } | undefined }>(
+    '/v1/webhook-endpoints/:id/rotate-secret',
+    {
+      schema: {
+        tags: ['webhook endpoints'],
+        summary: 'A new signing secret (shown once); the old one keeps signing beside it for the grace period (default 24 h)',
+        params: idParams,
+        body: { type: ['object', 'null'], additionalProperties: false, properties: { graceSeconds: { type: 'integer', minimum: 0, maximum: 30 * 24 * 3600 } } },
+      },
+    },
+    (request) => resources.rotateEndpointSecret(request.params.id, scopeOf(request), request.body?.graceSeconds),
+  );
   app.delete<{ Params: { id: string } }>('/v1/webhook-endpoints/:id', { schema: { tags: ['webhook endpoints'], params: idParams } }, async (request, reply) => {
     await resources.deleteEndpoint(request.params.id, scopeOf(request));
     return reply.code(204).send();
   });
 
+  // Audit trail
+  app.get<{ Querystring: { since?: string; limit?: string } }>(
+    '/v1/audit',
+    {
+      schema: {
+        tags: ['audit'],
+        summary: "State-changing actions, newest first: every one for operators, a customer's own keys' for a customer key",
+        querystring: { type: 'object', additionalProperties: false, properties: { since: { type: 'string', format: 'date-time' }, limit: { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$', description: 'at most this many (1-1000, default 100)' } } },
+      },
+    },
+    (request) => audit.list({ scope: scopeOf(request), since: request.query.since === undefined ? undefined : new Date(request.query.since), limit: request.query.limit === undefined ? undefined : Number(request.query.limit) }),
+  );
+
+  for (const [url, methods] of [...methodsByPath]) {
+    const allow = [...methods].join(', ');
+    const others = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => !methods.has(m));
+    if (others.length > 0) {
+      app.route({ method: others, url, schema: { hide: true }, handler: (_request, reply) => reply.code(405).header('allow', allow).send({ error: `${url} allows ${allow}` }) });
+    }
+  }
   return app;
 }

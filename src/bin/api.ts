@@ -1,9 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
 import { buildApi } from '../api/server.js';
-import { loadConfig } from '../config.js';
+import { loadConfig, webhookDestinationPolicy } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { createRegistry, defaultMetricsPorts, serveMetrics } from '../metrics.js';
+import { createSecretBox } from '../secrets.js';
+import { destinationChecks } from '../webhook-destination.js';
 import { connectTo, runProcess, shutdownRequested } from './run.js';
 
 runProcess('api', async () => {
@@ -12,7 +14,8 @@ runProcess('api', async () => {
   const pool = createPool(config);
   await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => Connection.connect({ address: config.TEMPORAL_ADDRESS }));
-  const app = await buildApi({ pool, client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), log });
+  const destinations = destinationChecks(webhookDestinationPolicy(config));
+  const app = await buildApi({ pool, client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), destinations, secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS), secretGraceS: config.WEBHOOK_SECRET_GRACE_S, rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE, log });
   const address = await app.listen({ host: config.API_HOST, port: config.API_PORT }).catch((error: unknown) => {
     throw new Error(`cannot listen on ${config.API_HOST}:${config.API_PORT}: ${error instanceof Error ? error.message : String(error)}`);
   });

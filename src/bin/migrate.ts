@@ -1,6 +1,7 @@
 import mysql from 'mysql2/promise';
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
+import { createSecretBox } from '../secrets.js';
 import { connectTo, runProcess } from './run.js';
 
 /** Applies pending schema migrations, then exits: run it before the other processes on every deploy. */
@@ -19,7 +20,7 @@ runProcess('migrate', async () => {
   );
   try {
     let applied = 0;
-    await migrate(connection, (file) => {
+    await migrate(connection, createSecretBox(config.SECRETS_ENCRYPTION_KEYS), (file) => {
       applied++;
       console.log(`applied ${file}`);
     });

@@ -3,42 +3,63 @@
  * the dead letters, hold a customer, replay a time window. Every command prints readable text, or JSON
  * with `--json`, and exits non-zero (with one sentence) when it cannot do what was asked.
  */
+import { userInfo } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Pool } from 'mysql2/promise';
-import { loadConfig } from '../config.js';
+import { loadConfig, webhookDestinationPolicy } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { apiKeyOperations } from '../operations/api-keys.js';
+import { auditOperations } from '../operations/audit.js';
 import { customerOperations } from '../operations/customers.js';
 import { type DeadLetterRecord, type DeadLetterStatus, deadLetterOperations } from '../operations/dead-letters.js';
 import { NotFound, requireId } from '../operations/errors.js';
 import { type EventStatus, type OrderStatus, notificationOperations } from '../operations/notifications.js';
 import { replayOperations } from '../operations/replay.js';
+import { resourceOperations } from '../operations/resources.js';
+import { createSecretBox } from '../secrets.js';
+import { destinationChecks } from '../webhook-destination.js';
 
 interface Context {
   pool: Pool;
   client: Client;
 }
 
-/** Opens MySQL and Temporal for one command, runs it, closes them; a failure is one line on stderr and exit 1. */
-function withContext<A extends unknown[]>(action: (context: Context, ...args: A) => Promise<void>): (...args: A) => Promise<void> {
+/**
+ * Opens MySQL and Temporal for one command, runs it, closes them; a failure is one line on stderr and exit 1.
+ * A command that changes state names its `audit` action: it is recorded in `audit_log` (actor `cli:<OS user>`,
+ * its arguments as the target) with how it ended.
+ */
+function withContext<A extends unknown[]>(action: (context: Context, ...args: A) => Promise<void>, { audit }: { audit?: string } = {}): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const config = loadConfig();
     const pool = createPool(config);
     let connection: Connection | undefined;
+    let outcome = 'ok';
     try {
       connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS }).catch((error: unknown) => {
         throw new Error(`cannot connect to Temporal at ${config.TEMPORAL_ADDRESS}: ${error instanceof Error ? error.message : String(error)}`);
       });
       await action({ pool, client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }) }, ...args);
     } catch (error) {
+      outcome = `failed: ${error instanceof Error ? error.message : String(error)}`;
       console.error(`orderly: ${error instanceof Error ? error.message : String(error)}`);
       process.exitCode = 1;
     } finally {
+      if (audit !== undefined) await recordCliAction(pool, audit, args, outcome);
       await connection?.close();
       await pool.end();
     }
   };
+}
+
+async function recordCliAction(pool: Pool, action: string, args: unknown[], outcome: string): Promise<void> {
+  const target = args.filter((arg): arg is string => typeof arg === 'string').join(' ');
+  const options = args.find((arg): arg is Record<string, unknown> => typeof arg === 'object' && arg !== null && !(arg instanceof Command));
+  const detail = options === undefined ? '' : Object.entries(options).map(([key, value]) => `--${key} ${value instanceof Date ? value.toISOString() : String(value)}`).join(' ');
+  await auditOperations({ pool })
+    .record({ actor: `cli:${userInfo().username}`, action, target: [target, detail].filter(Boolean).join(' ') || '-', outcome })
+    .catch((error: unknown) => console.error(`orderly: the audit trail could not record this action: ${error instanceof Error ? error.message : String(error)}`));
 }
 
 const asTime = (value: string): Date => {
@@ -118,7 +139,7 @@ program
     withContext(async ({ pool, client }, eventId: string) => {
       await notificationOperations({ pool, client }).retry(requireId('event', eventId));
       console.log(`event ${eventId}: asked its notification to try again now`);
-    }),
+    }, { audit: 'retry' }),
   );
 
 program
@@ -129,7 +150,7 @@ program
     withContext(async ({ pool, client }, eventId: string, options: { reason: string }) => {
       await notificationOperations({ pool, client }).cancel(requireId('event', eventId), options.reason);
       console.log(`event ${eventId}: notification cancelled (${options.reason})`);
-    }),
+    }, { audit: 'cancel' }),
   );
 
 const dlq = program.command('dlq').description('dead letters: notifications that failed for good');
@@ -172,7 +193,7 @@ dlq
         console.log(`dead letter ${one}: redriven as ${workflowId}`);
       }
       if (ids.length === 0) console.log('no open dead letters to redrive');
-    }),
+    }, { audit: 'dlq redrive' }),
   );
 
 dlq
@@ -182,7 +203,7 @@ dlq
     withContext(async ({ pool, client }, id: string, options: { reason: string }) => {
       await deadLetterOperations({ pool, client }).discard(requireId('dead letter', id), options.reason);
       console.log(`dead letter ${id}: discarded (${options.reason})`);
-    }),
+    }, { audit: 'dlq discard' }),
   );
 
 program
@@ -193,7 +214,7 @@ program
     withContext(async ({ pool, client }, customerId: string, options: { reason?: string }) => {
       await customerOperations({ pool, client }).pause(customerId, options.reason);
       console.log(`customer ${customerId}: held; new notifications wait until \`orderly resume ${customerId}\``);
-    }),
+    }, { audit: 'pause' }),
   );
 
 program
@@ -203,7 +224,7 @@ program
     withContext(async ({ pool, client }, customerId: string) => {
       const { released } = await customerOperations({ pool, client }).resume(customerId);
       console.log(`customer ${customerId}: resumed; ${released} held notification(s) released`);
-    }),
+    }, { audit: 'resume' }),
   );
 
 program
@@ -222,7 +243,7 @@ program
           ...found.map((c) => `  event ${c.eventId} order ${c.orderId} customer ${c.customerId} (${c.occurredAt}): ${c.reason}`),
         ].join('\n'),
       );
-    }),
+    }, { audit: 'replay' }),
   );
 
 const apiKey = program.command('api-key').description("keys for the HTTP API (stored hashed; a key is shown once)");
@@ -236,7 +257,7 @@ apiKey
       const { id, key } = await apiKeyOperations({ pool }).create(options.name, options.customer);
       console.log(`API key ${id} (${options.customer === undefined ? 'operator' : `customer ${options.customer}`}): ${key}`);
       console.log('Store it now: only its hash is kept.');
-    }),
+    }, { audit: 'api-key create' }),
   );
 
 apiKey
@@ -245,6 +266,42 @@ apiKey
     withContext(async ({ pool }, id: string) => {
       await apiKeyOperations({ pool }).revoke(id);
       console.log(`API key ${id}: revoked`);
+    }, { audit: 'api-key revoke' }),
+  );
+
+const endpoint = program.command('endpoint').description("customers' webhook endpoints");
+
+endpoint
+  .command('rotate-secret <id>')
+  .description('issue a new signing secret (shown once); the old one keeps signing beside it for the grace period')
+  .option('--grace <seconds>', 'how long the old secret keeps signing (default WEBHOOK_SECRET_GRACE_S, 24 h)', (value) => Number(value))
+  .action(
+    withContext(async ({ pool }, id: string, options: { grace?: number }) => {
+      const config = loadConfig();
+      const resources = resourceOperations({
+        pool,
+        destinations: destinationChecks(webhookDestinationPolicy(config)),
+        secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS),
+        secretGraceS: config.WEBHOOK_SECRET_GRACE_S,
+      });
+      const rotated = await resources.rotateEndpointSecret(requireId('webhook endpoint', id), undefined, options.grace);
+      console.log(`webhook endpoint ${id}: new secret ${rotated.secret}`);
+      console.log(`Store it now: it is kept sealed. The previous secret keeps signing until ${rotated.previousSecretExpiresAt}.`);
+    }, { audit: 'endpoint rotate-secret' }),
+  );
+
+program
+  .command('audit')
+  .description('state-changing actions of operators and customers (CLI and API), newest first')
+  .option('--since <time>', 'only those since', asTime)
+  .option('--limit <n>', 'at most this many', (value) => Number(value), 50)
+  .option('--json', 'print JSON')
+  .action(
+    withContext(async ({ pool }, options: { since?: Date; limit: number; json?: boolean }) => {
+      const entries = await auditOperations({ pool }).list({ scope: undefined, since: options.since, limit: options.limit });
+      output(options.json, entries, () =>
+        entries.length === 0 ? 'no actions recorded' : entries.map((e) => `${e.at}  ${e.actor}  ${e.action} ${e.target}: ${e.outcome}`).join('\n'),
+      );
     }),
   );
 

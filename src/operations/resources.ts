@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { SecretBox } from '../secrets.js';
+import type { destinationChecks } from '../webhook-destination.js';
 import { Conflict, NotFound } from './errors.js';
 
 /** Whose data a caller may touch: one customer's, or (undefined) every customer's. */
@@ -27,6 +29,9 @@ export interface EndpointInput {
   circuitFailureThreshold?: number | null;
   circuitCooldownS?: number | null;
 }
+
+/** A Standard Webhooks secret: `whsec_` and the base64 of 32 random bytes. */
+const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
 const subscriptionColumns = `s.id, u.customer_id, s.user_id, s.channel, s.endpoint_id, s.flow_id, s.on_success, s.on_failure, s.muted`;
 const endpointColumns = `id, customer_id, url, enabled, disabled_reason, retry_schedule_s, max_age_s, rate_limit_per_s, max_in_flight,
@@ -64,7 +69,19 @@ const endpointOf = (r: RowDataPacket) => ({
  * Subscriptions and webhook endpoints, as customers (their own only) and operators (all) manage them.
  * Something outside the caller's scope is reported exactly like something that does not exist.
  */
-export function resourceOperations({ pool }: { pool: Pool }) {
+export function resourceOperations({
+  pool,
+  destinations,
+  secrets,
+  secretGraceS,
+}: {
+  pool: Pool;
+  destinations: ReturnType<typeof destinationChecks>;
+  /** Seals endpoint secrets before they are stored. */
+  secrets: SecretBox;
+  /** How long a rotated secret keeps signing requests beside the new one. */
+  secretGraceS: number;
+}) {
   const inScope = (scope: Scope, customerId: string | number) => scope === undefined || scope === String(customerId);
 
   async function userCustomer(userId: string, scope: Scope): Promise<string> {
@@ -139,12 +156,13 @@ export function resourceOperations({ pool }: { pool: Pool }) {
       if (!inScope(scope, input.customerId)) throw new NotFound(`there is no customer ${input.customerId}`);
       const [customers] = await pool.execute<RowDataPacket[]>('SELECT 1 FROM customers WHERE id = ?', [input.customerId]);
       if (customers.length === 0) throw new NotFound(`there is no customer ${input.customerId}`);
-      const secret = input.secret ?? `whsec_${randomBytes(32).toString('base64')}`;
+      await destinations.checkRegistration(input.url);
+      const secret = input.secret ?? newSecret();
       const [result] = await pool.execute<ResultSetHeader>(
         `INSERT INTO webhook_endpoints (customer_id, url, secret, enabled, retry_schedule_s, max_age_s, rate_limit_per_s, max_in_flight, circuit_failure_threshold, circuit_cooldown_s)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
-          input.customerId, input.url, secret, input.enabled ?? true,
+          input.customerId, input.url, secrets.seal(secret), input.enabled ?? true,
           input.retryScheduleS ? JSON.stringify(input.retryScheduleS) : null, input.maxAgeS ?? null, input.rateLimitPerS ?? null,
           input.maxInFlight ?? null, input.circuitFailureThreshold ?? null, input.circuitCooldownS ?? null,
         ],
@@ -154,6 +172,7 @@ export function resourceOperations({ pool }: { pool: Pool }) {
 
     async updateEndpoint(id: string, patch: Partial<Omit<EndpointInput, 'customerId' | 'secret'>>, scope: Scope) {
       const current = await getEndpoint(id, scope);
+      if (patch.url !== undefined) await destinations.checkRegistration(patch.url);
       const next = { ...current, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
       await pool.execute(
         `UPDATE webhook_endpoints SET url = ?, enabled = ?, disabled_reason = IF(?, NULL, disabled_reason), retry_schedule_s = ?, max_age_s = ?,
@@ -164,6 +183,21 @@ export function resourceOperations({ pool }: { pool: Pool }) {
         ],
       );
       return getEndpoint(id, scope);
+    },
+
+    /**
+     * Issues a new secret, returned this once. The old one keeps signing requests beside it for the grace period,
+     * so receivers can switch without missing a delivery.
+     */
+    async rotateEndpointSecret(id: string, scope: Scope, graceS = secretGraceS) {
+      await getEndpoint(id, scope);
+      const secret = newSecret();
+      await pool.execute(
+        `UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_expires_at = CURRENT_TIMESTAMP(6) + INTERVAL ? SECOND, secret = ? WHERE id = ?`,
+        [graceS, secrets.seal(secret), id],
+      );
+      const [[row]] = await pool.execute<RowDataPacket[]>('SELECT previous_secret_expires_at FROM webhook_endpoints WHERE id = ?', [id]);
+      return { id, secret, previousSecretExpiresAt: (row!.previous_secret_expires_at as Date).toISOString() };
     },
 
     async deleteEndpoint(id: string, scope: Scope) {

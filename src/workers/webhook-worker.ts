@@ -5,11 +5,16 @@ import { createWebhookActivities } from '../activities/webhook.js';
 import type { Config } from '../config.js';
 import { taskQueues } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
+import type { SecretBox } from '../secrets.js';
+import { type destinationChecks, guardedLookup } from '../webhook-destination.js';
 
-/** One HTTP agent per process: keep-alive connections per endpoint origin, and the connect/response timeouts. */
-export function createWebhookAgent(config: Config): Agent {
+/**
+ * One HTTP agent per process: keep-alive connections per endpoint origin, the connect/response timeouts, and a
+ * lookup that refuses to connect to an address `destinations` does not allow.
+ */
+export function createWebhookAgent(config: Config, destinations: ReturnType<typeof destinationChecks>): Agent {
   return new Agent({
-    connect: { timeout: config.WEBHOOK_CONNECT_TIMEOUT_MS },
+    connect: { timeout: config.WEBHOOK_CONNECT_TIMEOUT_MS, lookup: guardedLookup(destinations.checkAddress) },
     headersTimeout: config.WEBHOOK_RESPONSE_TIMEOUT_MS,
     bodyTimeout: config.WEBHOOK_RESPONSE_TIMEOUT_MS,
   });
@@ -20,17 +25,19 @@ export interface WebhookWorkerDeps {
   namespace: string;
   pool: Pool;
   agent: Agent;
+  destinations: ReturnType<typeof destinationChecks>;
+  secrets: SecretBox;
   config: Config;
   metrics?: SenderMetrics;
 }
 
 /** Runs the webhook call activity on its own task queue, so HTTP capacity scales apart from email and workflows. */
-export function createWebhookWorker({ connection, namespace, pool, agent, config, metrics }: WebhookWorkerDeps): Promise<Worker> {
+export function createWebhookWorker({ connection, namespace, pool, agent, destinations, secrets, config, metrics }: WebhookWorkerDeps): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
     taskQueue: taskQueues.webhooks,
-    activities: createWebhookActivities({ pool, agent, metrics }),
+    activities: createWebhookActivities({ pool, agent, destinations, secrets, metrics }),
     maxConcurrentActivityTaskExecutions: config.WEBHOOK_MAX_CONCURRENT_ACTIVITIES,
   });
 }

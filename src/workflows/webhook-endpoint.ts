@@ -194,13 +194,13 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
       });
       return;
     }
-    if (outcome.kind !== 'disabled') setCircuit(circuitOnSuccess());
+    // A disabled endpoint or a refused destination made no request: nothing to say about the endpoint's health.
+    if (outcome.kind !== 'disabled' && outcome.kind !== 'forbidden') setCircuit(circuitOnSuccess());
     if (outcome.kind === 'delivered') {
       await finish(request, { delivered: true, attempts, status: outcome.status });
       return;
     }
-    const errorType = outcome.kind === 'gone' ? webhookFailures.gone : outcome.kind === 'rejected' ? webhookFailures.rejected : webhookFailures.disabled;
-    await finish(request, { delivered: false, attempts, ...withStatus(outcome.kind === 'disabled' ? undefined : outcome.status), errorType, message: outcome.message });
+    await finish(request, { delivered: false, attempts, ...withStatus('status' in outcome ? outcome.status : undefined), errorType: webhookFailures[outcome.kind], message: outcome.message });
   }
 
   async function finish(request: WebhookDeliveryRequest, result: Omit<WebhookDeliveryResult, 'messageId'>): Promise<void> {

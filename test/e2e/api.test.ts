@@ -5,8 +5,10 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
 import { buildApi } from '../../src/api/server.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
 import { apiKeyOperations } from '../../src/operations/api-keys.js';
+import { createSecretBox } from '../../src/secrets.js';
+import { destinationChecks } from '../../src/webhook-destination.js';
 import { deliveriesOf } from '../support/expectations.js';
 import { mailTo, waitForMail } from '../support/mail-sink.js';
 import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
@@ -18,7 +20,11 @@ let api: FastifyInstance;
 
 beforeAll(async () => {
   connection = await Connection.connect({ address: loadConfig().TEMPORAL_ADDRESS });
-  api = await buildApi({ pool: pipeline.pool, client: new Client({ connection }) });
+  // The API as deployed: webhook endpoints may point at public addresses only.
+  api = await buildApi({ pool: pipeline.pool, client: new Client({ connection }), destinations: destinationChecks(webhookDestinationPolicy(loadConfig({}))),
+    secrets: createSecretBox(''),
+    secretGraceS: 3600,
+  });
 });
 afterAll(async () => {
   await api.close();
@@ -39,6 +45,67 @@ const call = (key: string | undefined, method: 'GET' | 'POST' | 'PATCH' | 'DELET
   api.inject({ method, url, ...(payload === undefined ? {} : { payload }), headers: key === undefined ? {} : { authorization: `Bearer ${key}` } });
 
 describe('HTTP API', () => {
+  it('limits requests per API key: past the limit 429 with Retry-After, other keys unaffected', async () => {
+    const limited = await buildApi({ pool: pipeline.pool, client: new Client({ connection }), destinations: destinationChecks(webhookDestinationPolicy(loadConfig({}))), secrets: createSecretBox(''), secretGraceS: 3600, rateLimitPerMinute: 3 });
+    try {
+      const [a, b] = [await customerWithData(), await customerWithData()];
+      const get = (key: string) => limited.inject({ method: 'GET', url: `/v1/events/${key === a.key ? a.eventId : b.eventId}`, headers: { authorization: `Bearer ${key}` } });
+      expect([(await get(a.key)).statusCode, (await get(a.key)).statusCode, (await get(a.key)).statusCode]).toEqual([200, 200, 200]);
+      const refused = await get(a.key);
+      expect(refused.statusCode).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.json<{ error: string }>().error).toMatch(/^more than 3 requests a minute with this API key/);
+      expect((await get(b.key)).statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('answers a method a path does not have with 405 and the methods it has', async () => {
+    const { key, eventId } = await customerWithData();
+    const response = await call(key, 'DELETE', `/v1/events/${eventId}`);
+    expect(response.statusCode).toBe(405);
+    expect(response.headers.allow).toBe('GET, HEAD');
+    expect((await call(key, 'GET', '/v1/no-such-thing')).statusCode).toBe(404);
+  });
+
+  it('keeps an audit trail of state-changing requests: a customer key reads its own, an operator key all', async () => {
+    const [a, b] = [await customerWithData(), await customerWithData()];
+    expect((await call(a.key, 'PATCH', `/v1/subscriptions/${a.subscriptionId}`, { muted: true })).statusCode).toBe(200);
+    expect((await call(b.key, 'DELETE', `/v1/subscriptions/${a.subscriptionId}`)).statusCode).toBe(404);
+    expect((await call(a.key, 'GET', `/v1/events/${a.eventId}`)).statusCode).toBe(200); // reads are not recorded
+
+    const own = (await call(a.key, 'GET', '/v1/audit?limit=10')).json<{ actor: string; customerId: string; action: string; target: string; outcome: string }[]>();
+    expect(own.map(({ customerId, action, target, outcome }) => ({ customerId, action, target, outcome }))).toEqual([
+      { customerId: a.customerId, action: 'PATCH /v1/subscriptions/:id', target: `/v1/subscriptions/${a.subscriptionId}`, outcome: 'ok' },
+    ]);
+    expect(own[0]!.actor).toMatch(/^api-key:\d+$/);
+    const bs = (await call(b.key, 'GET', '/v1/audit')).json<{ outcome: string }[]>();
+    expect(bs.map((e) => e.outcome)).toEqual(['failed (404)']);
+    const { key: operatorKey } = await apiKeyOperations({ pool: pipeline.pool }).create('audit test operator');
+    const all = (await call(operatorKey, 'GET', '/v1/audit?limit=5')).json<{ customerId?: string }[]>();
+    expect(all.slice(0, 2).map((e) => e.customerId)).toEqual([b.customerId, a.customerId]);
+  });
+
+  it('refuses webhook URLs that point inside the network (400 naming the rule), at registration and on change', async () => {
+    const a = await customerWithData();
+    const refused: [url: string, rule: string][] = [
+      ['http://169.254.169.254/latest/meta-data/', 'link-local'],
+      ['http://localhost:8083/connectors', 'loopback'],
+      ['http://[::ffff:10.0.0.5]/', 'private'],
+    ];
+    for (const [url, rule] of refused) {
+      const response = await call(a.key, 'POST', '/v1/webhook-endpoints', { customerId: a.customerId, url });
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json<{ rule: string }>().rule, url).toContain(rule);
+    }
+    const changed = await call(a.key, 'PATCH', `/v1/webhook-endpoints/${a.endpointId}`, { url: 'http://10.0.0.5/hook' });
+    expect(changed.statusCode).toBe(400);
+    expect(changed.json<{ error: string }>().error).toBe('webhook destination 10.0.0.5 is refused: private range (RFC 1918)');
+    const [[endpoint]] = await pipeline.pool.query<RowDataPacket[]>('SELECT url FROM webhook_endpoints WHERE id = ?', [a.endpointId]);
+    expect(endpoint).toEqual({ url: 'http://127.0.0.1:9/never-called' });
+  });
+
   it("a customer's key cannot read or change another customer's data (and the other's own key can)", async () => {
     const a = await customerWithData();
     const b = await customerWithData();

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -186,5 +187,21 @@ describe('operators: the orderly CLI on the real pipeline', () => {
     expect(await orderly('status', '999999999999')).toMatchObject({ code: 1, stderr: 'orderly: there is no event or order 999999999999\n' });
     expect(await orderly('dlq', 'show', '999999999999')).toMatchObject({ code: 1, stderr: 'orderly: there is no dead letter 999999999999\n' });
     expect(await orderly('pause', 'nope')).toMatchObject({ code: 1, stderr: 'orderly: there is no customer "nope"\n' });
+  });
+
+  it('records every state-changing command in the audit trail, with who ran it and how it ended', async () => {
+    const { customerId } = await subscribedCustomer(pipeline.pool);
+    expect((await orderly('pause', customerId, '--reason', 'audit test')).code).toBe(0);
+    expect((await orderly('resume', customerId)).code).toBe(0);
+    expect((await orderly('cancel', '999999999998')).code).toBe(1);
+    expect((await orderly('status', '999999999998')).code).toBe(1); // reads are not recorded
+
+    const entries = JSON.parse((await orderly('audit', '--limit', '3', '--json')).stdout) as { actor: string; action: string; target: string; outcome: string }[];
+    expect(entries.map(({ action, target, outcome }) => ({ action, target, outcome }))).toEqual([
+      { action: 'cancel', target: '999999999998 --reason cancelled by an operator', outcome: 'failed: there is no event 999999999998' },
+      { action: 'resume', target: customerId, outcome: 'ok' },
+      { action: 'pause', target: `${customerId} --reason audit test`, outcome: 'ok' },
+    ]);
+    expect(entries.every((e) => e.actor === `cli:${userInfo().username}`)).toBe(true);
   });
 });

@@ -3,7 +3,11 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type EndpointSpec, sample } from '../../scripts/sample-data.js';
+import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
 import { workflowIds } from '../../src/domain.js';
+import { resourceOperations } from '../../src/operations/resources.js';
+import { createSecretBox } from '../../src/secrets.js';
+import { destinationChecks } from '../../src/webhook-destination.js';
 import { defaultMetricsPorts } from '../../src/metrics.js';
 import { type EndpointState, endpointStateQuery } from '../../src/workflows/webhook-endpoint.js';
 import { deliveriesOf } from '../support/expectations.js';
@@ -76,6 +80,56 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
     const accepted = receiver.accepted()[0]!;
     const verified = new Webhook(endpoint.secret).verify(accepted.body, accepted.headers as Record<string, string>);
     expect(verified).toMatchObject({ type: 'order.event.failed', data: { eventId, customerId, errorDesc: 'card declined' } });
+  });
+
+  it('dead-letters a delivery to an address inside the network (endpoint written by SQL) without connecting to it', async () => {
+    // 127.0.0.2 is loopback but outside the test suite's allowed 127.0.0.1/32: what a private address is in production.
+    const inside = await startWebhookReceiver('127.0.0.2');
+    receivers.push(inside);
+    const customerId = await sample.customer(pipeline.pool, `Webhooks ${randomUUID()}`);
+    const user = await sample.user(pipeline.pool, customerId, 'Integration', null);
+    const endpoint = await sample.webhookEndpoint(pipeline.pool, customerId, inside.url);
+    await sample.subscription(pipeline.pool, user.id, { endpointId: endpoint.id });
+    const eventId = await sample.event(pipeline.pool, { orderId: await sample.order(pipeline.pool, customerId), customerId, status: 'success' });
+
+    const [row] = await until('the delivery to settle', () => settled([eventId]));
+    expect(row).toMatchObject({ state: 'dead_lettered', last_error: 'WebhookDestinationForbidden: webhook destination 127.0.0.2 is refused: loopback range' });
+    const [[deadLetter]] = await pipeline.pool.query<RowDataPacket[]>('SELECT error_type, attempts FROM dead_letters WHERE event_id = ?', [eventId]);
+    expect(deadLetter).toEqual({ error_type: 'WebhookDestinationForbidden', attempts: 1 });
+    expect(inside.received).toEqual([]);
+  });
+
+  it('does not follow a redirect to an internal address: the delivery is dead-lettered, the address never called', async () => {
+    const inside = await startWebhookReceiver('127.0.0.2');
+    receivers.push(inside);
+    const { receiver, newOrder, customerId } = await webhookCustomer();
+    receiver.reply = () => ({ status: 302, headers: { location: inside.url } });
+    const eventId = await sample.event(pipeline.pool, { orderId: await newOrder(), customerId, status: 'success' });
+
+    const [row] = await until('the delivery to settle', () => settled([eventId]));
+    expect(row).toMatchObject({ state: 'dead_lettered', last_error: 'WebhookRejected: the endpoint answered 302; redirects are not followed' });
+    expect(receiver.received).toHaveLength(1);
+    expect(inside.received).toEqual([]);
+  });
+
+  it('rotates a secret without downtime: for the grace period each request carries both signatures, each verifiable', async () => {
+    const { endpoint, receiver, newOrder, customerId } = await webhookCustomer();
+    const config = loadConfig();
+    const resources = resourceOperations({ pool: pipeline.pool, destinations: destinationChecks(webhookDestinationPolicy(config)), secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS), secretGraceS: 3600 });
+    const rotated = await resources.rotateEndpointSecret(endpoint.id, undefined);
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(Date.parse(rotated.previousSecretExpiresAt) - Date.now()).toBeGreaterThan(3500_000);
+    const [[row]] = await pipeline.pool.query<RowDataPacket[]>('SELECT secret, previous_secret FROM webhook_endpoints WHERE id = ?', [endpoint.id]);
+    expect(String(row!.secret)).toMatch(/^v1:/); // sealed at rest
+    expect(String(row!.secret)).not.toContain(rotated.secret.slice('whsec_'.length));
+
+    const eventId = await sample.event(pipeline.pool, { orderId: await newOrder(), customerId, status: 'success' });
+    const [request] = await until('the POST', () => Promise.resolve(receiver.accepted().length > 0 ? receiver.accepted() : undefined));
+    expect(payloadOf(request!).data.eventId).toBe(eventId);
+    const headers = request!.headers as Record<string, string>;
+    expect(headers['webhook-signature']!.split(' ')).toHaveLength(2);
+    for (const secret of [endpoint.secret, rotated.secret]) expect(() => new Webhook(secret).verify(request!.body, headers)).not.toThrow();
+    expect(() => new Webhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`).verify(request!.body, headers)).toThrow();
   });
 
   it('waits as long as Retry-After says, not the shorter retry schedule', async () => {

@@ -26,10 +26,11 @@ export interface WebhookReceiver {
 }
 
 /**
- * A local HTTP endpoint for webhook tests and benchmarks: answers as told (2xx, 4xx, 5xx with Retry-After,
+ * A local HTTP endpoint for webhook tests and benchmarks (on `host`: 127.0.0.1, which Orderly's test processes
+ * allow, or another loopback address, which they refuse): answers as told (2xx, 4xx, 5xx with Retry-After,
  * or not at all, as a frozen customer endpoint would) and records every request with its arrival time.
  */
-export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+export async function startWebhookReceiver(host = '127.0.0.1'): Promise<WebhookReceiver> {
   const hanging = new Set<ServerResponse>();
   const receiver: WebhookReceiver = {
     url: '',
@@ -67,7 +68,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       }, reply.delayMs ?? 0);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/orderly`;
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  receiver.url = `http://${host}:${(server.address() as AddressInfo).port}/hooks/orderly`;
   return receiver;
 }
