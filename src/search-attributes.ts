@@ -9,3 +9,13 @@ export const searchAttributes = {
 } as const;
 
 export type NotificationStatus = 'processing' | 'held' | 'delivered' | 'suppressed' | 'dead_lettered' | 'cancelled';
+
+/** What a notification workflow starts with: its order, customer and event, and the status `processing`. */
+export function startingSearchAttributes(event: { orderId: string; customerId: string; eventId: string }) {
+  return [
+    { key: searchAttributes.orderId, value: event.orderId },
+    { key: searchAttributes.customerId, value: event.customerId },
+    { key: searchAttributes.eventId, value: event.eventId },
+    { key: searchAttributes.notificationStatus, value: 'processing' satisfies NotificationStatus },
+  ];
+}

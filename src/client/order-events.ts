@@ -3,7 +3,7 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
 import { appendToChain } from '../db/notification-chain.js';
 import { type OrderEvent, notificationRunKey, taskQueues, workflowIds } from '../domain.js';
-import { searchAttributes } from '../search-attributes.js';
+import { startingSearchAttributes } from '../search-attributes.js';
 import type { EventNotificationInput } from '../workflows/event-notification.js';
 
 /**
@@ -22,12 +22,7 @@ export async function submitOrderEvent({ client, pool }: { client: Client; pool:
       taskQueue: taskQueues.workflows,
       args: [{ event, predecessor } satisfies EventNotificationInput],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      typedSearchAttributes: [
-        { key: searchAttributes.orderId, value: event.orderId },
-        { key: searchAttributes.customerId, value: event.customerId },
-        { key: searchAttributes.eventId, value: event.eventId },
-        { key: searchAttributes.notificationStatus, value: 'processing' },
-      ],
+      typedSearchAttributes: startingSearchAttributes(event),
     });
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;

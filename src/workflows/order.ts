@@ -15,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { type OrderEvent, type QueuedEvent, compactQueue, isEventRef, notificationRunKey, workflowIds } from '../domain.js';
-import { searchAttributes } from '../search-attributes.js';
+import { startingSearchAttributes } from '../search-attributes.js';
 import { activityFailureCause } from './failures.js';
 import { notificationWorkflow } from './notification.js';
 import { deadLetter, deadLetterOf } from './notification-run.js';
@@ -97,12 +97,7 @@ async function notify(queued: QueuedEvent): Promise<void> {
       // A notification that already ran (a redelivery older than the seen window) is not run again.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      typedSearchAttributes: [
-        { key: searchAttributes.orderId, value: event.orderId },
-        { key: searchAttributes.customerId, value: event.customerId },
-        { key: searchAttributes.eventId, value: event.eventId },
-        { key: searchAttributes.notificationStatus, value: 'processing' },
-      ],
+      typedSearchAttributes: startingSearchAttributes(event),
     });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return;
