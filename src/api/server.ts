@@ -9,7 +9,7 @@ import { type Principal, apiKeyOperations } from '../operations/api-keys.js';
 import { customerOperations } from '../operations/customers.js';
 import { deadLetterOperations } from '../operations/dead-letters.js';
 import { auditOperations } from '../operations/audit.js';
-import { Conflict, NotFound } from '../operations/errors.js';
+import { BadRequest, Conflict, NotFound } from '../operations/errors.js';
 import type { SecretBox } from '../secrets.js';
 import { WebhookDestinationForbidden, type destinationChecks } from '../webhook-destination.js';
 import { notificationOperations } from '../operations/notifications.js';
@@ -27,14 +27,16 @@ class Forbidden extends Error {}
 const id = { type: 'string', pattern: '^[0-9]{1,20}$' } as const;
 const idParams = { type: 'object', required: ['id'], properties: { id }, additionalProperties: false } as const;
 const nullableString = { type: ['string', 'null'], maxLength: 255 } as const;
-const nullablePositive = { type: ['integer', 'null'], minimum: 1 } as const;
+/** A positive whole number up to `maximum`, or null for the service's default. */
+const nullableUpTo = (maximum: number) => ({ type: ['integer', 'null'], minimum: 1, maximum }) as const;
+/** Bounds that make sense for a webhook endpoint (and fit the INT UNSIGNED columns). */
 const endpointPolicy = {
-  retryScheduleS: { type: ['array', 'null'], items: { type: 'number', minimum: 0 }, minItems: 1, maxItems: 50 },
-  maxAgeS: nullablePositive,
-  rateLimitPerS: nullablePositive,
-  maxInFlight: nullablePositive,
-  circuitFailureThreshold: nullablePositive,
-  circuitCooldownS: nullablePositive,
+  retryScheduleS: { type: ['array', 'null'], items: { type: 'number', minimum: 0, maximum: 7 * 24 * 3600 }, minItems: 1, maxItems: 50 },
+  maxAgeS: nullableUpTo(30 * 24 * 3600),
+  rateLimitPerS: nullableUpTo(10_000),
+  maxInFlight: nullableUpTo(1_000),
+  circuitFailureThreshold: nullableUpTo(1_000),
+  circuitCooldownS: nullableUpTo(24 * 3600),
 } as const;
 const webhookUrl = { type: 'string', format: 'uri', pattern: '^https?://', maxLength: 2048 } as const;
 
@@ -86,6 +88,7 @@ export async function buildApi({
   app.setErrorHandler((error: Error, request, reply) => {
     if (error instanceof NotFound) return reply.code(404).send({ error: error.message });
     if (error instanceof Conflict) return reply.code(409).send({ error: error.message });
+    if (error instanceof BadRequest) return reply.code(400).send({ error: error.message });
     if (error instanceof Forbidden) return reply.code(403).send({ error: error.message });
     if (error instanceof WebhookDestinationForbidden) return reply.code(400).send({ error: error.message, rule: error.rule });
     const validation = (error as { validation?: unknown; validationContext?: string }).validation;

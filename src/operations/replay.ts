@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { submitOrderEvent } from '../client/order-events.js';
 import { orderEventsBetween } from '../db/order-events.js';
+import { BadRequest } from './errors.js';
 
 export interface ReplayCandidate {
   eventId: string;
@@ -19,6 +20,9 @@ export interface ReplayCandidate {
  * would not send a delivered recipient twice anyway. Status changes are not replayed (their binlog position,
  * which names them, is not in the table).
  */
+/** A longer window is more likely a typo than a CDC gap, and would start a notification for each of its events. */
+const maxWindowMs = 7 * 24 * 3600 * 1000;
+
 export function replayOperations({ pool, client }: { pool: Pool; client: Client }) {
   async function candidates(from: Date, to: Date): Promise<ReplayCandidate[]> {
     const events = await orderEventsBetween(pool, from, to);
@@ -40,6 +44,8 @@ export function replayOperations({ pool, client }: { pool: Pool; client: Client 
 
     /** Sends the candidates again, oldest first (each order keeps its order). `dryRun` only lists them. */
     async replay(from: Date, to: Date, { dryRun = false } = {}): Promise<ReplayCandidate[]> {
+      if (!(to.getTime() > from.getTime())) throw new BadRequest('the replay window is empty: --to must be after --from');
+      if (to.getTime() - from.getTime() > maxWindowMs) throw new BadRequest('the replay window is longer than 7 days: replay a long gap in several windows');
       const found = await candidates(from, to);
       if (dryRun || found.length === 0) return found;
       const events = new Map((await orderEventsBetween(pool, from, to)).map((e) => [e.eventId, e]));
