@@ -11,8 +11,14 @@ export interface EventNotificationInput {
   predecessor?: string;
 }
 
-/** A notification waiting for its predecessor looks again this often, in case the settled signal never comes. */
-const predecessorRecheckInterval = '1 minute';
+/**
+ * A notification waiting for its predecessor looks again this often, in case the settled signal never comes (the
+ * predecessor was terminated by hand). Long on purpose: in a burst, thousands wait at once, and each look is a
+ * workflow task; a short interval made them crowd out the notifications that could go. The previous design's
+ * order workflows, which never send that signal, are looked at every minute.
+ */
+const predecessorRecheckInterval = '30 minutes';
+const legacyOrderRecheckInterval = '1 minute';
 
 /**
  * One notification (id `notification:<eventId>`, or `notification:<eventId>@<binlog position>` for a status
@@ -44,7 +50,8 @@ export async function eventNotificationWorkflow({ event, predecessor }: EventNot
       await run.waitWhileHeld();
     } else {
       // A timed-out wait asks Temporal too: a predecessor terminated by an operator never settles.
-      askTemporal = !(await condition(() => predecessorSettled, predecessorRecheckInterval));
+      const interval = waitingFor?.startsWith('order:') ? legacyOrderRecheckInterval : predecessorRecheckInterval;
+      askTemporal = !(await condition(() => predecessorSettled, interval));
       if (predecessorSettled) waitingFor = undefined;
     }
   }
