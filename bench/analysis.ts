@@ -54,7 +54,10 @@ export function judge(inserted: InsertedEvent[], accepted: AcceptedMail[]): Phas
     duplicates += copies.length - 1;
     const first = Math.min(...copies.map((c) => c.acceptedAt));
     latencies.push(first - event.occurredAtMs);
-    acceptedInOrder.set(event.orderId, [...(acceptedInOrder.get(event.orderId) ?? []), { eventId: Number(event.eventId), acceptedAt: first }]);
+    acceptedInOrder.set(event.orderId, [
+      ...(acceptedInOrder.get(event.orderId) ?? []),
+      { eventId: Number(event.eventId), acceptedAt: first },
+    ]);
   }
   let orderViolations = 0;
   for (const mails of acceptedInOrder.values()) {

@@ -39,11 +39,20 @@ export function costOf(history: HistoryJson): WorkflowCost {
       markersSinceTask = true;
     }
   }
-  return { workflowTasks: types.filter((t) => t === 'WORKFLOW_TASK_COMPLETED').length, historyEvents: types.length, actions };
+  return {
+    workflowTasks: types.filter((t) => t === 'WORKFLOW_TASK_COMPLETED').length,
+    historyEvents: types.length,
+    actions,
+  };
 }
 
 /** The mean cost over several executions, to one decimal. */
 export function meanCost(costs: WorkflowCost[]): WorkflowCost {
-  const mean = (pick: (c: WorkflowCost) => number) => Math.round((costs.reduce((sum, c) => sum + pick(c), 0) / Math.max(1, costs.length)) * 10) / 10;
-  return { workflowTasks: mean((c) => c.workflowTasks), historyEvents: mean((c) => c.historyEvents), actions: mean((c) => c.actions) };
+  const mean = (pick: (c: WorkflowCost) => number) =>
+    Math.round((costs.reduce((sum, c) => sum + pick(c), 0) / Math.max(1, costs.length)) * 10) / 10;
+  return {
+    workflowTasks: mean((c) => c.workflowTasks),
+    historyEvents: mean((c) => c.historyEvents),
+    actions: mean((c) => c.actions),
+  };
 }

@@ -16,7 +16,9 @@ export function cpuSeconds(pid: number): number | undefined {
 /** Measures CPU per named process over a window: percent of one core. */
 export function cpuMeter(pids: Record<string, number | undefined>) {
   const start = Date.now();
-  const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, pid === undefined ? undefined : cpuSeconds(pid)]));
+  const before = Object.fromEntries(
+    Object.entries(pids).map(([name, pid]) => [name, pid === undefined ? undefined : cpuSeconds(pid)]),
+  );
   return {
     read(): Record<string, number> {
       const seconds = (Date.now() - start) / 1000;

@@ -53,13 +53,17 @@ async function webhookCustomer(pool: Pool, name: string): Promise<Customer> {
   const endpoint = await sample.webhookEndpoint(pool, customerId, receiver.url);
   await sample.subscription(pool, user.id, { endpointId: endpoint.id });
   const orders = [];
-  for (let i = 0; i < ordersPerCustomer; i++) orders.push({ orderId: await sample.order(pool, customerId), customerId });
+  for (let i = 0; i < ordersPerCustomer; i++)
+    orders.push({ orderId: await sample.order(pool, customerId), customerId });
   return { name, customerId, fixture: { orders }, receiver };
 }
 
 /** What the customer's endpoint accepted (answered 2xx), as the analysis reads it: event id and arrival time. */
 function acceptedBy(customer: Customer): AcceptedMail[] {
-  return customer.receiver.accepted().map((request) => ({ eventId: (JSON.parse(request.body) as { data: { eventId: string } }).data.eventId, acceptedAt: request.at }));
+  return customer.receiver.accepted().map((request) => ({
+    eventId: (JSON.parse(request.body) as { data: { eventId: string } }).data.eventId,
+    acceptedAt: request.at,
+  }));
 }
 
 /** The customer's events written after `afterId`. */
@@ -69,17 +73,36 @@ async function eventsOf(pool: Pool, customer: Customer, afterId: string) {
 }
 
 /** Waits until the endpoint has accepted every event written after `afterId` (or the timeout: judged as lost). */
-async function waitForDeliveries(pool: Pool, customer: Customer, afterId: string, acceptedBefore: number, timeoutMs: number): Promise<void> {
+async function waitForDeliveries(
+  pool: Pool,
+  customer: Customer,
+  afterId: string,
+  acceptedBefore: number,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const expected = (await eventsOf(pool, customer, afterId)).length;
-  while (new Set(acceptedBy(customer).slice(acceptedBefore).map((a) => a.eventId)).size < expected && Date.now() < deadline) await sleep(500);
+  while (
+    new Set(
+      acceptedBy(customer)
+        .slice(acceptedBefore)
+        .map((a) => a.eventId),
+    ).size < expected &&
+    Date.now() < deadline
+  )
+    await sleep(500);
 }
 
 interface PhaseResult extends PhaseVerdict {
   deliveredPerS: number;
 }
 
-async function phase(pool: Pool, a: Customer, b: Customer, bHanging: boolean): Promise<{ a: PhaseResult; afterId: string }> {
+async function phase(
+  pool: Pool,
+  a: Customer,
+  b: Customer,
+  bHanging: boolean,
+): Promise<{ a: PhaseResult; afterId: string }> {
   const afterId = await maxEventId(pool);
   const acceptedBefore = acceptedBy(a).length;
   const bAcceptedBefore = acceptedBy(b).length;
@@ -91,7 +114,10 @@ async function phase(pool: Pool, a: Customer, b: Customer, bHanging: boolean): P
   if (!bHanging) await waitForDeliveries(pool, b, afterId, bAcceptedBefore, 300_000);
   await sleep(2_000); // late duplicates still count
   const verdict = judge(await eventsOf(pool, a, afterId), acceptedBy(a).slice(acceptedBefore));
-  return { a: { ...verdict, deliveredPerS: round(verdict.delivered / ((verdict.lastAcceptedAt - started) / 1000)) }, afterId };
+  return {
+    a: { ...verdict, deliveredPerS: round(verdict.delivered / ((verdict.lastAcceptedAt - started) / 1000)) },
+    afterId,
+  };
 }
 
 async function main(): Promise<void> {
@@ -110,12 +136,16 @@ async function main(): Promise<void> {
 
     console.log(`bench:isolation: B healthy, A at ${rateA}/s and B at ${rateB}/s for ${durationS} s...`);
     const healthy = await phase(pool, a, b, false);
-    console.log(`  A: ${healthy.a.deliveredPerS}/s, p50 ${Math.round(healthy.a.p50Ms)} ms, p99 ${Math.round(healthy.a.p99Ms)} ms`);
+    console.log(
+      `  A: ${healthy.a.deliveredPerS}/s, p50 ${Math.round(healthy.a.p50Ms)} ms, p99 ${Math.round(healthy.a.p99Ms)} ms`,
+    );
 
     console.log(`bench:isolation: B hanging, same rates for ${durationS} s...`);
     const bAcceptedBefore = acceptedBy(b).length;
     const hanging = await phase(pool, a, b, true);
-    console.log(`  A: ${hanging.a.deliveredPerS}/s, p50 ${Math.round(hanging.a.p50Ms)} ms, p99 ${Math.round(hanging.a.p99Ms)} ms`);
+    console.log(
+      `  A: ${hanging.a.deliveredPerS}/s, p50 ${Math.round(hanging.a.p50Ms)} ms, p99 ${Math.round(hanging.a.p99Ms)} ms`,
+    );
 
     console.log("bench:isolation: B recovers; waiting for B's backlog...");
     b.receiver.reply = () => ({ status: 204 });
@@ -127,11 +157,23 @@ async function main(): Promise<void> {
 
     const p99Ratio = round(hanging.a.p99Ms / healthy.a.p99Ms, 2);
     const throughputRatio = round(hanging.a.deliveredPerS / healthy.a.deliveredPerS, 2);
-    const failed = [healthy.a, hanging.a, bVerdict].some((v) => v.lost > 0 || v.duplicates > 0 || v.orderViolations > 0);
+    const failed = [healthy.a, hanging.a, bVerdict].some(
+      (v) => v.lost > 0 || v.duplicates > 0 || v.orderViolations > 0,
+    );
     const result = {
       when: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release() },
-      versions: { node: process.version, temporalCli: versions.temporalCli, kafka: versions.kafka, debezium: versions.debezium },
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        kernel: release(),
+      },
+      versions: {
+        node: process.version,
+        temporalCli: versions.temporalCli,
+        kafka: versions.kafka,
+        debezium: versions.debezium,
+      },
       settings: {
         rate_a: rateA,
         rate_b: rateB,
@@ -146,7 +188,14 @@ async function main(): Promise<void> {
       a_with_b_hanging: toJson(hanging.a),
       p99_ratio: p99Ratio,
       throughput_ratio: throughputRatio,
-      b_after_recovery: { expected: bVerdict.expected, delivered: bVerdict.delivered, lost: bVerdict.lost, duplicates: bVerdict.duplicates, order_violations: bVerdict.orderViolations, drain_s: bDrainS },
+      b_after_recovery: {
+        expected: bVerdict.expected,
+        delivered: bVerdict.delivered,
+        lost: bVerdict.lost,
+        duplicates: bVerdict.duplicates,
+        order_violations: bVerdict.orderViolations,
+        drain_s: bDrainS,
+      },
       goal: { p99_ratio_at_most: 1.2, throughput_ratio_at_least: 1.0 },
       failed,
     };
@@ -156,8 +205,12 @@ async function main(): Promise<void> {
       'B healthy': row(healthy.a),
       'B hanging': row(hanging.a),
     });
-    console.log(`A's p99 ratio (hanging / healthy): ${p99Ratio} (goal <= 1.2); A's throughput ratio: ${throughputRatio} (goal >= 1.0 within noise)`);
-    console.log(`B after recovery: ${bVerdict.delivered}/${bVerdict.expected} delivered in ${bDrainS} s, lost ${bVerdict.lost}, dup ${bVerdict.duplicates}, order ${bVerdict.orderViolations}`);
+    console.log(
+      `A's p99 ratio (hanging / healthy): ${p99Ratio} (goal <= 1.2); A's throughput ratio: ${throughputRatio} (goal >= 1.0 within noise)`,
+    );
+    console.log(
+      `B after recovery: ${bVerdict.delivered}/${bVerdict.expected} delivered in ${bDrainS} s, lost ${bVerdict.lost}, dup ${bVerdict.duplicates}, order ${bVerdict.orderViolations}`,
+    );
 
     const resultsDir = join(repoRoot, 'bench', 'results');
     mkdirSync(resultsDir, { recursive: true });

@@ -13,7 +13,11 @@ export interface LoadFixture {
 export const loadSource = 'load-generator';
 
 /** With `webhookUrl`, each customer's user hears through a webhook endpoint at that URL instead of by email. */
-export async function createLoadFixture(pool: Pool, orderCount: number, { customers = 10, webhookUrl }: { customers?: number; webhookUrl?: string } = {}): Promise<LoadFixture> {
+export async function createLoadFixture(
+  pool: Pool,
+  orderCount: number,
+  { customers = 10, webhookUrl }: { customers?: number; webhookUrl?: string } = {},
+): Promise<LoadFixture> {
   const run = randomUUID().slice(0, 8);
   const orders = [];
   for (let c = 0; c < customers; c++) {
@@ -21,7 +25,8 @@ export async function createLoadFixture(pool: Pool, orderCount: number, { custom
     const user = await sample.user(pool, customerId, `load-${c}`, `load-${c}.${run}@example.test`);
     const endpoint = webhookUrl === undefined ? undefined : await sample.webhookEndpoint(pool, customerId, webhookUrl);
     await sample.subscription(pool, user.id, endpoint === undefined ? {} : { endpointId: endpoint.id });
-    for (let o = 0; o < orderCount / customers; o++) orders.push({ orderId: await sample.order(pool, customerId), customerId });
+    for (let o = 0; o < orderCount / customers; o++)
+      orders.push({ orderId: await sample.order(pool, customerId), customerId });
   }
   return { orders };
 }
@@ -31,7 +36,17 @@ export async function insertEvents(pool: Pool, fixture: LoadFixture, count: numb
   const rows = Array.from({ length: count }, (_, i) => {
     const { orderId, customerId } = fixture.orders[Math.floor(Math.random() * fixture.orders.length)]!;
     const failure = i % 5 === 4;
-    return [orderId, customerId, 'F1063', failure ? 'step.failed' : 'step.completed', failure ? 'failure' : 'success', loadSource, 250, failure ? 'E500' : null, failure ? 'load failure' : null];
+    return [
+      orderId,
+      customerId,
+      'F1063',
+      failure ? 'step.failed' : 'step.completed',
+      failure ? 'failure' : 'success',
+      loadSource,
+      250,
+      failure ? 'E500' : null,
+      failure ? 'load failure' : null,
+    ];
   });
   await pool.query(
     'INSERT INTO order_events (order_id, customer_id, flow_id, event_type, status, source, execution_ms, error_code, error_desc) VALUES ?',
@@ -43,7 +58,13 @@ export async function insertEvents(pool: Pool, fixture: LoadFixture, count: numb
  * Inserts events at `rate` per second for `seconds`, calling `onTick` about every 20 ms (for sampling).
  * Returns how many it inserted. A failed INSERT (database restarting) is retried: the load keeps its rate.
  */
-export async function insertAtRate(pool: Pool, fixture: LoadFixture, rate: number, seconds: number, onTick: (inserted: number) => void = () => {}): Promise<number> {
+export async function insertAtRate(
+  pool: Pool,
+  fixture: LoadFixture,
+  rate: number,
+  seconds: number,
+  onTick: (inserted: number) => void = () => {},
+): Promise<number> {
   const started = Date.now();
   const end = started + seconds * 1000;
   let inserted = 0;

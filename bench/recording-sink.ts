@@ -29,11 +29,15 @@ const server = new SMTPServer({
     });
     stream.on('end', () => {
       const acceptedAt = Date.now();
-      out.write(`${JSON.stringify({ eventId: eventIdHeader.exec(head)?.[1] ?? null, to: session.envelope.rcptTo.map((r) => r.address), acceptedAt })}\n`);
+      out.write(
+        `${JSON.stringify({ eventId: eventIdHeader.exec(head)?.[1] ?? null, to: session.envelope.rcptTo.map((r) => r.address), acceptedAt })}\n`,
+      );
       callback();
     });
   },
 });
 
-server.listen(Number(portArg), '127.0.0.1', () => console.log(`recording sink listening on 127.0.0.1:${portArg}, writing ${file}`));
+server.listen(Number(portArg), '127.0.0.1', () =>
+  console.log(`recording sink listening on 127.0.0.1:${portArg}, writing ${file}`),
+);
 process.once('SIGTERM', () => server.close(() => out.end(() => process.exit(0))));

@@ -52,7 +52,16 @@ const program = new Command('bench')
   .option('--webhook-duration <seconds>', 'seconds per webhook rate', '60')
   .option('--sink-port <port>', 'port of the recording SMTP server', '2525')
   .parse();
-const options = program.opts<{ rates: string; duration: string; backlog: string; ceilingSeconds: string; orders: string; sinkPort: string; webhookRates: string; webhookDuration: string }>();
+const options = program.opts<{
+  rates: string;
+  duration: string;
+  backlog: string;
+  ceilingSeconds: string;
+  orders: string;
+  sinkPort: string;
+  webhookRates: string;
+  webhookDuration: string;
+}>();
 const rates = options.rates.split(',').map(Number);
 const durationS = Number(options.duration);
 const backlogEvents = Number(options.backlog);
@@ -77,7 +86,10 @@ function readAccepted(file: string): AcceptedMail[] {
 /** Mean cost of the executions named, from their histories. */
 async function costOfWorkflows(client: Client, workflowIds: string[]): Promise<WorkflowCost> {
   const costs = [];
-  for (const workflowId of workflowIds) costs.push(costOf(JSON.parse(historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory())) as HistoryJson));
+  for (const workflowId of workflowIds)
+    costs.push(
+      costOf(JSON.parse(historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory())) as HistoryJson),
+    );
   return meanCost(costs);
 }
 
@@ -93,7 +105,12 @@ async function measureCeiling(): Promise<{ wps: number; cost: WorkflowCost }> {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection });
   const taskQueue = `bench-ceiling-${randomUUID()}`;
-  const worker = await Worker.create({ connection: native, taskQueue, workflowBundle, activities: { noop: () => Promise.resolve() } });
+  const worker = await Worker.create({
+    connection: native,
+    taskQueue,
+    workflowBundle,
+    activities: { noop: () => Promise.resolve() },
+  });
   let completed = 0;
   const finished: string[] = [];
   const deadline = Date.now() + ceilingSeconds * 1000;
@@ -127,7 +144,13 @@ async function measureRawSink(seconds: number): Promise<number> {
   await Promise.all(
     Array.from({ length: 32 }, async () => {
       while (Date.now() < deadline) {
-        await transport.sendMail({ from: 'bench@orderly.local', to: 'raw@example.test', subject: 'raw sink', text: 'x'.repeat(2000), html: `<p>${'x'.repeat(8000)}</p>` });
+        await transport.sendMail({
+          from: 'bench@orderly.local',
+          to: 'raw@example.test',
+          subject: 'raw sink',
+          text: 'x'.repeat(2000),
+          html: `<p>${'x'.repeat(8000)}</p>`,
+        });
         sent++;
       }
     }),
@@ -170,11 +193,15 @@ async function runPhase(
   const sampleBacklog = (): void => {
     if (Date.now() < nextSample) return;
     nextSample += 5_000;
-    backlogSamples.push({ t: Math.round((Date.now() - started) / 1000), backlog: inserted - (acceptedSoFar().length - acceptedBefore) });
+    backlogSamples.push({
+      t: Math.round((Date.now() - started) / 1000),
+      backlog: inserted - (acceptedSoFar().length - acceptedBefore),
+    });
   };
 
   if (rate === null) {
-    for (let done = 0; done < backlogEvents; done += 1000) await insertEvents(pool, fixture, Math.min(1000, backlogEvents - done));
+    for (let done = 0; done < backlogEvents; done += 1000)
+      await insertEvents(pool, fixture, Math.min(1000, backlogEvents - done));
     inserted = backlogEvents;
   } else {
     await insertAtRate(pool, fixture, rate, seconds, (count) => {
@@ -213,8 +240,16 @@ async function runPhase(
     drainS: Math.round(((verdict.lastAcceptedAt - (rate === null ? started : insertedEnd)) / 1000) * 10) / 10,
     backlogSamples,
     cpuPercent,
-    cpuMsPerEvent: Object.fromEntries(Object.entries(cpuPercent).map(([name, percent]) => [name, round((percent * 10 * meteredS) / Math.max(1, verdict.delivered), 2)])),
-    eventIds: events.filter((_, i) => i % Math.max(1, Math.floor(events.length / costSample)) === 0).slice(0, costSample).map((e) => e.eventId),
+    cpuMsPerEvent: Object.fromEntries(
+      Object.entries(cpuPercent).map(([name, percent]) => [
+        name,
+        round((percent * 10 * meteredS) / Math.max(1, verdict.delivered), 2),
+      ]),
+    ),
+    eventIds: events
+      .filter((_, i) => i % Math.max(1, Math.floor(events.length / costSample)) === 0)
+      .slice(0, costSample)
+      .map((e) => e.eventId),
     failed: verdict.lost > 0 || verdict.duplicates > 0 || verdict.orderViolations > 0,
   };
 }
@@ -237,7 +272,11 @@ async function main(): Promise<void> {
   console.log(`  ${ceilingWps.toFixed(1)} workflows/s`);
 
   const mails = () => readAccepted(sinkFile);
-  const sink = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'bench', 'recording-sink.ts'), String(sinkPort), sinkFile], { stdio: 'inherit' });
+  const sink = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'bench', 'recording-sink.ts'), String(sinkPort), sinkFile],
+    { stdio: 'inherit' },
+  );
   await sleep(1_500);
   console.log('bench: raw sink (nodemailer pool -> SMTP server, 10 s)...');
   const rawSinkMps = await measureRawSink(10);
@@ -263,13 +302,17 @@ async function main(): Promise<void> {
       console.log(`bench: sustained ${rate} events/s for ${durationS} s...`);
       const phase = await runPhase(`sustained-${rate}`, rate, durationS, pool, fixture, mails, pids);
       phases.push(phase);
-      console.log(`  delivered ${phase.deliveredPerS}/s, p50 ${phase.p50Ms} ms, p99 ${phase.p99Ms} ms, lost ${phase.lost}, dup ${phase.duplicates}, order ${phase.orderViolations}`);
+      console.log(
+        `  delivered ${phase.deliveredPerS}/s, p50 ${phase.p50Ms} ms, p99 ${phase.p99Ms} ms, lost ${phase.lost}, dup ${phase.duplicates}, order ${phase.orderViolations}`,
+      );
     }
     if (backlogEvents > 0) {
       console.log(`bench: backlog of ${backlogEvents} events...`);
       const phase = await runPhase('backlog', null, 0, pool, fixture, mails, pids);
       phases.push(phase);
-      console.log(`  drained in ${phase.drainS} s (${phase.deliveredPerS}/s), lost ${phase.lost}, dup ${phase.duplicates}, order ${phase.orderViolations}`);
+      console.log(
+        `  drained in ${phase.drainS} s (${phase.deliveredPerS}/s), lost ${phase.lost}, dup ${phase.duplicates}, order ${phase.orderViolations}`,
+      );
     }
     webhookPhases.push(...(await measureWebhooks(pool, pids)));
   } finally {
@@ -278,7 +321,13 @@ async function main(): Promise<void> {
   const baselinePhases: PhaseResult[] = [];
   const baseline = await startBaseline();
   try {
-    const pids = { baseline: baseline.pid, mariadb: ownPid('mariadb'), kafka: ownPid('kafka'), connect: ownPid('debezium'), sink: sink.pid };
+    const pids = {
+      baseline: baseline.pid,
+      mariadb: ownPid('mariadb'),
+      kafka: ownPid('kafka'),
+      connect: ownPid('debezium'),
+      sink: sink.pid,
+    };
     const fixture = await createLoadFixture(pool, orderCount);
     const rate = Math.max(...rates);
     console.log(`bench: baseline (plain consumer) at ${rate} events/s for ${durationS} s...`);
@@ -287,7 +336,10 @@ async function main(): Promise<void> {
       console.log(`bench: baseline (plain consumer) on a backlog of ${backlogEvents} events...`);
       baselinePhases.push(await runPhase('baseline-backlog', null, 0, pool, fixture, mails, pids));
     }
-    for (const phase of baselinePhases) console.log(`  ${phase.name}: delivered ${phase.deliveredPerS}/s, p99 ${phase.p99Ms} ms, lost ${phase.lost}, dup ${phase.duplicates}, order ${phase.orderViolations}`);
+    for (const phase of baselinePhases)
+      console.log(
+        `  ${phase.name}: delivered ${phase.deliveredPerS}/s, p99 ${phase.p99Ms} ms, lost ${phase.lost}, dup ${phase.duplicates}, order ${phase.orderViolations}`,
+      );
   } finally {
     baseline.kill('SIGTERM');
     sink.kill('SIGTERM');
@@ -305,9 +357,27 @@ async function main(): Promise<void> {
   const backlog = orderly.find((p) => p.rate === null);
   const result = {
     when: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release() },
-    versions: { node: process.version, temporalCli: versions.temporalCli, kafka: versions.kafka, debezium: versions.debezium, mariadb: await mariadbVersion(pool) },
-    settings: { rates, durationS, backlogEvents, orders: orderCount, smtpPoolSize: config.SMTP_POOL_SIZE, emailConcurrency: config.EMAIL_MAX_CONCURRENT_ACTIVITIES },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      kernel: release(),
+    },
+    versions: {
+      node: process.version,
+      temporalCli: versions.temporalCli,
+      kafka: versions.kafka,
+      debezium: versions.debezium,
+      mariadb: await mariadbVersion(pool),
+    },
+    settings: {
+      rates,
+      durationS,
+      backlogEvents,
+      orders: orderCount,
+      smtpPoolSize: config.SMTP_POOL_SIZE,
+      emailConcurrency: config.EMAIL_MAX_CONCURRENT_ACTIVITIES,
+    },
     ceiling_wps: round(ceilingWps),
     raw_sink_mps: round(rawSinkMps),
     sustained: orderly.filter((p) => p.rate !== null).map(toJson),
@@ -316,20 +386,44 @@ async function main(): Promise<void> {
     ratio_to_ceiling: round(bestSustained / ceilingWps, 2),
     // The plain consumer promises nothing: its losses and duplicates are a finding, not a failed run.
     failed_phases: [...orderly, ...webhookPhases].filter((p) => p.failed).map((p) => p.name),
-    webhook: Object.fromEntries(webhookPhases.map((p) => [String(p.rate), { p50_ms: round(p.p50Ms), p95_ms: round(p.p95Ms), p99_ms: round(p.p99Ms), delivered_per_s: p.deliveredPerS, lost: p.lost, duplicates: p.duplicates, order_violations: p.orderViolations }])),
-    per_event: { workflow_tasks: perEvent.workflowTasks, history_events: perEvent.historyEvents, actions: perEvent.actions, ceiling: ceiling.cost },
+    webhook: Object.fromEntries(
+      webhookPhases.map((p) => [
+        String(p.rate),
+        {
+          p50_ms: round(p.p50Ms),
+          p95_ms: round(p.p95Ms),
+          p99_ms: round(p.p99Ms),
+          delivered_per_s: p.deliveredPerS,
+          lost: p.lost,
+          duplicates: p.duplicates,
+          order_violations: p.orderViolations,
+        },
+      ]),
+    ),
+    per_event: {
+      workflow_tasks: perEvent.workflowTasks,
+      history_events: perEvent.historyEvents,
+      actions: perEvent.actions,
+      ceiling: ceiling.cost,
+    },
     baseline: {
       // Capacity: the backlog drained by each, side by side; latency: the plain consumer at the highest rate.
       delivered_per_s: baselineBacklog?.deliveredPerS ?? baselineSustained?.deliveredPerS ?? 0,
       p99_ms: round(baselineSustained?.p99Ms ?? Number.NaN),
       phases: baselinePhases.map(toJson),
-      orderly_ratio: round((backlog?.deliveredPerS ?? bestSustained) / Math.max(0.1, baselineBacklog?.deliveredPerS ?? baselineSustained?.deliveredPerS ?? 0), 2),
+      orderly_ratio: round(
+        (backlog?.deliveredPerS ?? bestSustained) /
+          Math.max(0.1, baselineBacklog?.deliveredPerS ?? baselineSustained?.deliveredPerS ?? 0),
+        2,
+      ),
     },
   };
   await pool.end();
 
   console.log('\nOrderly benchmark');
-  console.log(`ceiling (no-op workflow): ${result.ceiling_wps} workflows/s   raw SMTP sink: ${result.raw_sink_mps} mails/s`);
+  console.log(
+    `ceiling (no-op workflow): ${result.ceiling_wps} workflows/s   raw SMTP sink: ${result.raw_sink_mps} mails/s`,
+  );
   console.table(
     phases.map((p) => ({
       phase: p.name,
@@ -346,8 +440,22 @@ async function main(): Promise<void> {
     })),
   );
   console.log(`best sustained: ${bestSustained} events/s; ratio to ceiling: ${result.ratio_to_ceiling}`);
-  if (webhookPhases.length > 0) console.table(webhookPhases.map((p) => ({ phase: p.name, 'delivered/s': p.deliveredPerS, 'p50 ms': Math.round(p.p50Ms), 'p95 ms': Math.round(p.p95Ms), 'p99 ms': Math.round(p.p99Ms), lost: p.lost, dup: p.duplicates, 'order viol.': p.orderViolations })));
-  console.log(`plain consumer: ${result.baseline.delivered_per_s} events/s, p99 ${result.baseline.p99_ms} ms; Orderly's backlog rate over it: ${result.baseline.orderly_ratio}`);
+  if (webhookPhases.length > 0)
+    console.table(
+      webhookPhases.map((p) => ({
+        phase: p.name,
+        'delivered/s': p.deliveredPerS,
+        'p50 ms': Math.round(p.p50Ms),
+        'p95 ms': Math.round(p.p95Ms),
+        'p99 ms': Math.round(p.p99Ms),
+        lost: p.lost,
+        dup: p.duplicates,
+        'order viol.': p.orderViolations,
+      })),
+    );
+  console.log(
+    `plain consumer: ${result.baseline.delivered_per_s} events/s, p99 ${result.baseline.p99_ms} ms; Orderly's backlog rate over it: ${result.baseline.orderly_ratio}`,
+  );
   console.log('CPU % of one core per process:');
   console.table(Object.fromEntries(phases.map((p) => [p.name, p.cpuPercent])));
   console.log('CPU ms per delivered event, per process:');
@@ -368,7 +476,10 @@ async function main(): Promise<void> {
 async function costOfEvents(eventIds: string[]): Promise<WorkflowCost> {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
-    return await costOfWorkflows(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), eventIds.map((id) => workflowIds.notification(id)));
+    return await costOfWorkflows(
+      new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+      eventIds.map((id) => workflowIds.notification(id)),
+    );
   } finally {
     await connection.close();
   }
@@ -380,7 +491,11 @@ async function costOfEvents(eventIds: string[]): Promise<WorkflowCost> {
  */
 async function measureWebhooks(pool: Pool, pids: Record<string, number | undefined>): Promise<PhaseResult[]> {
   const receiver = await startWebhookReceiver();
-  const received = () => receiver.accepted().map((request) => ({ eventId: (JSON.parse(request.body) as { data: { eventId: string } }).data.eventId, acceptedAt: request.at }));
+  const received = () =>
+    receiver.accepted().map((request) => ({
+      eventId: (JSON.parse(request.body) as { data: { eventId: string } }).data.eventId,
+      acceptedAt: request.at,
+    }));
   const results: PhaseResult[] = [];
   try {
     const fixture = await createLoadFixture(pool, orderCount, { webhookUrl: receiver.url });
@@ -388,7 +503,9 @@ async function measureWebhooks(pool: Pool, pids: Record<string, number | undefin
       console.log(`bench: webhooks at ${rate} events/s for ${webhookSeconds} s...`);
       const phase = await runPhase(`webhook-${rate}`, rate, webhookSeconds, pool, fixture, received, pids);
       results.push(phase);
-      console.log(`  delivered ${phase.deliveredPerS}/s, p50 ${phase.p50Ms} ms, p95 ${phase.p95Ms} ms, p99 ${phase.p99Ms} ms, lost ${phase.lost}, dup ${phase.duplicates}, order ${phase.orderViolations}`);
+      console.log(
+        `  delivered ${phase.deliveredPerS}/s, p50 ${phase.p50Ms} ms, p95 ${phase.p95Ms} ms, p99 ${phase.p99Ms} ms, lost ${phase.lost}, dup ${phase.duplicates}, order ${phase.orderViolations}`,
+      );
     }
   } finally {
     await receiver.close();
@@ -407,7 +524,11 @@ async function skipBaselineEventsForOrderly(): Promise<void> {
     // Explicit offsets: resetOffsets() commits -1, which a consumer reads as "no offset" and so, for the
     // ingest (fromBeginning), as the start of the topic.
     const ends = await admin.fetchTopicOffsets(config.KAFKA_EVENTS_TOPIC);
-    await admin.setOffsets({ groupId: config.KAFKA_GROUP_ID, topic: config.KAFKA_EVENTS_TOPIC, partitions: ends.map(({ partition, high }) => ({ partition, offset: high })) });
+    await admin.setOffsets({
+      groupId: config.KAFKA_GROUP_ID,
+      topic: config.KAFKA_EVENTS_TOPIC,
+      partitions: ends.map(({ partition, high }) => ({ partition, offset: high })),
+    });
   } finally {
     await admin.disconnect();
   }

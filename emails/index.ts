@@ -21,7 +21,10 @@ const oneLine = (value: string): string => value.replace(/[\r\n\t]+/g, ' ').trim
 
 const formatSeconds = (ms: number | null): string => (ms === null ? 'an unknown number of' : String(ms / 1000));
 
-const templates: Record<TemplateId, (input: TemplateInput) => { subject: string; element: ReturnType<typeof createElement> }> = {
+const templates: Record<
+  TemplateId,
+  (input: TemplateInput) => { subject: string; element: ReturnType<typeof createElement> }
+> = {
   'order-event-succeeded': ({ event, username }) => ({
     subject: `Event ${event.eventId} processed successfully`,
     element: createElement(OrderEventSucceededEmail, {

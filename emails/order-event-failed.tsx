@@ -12,7 +12,15 @@ export interface OrderEventFailedEmailProps {
 }
 
 /** Seed 000's failure mail: which event failed, where it came from, and the error report summary. */
-export function OrderEventFailedEmail({ username, eventId, flowId, source, errorCode, errorDesc, year }: OrderEventFailedEmailProps) {
+export function OrderEventFailedEmail({
+  username,
+  eventId,
+  flowId,
+  source,
+  errorCode,
+  errorDesc,
+  year,
+}: OrderEventFailedEmailProps) {
   return (
     <Layout preview={`Event ${eventId} failed: ${errorCode}`} year={year}>
       <Text style={textStyle}>Hi {username},</Text>

@@ -12,7 +12,14 @@ export interface OrderEventSucceededEmailProps {
 }
 
 /** Seed 000's success mail: the event was processed, how long it took, its workflow and source. */
-export function OrderEventSucceededEmail({ username, eventId, executionSeconds, flowId, source, year }: OrderEventSucceededEmailProps) {
+export function OrderEventSucceededEmail({
+  username,
+  eventId,
+  executionSeconds,
+  flowId,
+  source,
+  year,
+}: OrderEventSucceededEmailProps) {
   return (
     <Layout preview={`Event ${eventId} was processed successfully`} year={year}>
       <Text style={textStyle}>Hi {username},</Text>

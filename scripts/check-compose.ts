@@ -4,16 +4,25 @@
  */
 import { spawnSync } from 'node:child_process';
 
-const hasCompose = (): boolean => spawnSync('sh', ['-c', 'command -v docker-compose'], { stdio: 'ignore' }).status === 0;
+const hasCompose = (): boolean =>
+  spawnSync('sh', ['-c', 'command -v docker-compose'], { stdio: 'ignore' }).status === 0;
 
 if (!hasCompose()) {
   if (process.getuid?.() !== 0) {
-    console.error('check-compose: docker-compose is not installed; install it (apt-get install docker-compose) to validate docker-compose.yml.');
+    console.error(
+      'check-compose: docker-compose is not installed; install it (apt-get install docker-compose) to validate docker-compose.yml.',
+    );
     process.exit(1);
   }
   console.log('check-compose: installing docker-compose from Debian packages...');
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', 'docker-compose']]) {
-    const result = spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', '--no-install-recommends', 'docker-compose'],
+  ]) {
+    const result = spawnSync('apt-get', args, {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     if (result.status !== 0) process.exit(1);
   }
 }

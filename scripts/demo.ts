@@ -25,16 +25,27 @@ async function writeSampleData(pool: Pool): Promise<{ eventIds: string[]; orderI
   await sample.subscription(pool, grace.id, { onSuccess: false }); // failures only
   await sample.subscription(pool, linus.id, { muted: true }); // on holiday
 
-  const orderIds = [await sample.order(pool, customerId), await sample.order(pool, customerId), await sample.order(pool, customerId)];
+  const orderIds = [
+    await sample.order(pool, customerId),
+    await sample.order(pool, customerId),
+    await sample.order(pool, customerId),
+  ];
   const story: Omit<EventSpec, 'orderId' | 'customerId'>[] = [
     { status: 'success', eventType: 'order.placed', source: 'web-shop', executionMs: 420 },
-    { status: 'failure', eventType: 'payment.captured', source: 'payment-gateway', errorCode: 'E402', errorDesc: 'Card declined by issuer' },
+    {
+      status: 'failure',
+      eventType: 'payment.captured',
+      source: 'payment-gateway',
+      errorCode: 'E402',
+      errorDesc: 'Card declined by issuer',
+    },
     { status: 'success', eventType: 'payment.captured', source: 'payment-gateway', executionMs: 1830 },
     { status: 'success', eventType: 'order.shipped', source: 'warehouse', executionMs: 5120 },
   ];
   const eventIds = [];
   for (const step of story) {
-    for (const orderId of orderIds) eventIds.push(await sample.event(pool, { ...step, orderId, customerId, flowId: 'F1063' }));
+    for (const orderId of orderIds)
+      eventIds.push(await sample.event(pool, { ...step, orderId, customerId, flowId: 'F1063' }));
   }
   return { eventIds, orderIds };
 }
@@ -50,7 +61,8 @@ async function waitUntilSettled(pool: Pool, eventIds: string[]): Promise<RowData
     );
     const settled = new Set(rows.filter((r) => r.state !== 'pending').map((r) => String(r.event_id)));
     if (eventIds.every((id) => settled.has(id)) && rows.every((r) => r.state !== 'pending')) return rows;
-    if (Date.now() > deadline) throw new Error(`notifications did not settle within 2 minutes; see the logs in ${logDir}`);
+    if (Date.now() > deadline)
+      throw new Error(`notifications did not settle within 2 minutes; see the logs in ${logDir}`);
     await sleep(250);
   }
 }
@@ -69,17 +81,32 @@ async function main(): Promise<void> {
     const rows = await waitUntilSettled(pool, eventIds);
 
     console.log('\nWhat happened (from the deliveries table):');
-    console.table(rows.map((r) => ({ event: String(r.event_id), order: String(r.order_id), status: String(r.status), user: String(r.username), delivery: String(r.state), reason: String(r.reason ?? '') })));
+    console.table(
+      rows.map((r) => ({
+        event: String(r.event_id),
+        order: String(r.order_id),
+        status: String(r.status),
+        user: String(r.username),
+        delivery: String(r.state),
+        reason: String(r.reason ?? ''),
+      })),
+    );
     const delivered = rows.filter((r) => r.state === 'delivered').length;
     console.log(`${delivered} emails delivered, ${rows.length - delivered} suppressed by preference.\n`);
     console.log('Where to look:');
     console.log(`  Mail (SMTP sink):   http://127.0.0.1:${local.mailUiPort}`);
     console.log(`  Temporal Web UI:    http://127.0.0.1:${local.temporalUiPort}/namespaces/default/workflows`);
-    console.log(`  One order's story:  http://127.0.0.1:${local.temporalUiPort}/namespaces/default/workflows?query=${encodeURIComponent(`OrderId="${orderIds[0]}"`)}`);
-    console.log(`  MySQL:              mariadb -h127.0.0.1 -u${local.mysqlUser} -p${local.mysqlPassword} ${local.mysqlDatabase} -e 'SELECT * FROM deliveries'`);
+    console.log(
+      `  One order's story:  http://127.0.0.1:${local.temporalUiPort}/namespaces/default/workflows?query=${encodeURIComponent(`OrderId="${orderIds[0]}"`)}`,
+    );
+    console.log(
+      `  MySQL:              mariadb -h127.0.0.1 -u${local.mysqlUser} -p${local.mysqlPassword} ${local.mysqlDatabase} -e 'SELECT * FROM deliveries'`,
+    );
     console.log(`  Logs:               ${logDir}`);
     if (!once) {
-      console.log('\nOrderly keeps running: INSERT more rows into order_events and watch them arrive. Ctrl-C stops it (the stack stays up; `npm run stack:down` stops it).');
+      console.log(
+        '\nOrderly keeps running: INSERT more rows into order_events and watch them arrive. Ctrl-C stops it (the stack stays up; `npm run stack:down` stops it).',
+      );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

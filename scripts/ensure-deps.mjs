@@ -5,7 +5,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const marker = 'node_modules/.orderly-installed';
-const wanted = createHash('sha256').update(readFileSync('package-lock.json')).update(readFileSync('package.json')).digest('hex');
+const wanted = createHash('sha256')
+  .update(readFileSync('package-lock.json'))
+  .update(readFileSync('package.json'))
+  .digest('hex');
 
 if (!existsSync(marker) || readFileSync(marker, 'utf8') !== wanted) {
   console.log('Installing dependencies (npm ci)...');

@@ -20,12 +20,18 @@ export interface OrderlyProcess {
  * Starts one of Orderly's real entry points (`src/bin/<name>.ts`) as a child process and resolves once it
  * logs that it started. Its output goes to `.stack/logs/<logPrefix><name>.log`.
  */
-export async function startOrderly(name: OrderlyProcessName, env: NodeJS.ProcessEnv = {}, { timeoutMs = 60_000, logPrefix = 'test-' } = {}): Promise<OrderlyProcess> {
+export async function startOrderly(
+  name: OrderlyProcessName,
+  env: NodeJS.ProcessEnv = {},
+  { timeoutMs = 60_000, logPrefix = 'test-' } = {},
+): Promise<OrderlyProcess> {
   mkdirSync(logDir, { recursive: true });
   const logPath = join(logDir, `${logPrefix}${name}.log`);
   const log = createWriteStream(logPath, { flags: 'a' });
   // ORDERLY_CPU_PROFILE_DIR=<dir>: each process writes a V8 CPU profile there when it exits (profile before tuning).
-  const profile = process.env.ORDERLY_CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORDERLY_CPU_PROFILE_DIR}`] : [];
+  const profile = process.env.ORDERLY_CPU_PROFILE_DIR
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ORDERLY_CPU_PROFILE_DIR}`]
+    : [];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, 'src', 'bin', `${name}.ts`)], {
     cwd: repoRoot,
     // Webhooks may reach 127.0.0.1 (the local receivers of tests, benchmarks and the demo), nothing else inside.
@@ -35,7 +41,10 @@ export async function startOrderly(name: OrderlyProcessName, env: NodeJS.Process
   child.stderr.pipe(log);
   const exited = once(child, 'exit') as Promise<[number | null]>;
   const started = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms; see ${logPath}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not start within ${timeoutMs} ms; see ${logPath}`)),
+      timeoutMs,
+    );
     createInterface({ input: child.stdout }).on('line', (line) => {
       log.write(`${line}\n`);
       if (/"msg":"[a-z -]+ started"/.test(line)) {
@@ -64,8 +73,15 @@ export async function startOrderly(name: OrderlyProcessName, env: NodeJS.Process
 }
 
 /** The processes of the pipeline, started side by side. */
-export async function startPipeline(env: NodeJS.ProcessEnv = {}, options: { logPrefix?: string } = {}): Promise<OrderlyProcess[]> {
-  return Promise.all((['workflow-worker', 'email-worker', 'webhook-worker', 'ingest'] as const).map((name) => startOrderly(name, env, options)));
+export async function startPipeline(
+  env: NodeJS.ProcessEnv = {},
+  options: { logPrefix?: string } = {},
+): Promise<OrderlyProcess[]> {
+  return Promise.all(
+    (['workflow-worker', 'email-worker', 'webhook-worker', 'ingest'] as const).map((name) =>
+      startOrderly(name, env, options),
+    ),
+  );
 }
 
 export async function stopAll(processes: OrderlyProcess[]): Promise<void> {

@@ -44,23 +44,36 @@ export const sample = {
   customer: (pool: Database, name: string) => insert(pool, 'INSERT INTO customers (name) VALUES (?)', [name]),
 
   async user(pool: Database, customerId: string, username: string, email: string | null): Promise<SampleUser> {
-    const id = await insert(pool, 'INSERT INTO users (customer_id, username, email) VALUES (?, ?, ?)', [customerId, username, email]);
+    const id = await insert(pool, 'INSERT INTO users (customer_id, username, email) VALUES (?, ?, ?)', [
+      customerId,
+      username,
+      email,
+    ]);
     return { id, username, email };
   },
 
   subscription: (pool: Database, userId: string, spec: SubscriptionSpec = {}) =>
-    insert(pool, 'INSERT INTO subscriptions (user_id, flow_id, on_success, on_failure, channel, endpoint_id, muted) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-      userId,
-      spec.flowId ?? null,
-      spec.onSuccess ?? true,
-      spec.onFailure ?? true,
-      spec.endpointId === undefined ? 'email' : 'webhook',
-      spec.endpointId ?? null,
-      spec.muted ?? false,
-    ]),
+    insert(
+      pool,
+      'INSERT INTO subscriptions (user_id, flow_id, on_success, on_failure, channel, endpoint_id, muted) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [
+        userId,
+        spec.flowId ?? null,
+        spec.onSuccess ?? true,
+        spec.onFailure ?? true,
+        spec.endpointId === undefined ? 'email' : 'webhook',
+        spec.endpointId ?? null,
+        spec.muted ?? false,
+      ],
+    ),
 
   /** Registers a webhook endpoint with a fresh Standard Webhooks secret; NULL policy columns take the defaults. */
-  async webhookEndpoint(pool: Database, customerId: string, url: string, policy: EndpointSpec = {}): Promise<{ id: string; secret: string }> {
+  async webhookEndpoint(
+    pool: Database,
+    customerId: string,
+    url: string,
+    policy: EndpointSpec = {},
+  ): Promise<{ id: string; secret: string }> {
     const secret = `whsec_${randomBytes(32).toString('base64')}`;
     const id = await insert(
       pool,
@@ -81,7 +94,8 @@ export const sample = {
     return { id, secret };
   },
 
-  order: (pool: Database, customerId: string) => insert(pool, 'INSERT INTO orders (customer_id) VALUES (?)', [customerId]),
+  order: (pool: Database, customerId: string) =>
+    insert(pool, 'INSERT INTO orders (customer_id) VALUES (?)', [customerId]),
 
   event: (pool: Database, spec: EventSpec) =>
     insert(

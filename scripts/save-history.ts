@@ -15,7 +15,9 @@ if (!workflowId || !file) {
 }
 const config = loadConfig();
 const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-const history = await new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }).workflow.getHandle(workflowId, runId).fetchHistory();
+const history = await new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }).workflow
+  .getHandle(workflowId, runId)
+  .fetchHistory();
 writeFileSync(file, historyToJSON(history));
 console.log(`saved ${history.events?.length ?? 0} events of ${workflowId} to ${file}`);
 await connection.close();

@@ -13,7 +13,10 @@ const configSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
 
-  KAFKA_BROKERS: z.string().default('127.0.0.1:9092').transform((brokers) => brokers.split(',').map((b) => b.trim())),
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((brokers) => brokers.split(',').map((b) => b.trim())),
   KAFKA_CLIENT_ID: z.string().default('orderly'),
   KAFKA_GROUP_ID: z.string().default('orderly-ingest'),
   KAFKA_EVENTS_TOPIC: z.string().default('cdc.orderly.order_events'),
@@ -67,7 +70,12 @@ const configSchema = z.object({
   WEBHOOK_ALLOWED_NETWORKS: z
     .string()
     .default('')
-    .transform((list) => list.split(',').map((cidr) => cidr.trim()).filter(Boolean)),
+    .transform((list) =>
+      list
+        .split(',')
+        .map((cidr) => cidr.trim())
+        .filter(Boolean),
+    ),
   /** Refuse plain-http webhook URLs. */
   WEBHOOK_REQUIRE_HTTPS: z.stringbool().default(false),
   /** After a secret rotation, requests carry the old secret's signature too for this long. */
@@ -106,7 +114,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`Invalid configuration: ${problems}`);
   }
   if (result.data.ORDERLY_ENV === 'production' && result.data.SECRETS_ENCRYPTION_KEYS.trim() === '') {
-    throw new Error('Invalid configuration: SECRETS_ENCRYPTION_KEYS is required when ORDERLY_ENV=production (e.g. "k1:" followed by the base64 of 32 random bytes).');
+    throw new Error(
+      'Invalid configuration: SECRETS_ENCRYPTION_KEYS is required when ORDERLY_ENV=production (e.g. "k1:" followed by the base64 of 32 random bytes).',
+    );
   }
   return result.data;
 }

@@ -70,7 +70,15 @@ export function compactQueue(queue: QueuedEvent[], budgetBytes: number): QueuedE
     used += JSON.stringify(event).length;
     if (used <= budgetBytes || event.eventId === '0') return event;
     const { eventId, notificationId, rerun, orderId, customerId, status } = event;
-    return { ref: true, eventId, orderId, customerId, status, ...(notificationId === undefined ? {} : { notificationId }), ...(rerun === undefined ? {} : { rerun }) };
+    return {
+      ref: true,
+      eventId,
+      orderId,
+      customerId,
+      status,
+      ...(notificationId === undefined ? {} : { notificationId }),
+      ...(rerun === undefined ? {} : { rerun }),
+    };
   });
 }
 

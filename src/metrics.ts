@@ -4,10 +4,20 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { CircuitState } from './webhook-policy.js';
 
 /** Where each process serves `/metrics` unless METRICS_PORT says otherwise: one of each fits on one host. */
-export const defaultMetricsPorts = { 'workflow-worker': 9464, 'email-worker': 9465, 'webhook-worker': 9466, ingest: 9467, api: 9468 } as const;
+export const defaultMetricsPorts = {
+  'workflow-worker': 9464,
+  'email-worker': 9465,
+  'webhook-worker': 9466,
+  ingest: 9467,
+  api: 9468,
+} as const;
 
 /** Where each worker serves the Temporal SDK's own metrics unless TEMPORAL_METRICS_PORT says otherwise. */
-export const defaultTemporalMetricsPorts = { 'workflow-worker': 9474, 'email-worker': 9475, 'webhook-worker': 9476 } as const;
+export const defaultTemporalMetricsPorts = {
+  'workflow-worker': 9474,
+  'email-worker': 9475,
+  'webhook-worker': 9476,
+} as const;
 
 /** A registry with Node's process metrics, every series labelled with the process. */
 export function createRegistry(processName: keyof typeof defaultMetricsPorts): Registry {
@@ -18,7 +28,11 @@ export function createRegistry(processName: keyof typeof defaultMetricsPorts): R
 }
 
 /** Serves the registry at `http://host:port/metrics` (port 0: any free port). */
-export async function serveMetrics(registry: Registry, host: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
+export async function serveMetrics(
+  registry: Registry,
+  host: string,
+  port: number,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((request, response) => {
     if (request.url !== '/metrics') {
       response.writeHead(404).end();
@@ -48,7 +62,8 @@ export function circuitStateGauge(registry: Registry): (endpointId: string, stat
     registers: [registry],
   });
   return (endpointId, state) => {
-    for (const candidate of circuitStates) gauge.set({ endpoint_id: endpointId, state: candidate }, candidate === state ? 1 : 0);
+    for (const candidate of circuitStates)
+      gauge.set({ endpoint_id: endpointId, state: candidate }, candidate === state ? 1 : 0);
   };
 }
 

@@ -16,7 +16,10 @@ export interface SecretBox {
 
 const prefix = 'v1:';
 /** Used only outside production when no key is configured: secrets are not in the clear, but not secret either. */
-const developmentKey = { id: 'development', key: createHash('sha256').update('orderly development secrets key').digest() };
+const developmentKey = {
+  id: 'development',
+  key: createHash('sha256').update('orderly development secrets key').digest(),
+};
 
 /** Parses `SECRETS_ENCRYPTION_KEYS`; an empty list means the development key. */
 export function createSecretBox(spec: string): SecretBox {
@@ -36,7 +39,8 @@ export function createSecretBox(spec: string): SecretBox {
       if (!stored.startsWith(prefix)) return stored;
       const [keyId, data] = stored.slice(prefix.length).split(':');
       const key = byId.get(keyId ?? '');
-      if (key === undefined || data === undefined) throw new Error(`a webhook secret is sealed with key "${keyId}", which SECRETS_ENCRYPTION_KEYS does not hold`);
+      if (key === undefined || data === undefined)
+        throw new Error(`a webhook secret is sealed with key "${keyId}", which SECRETS_ENCRYPTION_KEYS does not hold`);
       const bytes = Buffer.from(data, 'base64');
       const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
       decipher.setAuthTag(bytes.subarray(bytes.length - 16));
@@ -50,7 +54,9 @@ function parseKey(entry: string): { id: string; key: Buffer } {
   const id = entry.slice(0, separator);
   const key = Buffer.from(entry.slice(separator + 1), 'base64');
   if (separator < 1 || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
-    throw new Error(`SECRETS_ENCRYPTION_KEYS: each entry is "<key id>:<base64 of 32 bytes>", not "${entry.slice(0, Math.max(separator, 0))}:..."`);
+    throw new Error(
+      `SECRETS_ENCRYPTION_KEYS: each entry is "<key id>:<base64 of 32 bytes>", not "${entry.slice(0, Math.max(separator, 0))}:..."`,
+    );
   }
   return { id, key };
 }

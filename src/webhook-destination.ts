@@ -41,7 +41,8 @@ const ruleNames: Record<string, string> = {
 function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4 | undefined {
   if (address.isIPv4MappedAddress()) return address.toIPv4Address();
   const parts = address.parts;
-  if (parts.slice(0, 6).every((p) => p === 0) && (parts[6] !== 0 || parts[7]! > 1)) return ipaddr.fromByteArray(address.toByteArray().slice(12)) as ipaddr.IPv4;
+  if (parts.slice(0, 6).every((p) => p === 0) && (parts[6] !== 0 || parts[7]! > 1))
+    return ipaddr.fromByteArray(address.toByteArray().slice(12)) as ipaddr.IPv4;
   return undefined;
 }
 
@@ -54,7 +55,8 @@ export function destinationChecks(policy: DestinationPolicy) {
       throw new Error(`WEBHOOK_ALLOWED_NETWORKS: "${cidr}" is not a CIDR range (e.g. 127.0.0.1/32 or fd00::/8)`);
     }
   });
-  const isAllowed = (address: ipaddr.IPv4 | ipaddr.IPv6) => allowed.some(([network, bits]) => address.kind() === network.kind() && address.match(network, bits));
+  const isAllowed = (address: ipaddr.IPv4 | ipaddr.IPv6) =>
+    allowed.some(([network, bits]) => address.kind() === network.kind() && address.match(network, bits));
 
   /** Throws {@link WebhookDestinationForbidden} unless Orderly may connect to this IP address. */
   function checkAddress(ip: string): void {
@@ -83,7 +85,10 @@ export function destinationChecks(policy: DestinationPolicy) {
       throw new WebhookDestinationForbidden('not a URL', url);
     }
     if (parsed.protocol !== 'https:' && (policy.requireHttps || parsed.protocol !== 'http:')) {
-      throw new WebhookDestinationForbidden(policy.requireHttps ? 'only https is allowed' : 'only http and https are allowed', parsed.protocol.replace(/:$/, ''));
+      throw new WebhookDestinationForbidden(
+        policy.requireHttps ? 'only https is allowed' : 'only http and https are allowed',
+        parsed.protocol.replace(/:$/, ''),
+      );
     }
     const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
     if (ipaddr.isValid(host)) checkAddress(host);
@@ -97,7 +102,9 @@ export function destinationChecks(policy: DestinationPolicy) {
   async function checkRegistration(url: string, resolve: Resolve = dnsLookup): Promise<void> {
     const host = checkUrl(url).hostname.replace(/^\[(.*)\]$/, '$1');
     if (ipaddr.isValid(host)) return;
-    const addresses = await new Promise<LookupAddress[]>((done) => resolve(host, { all: true }, (error, found) => done(error ? [] : found)));
+    const addresses = await new Promise<LookupAddress[]>((done) =>
+      resolve(host, { all: true }, (error, found) => done(error ? [] : found)),
+    );
     for (const { address } of addresses) checkAddress(address);
   }
 
@@ -105,7 +112,11 @@ export function destinationChecks(policy: DestinationPolicy) {
 }
 
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-type Resolve = (hostname: string, options: { all: true }, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+type Resolve = (
+  hostname: string,
+  options: { all: true },
+  callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
 
 /**
  * A `lookup` for the sockets webhooks are sent on (undici passes it to `net.connect`): resolves the host and
@@ -122,10 +133,17 @@ export function guardedLookup(checkAddress: (ip: string) => void, resolve: Resol
       } catch (refused) {
         return callback(refused as NodeJS.ErrnoException, '');
       }
-      const wanted = options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
+      const wanted =
+        options.family === 4 || options.family === 6 ? addresses.filter((a) => a.family === options.family) : addresses;
       if (options.all) return callback(null, wanted);
       const first = wanted[0];
-      if (first === undefined) return callback(Object.assign(new Error(`no address of family ${String(options.family)} for ${hostname}`), { code: 'ENOTFOUND' }), '');
+      if (first === undefined)
+        return callback(
+          Object.assign(new Error(`no address of family ${String(options.family)} for ${hostname}`), {
+            code: 'ENOTFOUND',
+          }),
+          '',
+        );
       callback(null, first.address, first.family);
     });
   };

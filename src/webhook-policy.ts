@@ -49,7 +49,10 @@ export interface TokenBucket {
 }
 
 /** A full bucket: a burst of one second's worth of requests. */
-export const fullBucket = (policy: EndpointPolicy, now: number): TokenBucket => ({ tokens: policy.ratePerSecond, updatedAt: now });
+export const fullBucket = (policy: EndpointPolicy, now: number): TokenBucket => ({
+  tokens: policy.ratePerSecond,
+  updatedAt: now,
+});
 
 /** How long until a token is available (0: one is there now). */
 export function msUntilToken(bucket: TokenBucket, now: number, policy: EndpointPolicy): number {

@@ -13,24 +13,33 @@ import { StackError } from './process.js';
 
 const program = new Command('stack').description('Orderly local stack');
 
-program.command('up').description('provision and start every component, return when all are healthy').action(async () => {
-  console.log(`stack: cache ${cacheDir}, logs ${logDir}`);
-  await stackUp(console.log);
-  console.log('stack: all components healthy');
-});
+program
+  .command('up')
+  .description('provision and start every component, return when all are healthy')
+  .action(async () => {
+    console.log(`stack: cache ${cacheDir}, logs ${logDir}`);
+    await stackUp(console.log);
+    console.log('stack: all components healthy');
+  });
 
-program.command('status').description('print the health of every component').action(async () => {
-  const rows = await stackStatus();
-  for (const { name, address, health, pid } of rows) {
-    const state = health.healthy ? 'healthy' : `unhealthy: ${health.reason}`;
-    console.log(`${name.padEnd(10)} ${address}  ${state}${pid === undefined ? '' : ` [pid ${pid}]`}`);
-  }
-  process.exitCode = rows.every((row) => row.health.healthy) ? 0 : 1;
-});
+program
+  .command('status')
+  .description('print the health of every component')
+  .action(async () => {
+    const rows = await stackStatus();
+    for (const { name, address, health, pid } of rows) {
+      const state = health.healthy ? 'healthy' : `unhealthy: ${health.reason}`;
+      console.log(`${name.padEnd(10)} ${address}  ${state}${pid === undefined ? '' : ` [pid ${pid}]`}`);
+    }
+    process.exitCode = rows.every((row) => row.health.healthy) ? 0 : 1;
+  });
 
-program.command('down').description('stop what the stack started').action(async () => {
-  await stackDown(console.log);
-});
+program
+  .command('down')
+  .description('stop what the stack started')
+  .action(async () => {
+    await stackDown(console.log);
+  });
 
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof StackError ? `stack: ${error.message}` : error);

@@ -15,7 +15,9 @@ async function bringUp(component: Component, report: (line: string) => void = ()
   if (ownPid(component.name) === undefined) {
     for (const port of component.ports) {
       if (await isPortOpen(port)) {
-        throw new StackError(`${component.name}: port ${port} is taken by a process this stack did not start; stop it or free the port.`);
+        throw new StackError(
+          `${component.name}: port ${port} is taken by a process this stack did not start; stop it or free the port.`,
+        );
       }
     }
     component.provision();
@@ -31,7 +33,8 @@ async function bringUp(component: Component, report: (line: string) => void = ()
   if (component.configure) {
     await component.configure();
     const configured = await waitUntilHealthy(() => component.health(), component.startTimeoutMs);
-    if (!configured.healthy) throw new StackError(`${component.name}: ${configured.reason}; see ${logFile(component.name)}.`);
+    if (!configured.healthy)
+      throw new StackError(`${component.name}: ${configured.reason}; see ${logFile(component.name)}.`);
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   report(`up      ${component.name.padEnd(10)} ${component.address}  [pid ${ownPid(component.name)}, ${seconds}s]`);
@@ -42,10 +45,17 @@ export async function stackUp(report: (line: string) => void = () => {}): Promis
   for (const component of components) await bringUp(component, report);
 }
 
-export async function stackStatus(): Promise<{ name: string; address: string; health: Health; pid: number | undefined }[]> {
+export async function stackStatus(): Promise<
+  { name: string; address: string; health: Health; pid: number | undefined }[]
+> {
   const rows = [];
   for (const component of components) {
-    rows.push({ name: component.name, address: component.address, health: await component.health(), pid: ownPid(component.name) });
+    rows.push({
+      name: component.name,
+      address: component.address,
+      health: await component.health(),
+      pid: ownPid(component.name),
+    });
   }
   return rows;
 }
@@ -63,4 +73,3 @@ export async function restart(name: ComponentName, { kill = false } = {}): Promi
   await stopDaemon(name, kill ? 0 : 20_000);
   await bringUp(byName(name));
 }
-

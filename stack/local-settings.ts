@@ -16,7 +16,13 @@ export const local = {
   cdcUser: 'debezium',
   cdcPassword: 'debezium',
   get mysqlConnection() {
-    return { host: '127.0.0.1', port: this.mysqlPort, user: this.mysqlUser, password: this.mysqlPassword, database: this.mysqlDatabase };
+    return {
+      host: '127.0.0.1',
+      port: this.mysqlPort,
+      user: this.mysqlUser,
+      password: this.mysqlPassword,
+      database: this.mysqlDatabase,
+    };
   },
   kafkaPort: 9092,
   kafkaControllerPort: 9093,

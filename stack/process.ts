@@ -83,7 +83,13 @@ export function isPortOpen(port: number, timeoutMs = 1000): Promise<boolean> {
 }
 
 /** Runs a provisioning command to completion, its output in the component's log; throws with a one-line reason. */
-export function runStep(name: string, what: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
+export function runStep(
+  name: string,
+  what: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): void {
   mkdirSync(logDir, { recursive: true });
   const out = openSync(logFile(`${name}-provision`), 'a');
   const result = spawnSync(command, args, { stdio: ['ignore', out, out], env: { ...process.env, ...env } });

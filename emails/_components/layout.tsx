@@ -25,9 +25,7 @@ export function Layout({ preview, year, children }: { preview: string; year: num
           </Heading>
           <Section>{children}</Section>
           <Hr />
-          <Text style={styles.footer}>
-            If you have any questions about your event, contact us at {supportAddress}.
-          </Text>
+          <Text style={styles.footer}>If you have any questions about your event, contact us at {supportAddress}.</Text>
           <Text style={styles.footer}>© {year} Orderly. All rights reserved.</Text>
         </Container>
       </Body>

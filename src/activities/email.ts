@@ -63,7 +63,11 @@ export function createEmailActivities({
           headers: { 'X-Orderly-Event-Id': input.event.eventId, 'X-Orderly-Order-Id': input.event.orderId },
         });
         metrics?.attempts.inc({ channel: 'email', result: 'sent' });
-        Context.current().log.debug('email sent', { ...idsOf(input), attempt: attempts, providerMessageId: info.messageId });
+        Context.current().log.debug('email sent', {
+          ...idsOf(input),
+          attempt: attempts,
+          providerMessageId: info.messageId,
+        });
         metrics?.latency.observe({ channel: 'email' }, (Date.now() - Date.parse(input.event.occurredAt)) / 1000);
         return { providerMessageId: info.messageId, attempts };
       } catch (error) {
@@ -84,7 +88,13 @@ export function classifySmtpError(error: unknown, attempts: number): Application
   const smtp = error as { responseCode?: number; response?: string; message?: string; code?: string };
   const reply = smtp.response ?? smtp.message ?? String(error);
   const failure = (message: string, type: string, nonRetryable: boolean): ApplicationFailure =>
-    ApplicationFailure.create({ message, type, nonRetryable, details: [{ attempts }], cause: error instanceof Error ? error : undefined });
+    ApplicationFailure.create({
+      message,
+      type,
+      nonRetryable,
+      details: [{ attempts }],
+      cause: error instanceof Error ? error : undefined,
+    });
   if (typeof smtp.responseCode === 'number' && smtp.responseCode >= 500) {
     return failure(`SMTP server refused the message permanently: ${reply}`, permanentErrors.smtpRejected, true);
   }
@@ -95,4 +105,10 @@ export function classifySmtpError(error: unknown, attempts: number): Application
 }
 
 /** The ids every log line about a send carries. */
-const idsOf = (input: SendEmailInput) => ({ eventId: input.event.eventId, notificationId: notificationKey(input.event), orderId: input.event.orderId, customerId: input.event.customerId, userId: input.userId });
+const idsOf = (input: SendEmailInput) => ({
+  eventId: input.event.eventId,
+  notificationId: notificationKey(input.event),
+  orderId: input.event.orderId,
+  customerId: input.event.customerId,
+  userId: input.userId,
+});

@@ -60,11 +60,25 @@ export function createFirstAttemptActivities({
   ledger: ReturnType<typeof createLedgerActivities>;
   email: ReturnType<typeof createEmailActivities>;
 }) {
-  async function firstAttempt(input: AttemptNotificationInput, recipient: Recipient): Promise<'delivered' | 'retry' | FailedEmail> {
+  async function firstAttempt(
+    input: AttemptNotificationInput,
+    recipient: Recipient,
+  ): Promise<'delivered' | 'retry' | FailedEmail> {
     const { event, template } = input;
     try {
-      const sent = await email.sendEmail({ template, event, userId: recipient.userId, username: recipient.username, to: recipient.email });
-      await ledger.recordDelivered({ notificationId: notificationKey(event), userId: recipient.userId, channel: recipient.channel, ...sent });
+      const sent = await email.sendEmail({
+        template,
+        event,
+        userId: recipient.userId,
+        username: recipient.username,
+        to: recipient.email,
+      });
+      await ledger.recordDelivered({
+        notificationId: notificationKey(event),
+        userId: recipient.userId,
+        channel: recipient.channel,
+        ...sent,
+      });
       return 'delivered';
     } catch (error) {
       if (!(error instanceof ApplicationFailure && error.nonRetryable)) return 'retry';
@@ -75,7 +89,10 @@ export function createFirstAttemptActivities({
 
   return {
     async attemptNotification(input: AttemptNotificationInput): Promise<NotificationAttempt> {
-      if (input.predecessor !== undefined && (await chain.predecessorState(input.predecessor, { askTemporal: input.askTemporal ?? false })) === 'running') {
+      if (
+        input.predecessor !== undefined &&
+        (await chain.predecessorState(input.predecessor, { askTemporal: input.askTemporal ?? false })) === 'running'
+      ) {
         return { kind: 'waiting' };
       }
       const audience = await preferences.findAudience(input.event);

@@ -1,6 +1,13 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { LedgerMetrics } from '../metrics.js';
-import { type DeadLetter, type OrderEvent, type Recipient, type Suppression, type TemplateId, notificationKey } from '../domain.js';
+import {
+  type DeadLetter,
+  type OrderEvent,
+  type Recipient,
+  type Suppression,
+  type TemplateId,
+  notificationKey,
+} from '../domain.js';
 
 /**
  * Writes the `deliveries` and `dead_letters` rows: the queryable record of what happened to every notification.
@@ -12,11 +19,40 @@ export function createLedgerActivities({ pool, metrics }: { pool: Pool; metrics?
      * Records the audience of an event: recipients as pending, the others as suppressed with a reason.
      * Returns the recipients still to be sent to: a redelivered event skips those already delivered.
      */
-    async recordAudience(event: OrderEvent, template: TemplateId, recipients: Recipient[], suppressed: Suppression[]): Promise<Recipient[]> {
+    async recordAudience(
+      event: OrderEvent,
+      template: TemplateId,
+      recipients: Recipient[],
+      suppressed: Suppression[],
+    ): Promise<Recipient[]> {
       const key = notificationKey(event);
       const rows = [
-        ...recipients.map((r) => [key, event.eventId, event.orderId, event.customerId, r.userId, r.channel, r.endpoint?.id ?? 0, addressOf(r), template, 'pending', null]),
-        ...suppressed.map((s) => [key, event.eventId, event.orderId, event.customerId, s.userId, s.channel, s.endpointId ?? 0, null, template, 'suppressed', s.reason]),
+        ...recipients.map((r) => [
+          key,
+          event.eventId,
+          event.orderId,
+          event.customerId,
+          r.userId,
+          r.channel,
+          r.endpoint?.id ?? 0,
+          addressOf(r),
+          template,
+          'pending',
+          null,
+        ]),
+        ...suppressed.map((s) => [
+          key,
+          event.eventId,
+          event.orderId,
+          event.customerId,
+          s.userId,
+          s.channel,
+          s.endpointId ?? 0,
+          null,
+          template,
+          'suppressed',
+          s.reason,
+        ]),
       ];
       if (rows.length === 0) return [];
       for (const s of suppressed) metrics?.inc({ channel: s.channel, outcome: 'suppressed' });
@@ -37,18 +73,35 @@ export function createLedgerActivities({ pool, metrics }: { pool: Pool; metrics?
       return recipients.filter((r) => !finished.has(`${r.userId}/${r.channel}/${r.endpoint?.id ?? 0}`));
     },
 
-    async recordDelivered(delivery: { notificationId: string; userId: string; channel: string; endpointId?: string; providerMessageId: string; attempts: number }): Promise<void> {
+    async recordDelivered(delivery: {
+      notificationId: string;
+      userId: string;
+      channel: string;
+      endpointId?: string;
+      providerMessageId: string;
+      attempts: number;
+    }): Promise<void> {
       await pool.execute<ResultSetHeader>(
         `UPDATE deliveries SET state = 'delivered', provider_message_id = ?, attempts = ?, last_error = NULL, delivered_at = CURRENT_TIMESTAMP(6)
           WHERE notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ?`,
-        [delivery.providerMessageId, delivery.attempts, delivery.notificationId, delivery.userId, delivery.channel, delivery.endpointId ?? 0],
+        [
+          delivery.providerMessageId,
+          delivery.attempts,
+          delivery.notificationId,
+          delivery.userId,
+          delivery.channel,
+          delivery.endpointId ?? 0,
+        ],
       );
       metrics?.inc({ channel: delivery.channel, outcome: 'delivered' });
     },
 
     /** An operator cancelled the notification: what was not delivered yet is recorded as cancelled, with why. */
     async recordCancelled(notificationId: string, reason: string): Promise<void> {
-      await pool.execute("UPDATE deliveries SET state = 'cancelled', reason = ? WHERE notification_id = ? AND state = 'pending'", [reason.slice(0, 255), notificationId]);
+      await pool.execute(
+        "UPDATE deliveries SET state = 'cancelled', reason = ? WHERE notification_id = ? AND state = 'pending'",
+        [reason.slice(0, 255), notificationId],
+      );
     },
 
     /** Marks the delivery (or, without a user, the event) as dead-lettered and keeps the reason. */
@@ -58,18 +111,37 @@ export function createLedgerActivities({ pool, metrics }: { pool: Pool; metrics?
         await pool.execute(
           `UPDATE deliveries SET state = 'dead_lettered', attempts = ?, last_error = ?
             WHERE notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ? AND state <> 'delivered'`,
-          [deadLetter.attempts, `${deadLetter.errorType}: ${deadLetter.message}`, deadLetter.notificationId, deadLetter.userId, deadLetter.channel ?? 'email', deadLetter.endpointId ?? 0],
+          [
+            deadLetter.attempts,
+            `${deadLetter.errorType}: ${deadLetter.message}`,
+            deadLetter.notificationId,
+            deadLetter.userId,
+            deadLetter.channel ?? 'email',
+            deadLetter.endpointId ?? 0,
+          ],
         );
       }
       await pool.execute(
         `INSERT INTO dead_letters (notification_id, event_id, order_id, customer_id, user_id, channel, endpoint_id, error_type, message, attempts)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON DUPLICATE KEY UPDATE message = VALUES(message), attempts = VALUES(attempts), status = 'open', resolved_at = NULL, resolution = NULL`,
-        [deadLetter.notificationId, deadLetter.eventId, deadLetter.orderId, deadLetter.customerId, deadLetter.userId ?? 0, deadLetter.channel ?? null, deadLetter.endpointId ?? 0, deadLetter.errorType, deadLetter.message, deadLetter.attempts],
+        [
+          deadLetter.notificationId,
+          deadLetter.eventId,
+          deadLetter.orderId,
+          deadLetter.customerId,
+          deadLetter.userId ?? 0,
+          deadLetter.channel ?? null,
+          deadLetter.endpointId ?? 0,
+          deadLetter.errorType,
+          deadLetter.message,
+          deadLetter.attempts,
+        ],
       );
     },
   };
 }
 
 /** What the `recipient` column shows: the address, or which endpoint. */
-const addressOf = (recipient: Recipient): string | null => (recipient.endpoint ? `webhook endpoint ${recipient.endpoint.id}` : recipient.email);
+const addressOf = (recipient: Recipient): string | null =>
+  recipient.endpoint ? `webhook endpoint ${recipient.endpoint.id}` : recipient.email;

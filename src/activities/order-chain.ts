@@ -21,7 +21,8 @@ export function createOrderChainActivities({ pool, client }: { pool: Pool; clien
       const { status } = await handle.describe();
       if (status.name !== 'RUNNING') return 'settled';
       // An order workflow of the previous design (until they are drained): busy while its queue holds events.
-      if (workflowId.startsWith('order:')) return (await handle.query<string[]>('pendingEvents')).length > 0 ? 'running' : 'settled';
+      if (workflowId.startsWith('order:'))
+        return (await handle.query<string[]>('pendingEvents')).length > 0 ? 'running' : 'settled';
       return 'running';
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
@@ -31,7 +32,10 @@ export function createOrderChainActivities({ pool, client }: { pool: Pool; clien
 
   return {
     /** `askTemporal`: also when MySQL says it has not settled (a recheck, in case it was terminated). */
-    async predecessorState(workflowId: string, { askTemporal }: { askTemporal: boolean }): Promise<'settled' | 'running'> {
+    async predecessorState(
+      workflowId: string,
+      { askTemporal }: { askTemporal: boolean },
+    ): Promise<'settled' | 'running'> {
       const run = await runState(pool, workflowId);
       if (run?.settled) return 'settled';
       if (run !== undefined && !askTemporal) return 'running';

@@ -1,7 +1,15 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { loadOrderEvent } from '../db/order-events.js';
-import { type Channel, type EndpointPolicy, type OrderEvent, type QueuedEventRef, type Recipient, type Suppression, permanentErrors } from '../domain.js';
+import {
+  type Channel,
+  type EndpointPolicy,
+  type OrderEvent,
+  type QueuedEventRef,
+  type Recipient,
+  type Suppression,
+  permanentErrors,
+} from '../domain.js';
 
 export interface AudienceOfEvent {
   recipients: Recipient[];
@@ -46,10 +54,18 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
         [event.customerId, event.orderId],
       );
       const order = orders[0];
-      if (order === undefined) throw ApplicationFailure.nonRetryable(`order ${event.orderId} does not exist`, permanentErrors.unknownOrder);
-      if (order.customer === null) throw ApplicationFailure.nonRetryable(`customer ${event.customerId} does not exist`, permanentErrors.unknownCustomer);
+      if (order === undefined)
+        throw ApplicationFailure.nonRetryable(`order ${event.orderId} does not exist`, permanentErrors.unknownOrder);
+      if (order.customer === null)
+        throw ApplicationFailure.nonRetryable(
+          `customer ${event.customerId} does not exist`,
+          permanentErrors.unknownCustomer,
+        );
       if (String(order.customer_id) !== event.customerId) {
-        throw ApplicationFailure.nonRetryable(`order ${event.orderId} belongs to customer ${String(order.customer_id)}, not ${event.customerId}`, permanentErrors.customerMismatch);
+        throw ApplicationFailure.nonRetryable(
+          `order ${event.orderId} belongs to customer ${String(order.customer_id)}, not ${event.customerId}`,
+          permanentErrors.customerMismatch,
+        );
       }
       const [rows] = await pool.execute<SubscriptionRow[]>(
         `SELECT u.id AS user_id, u.username, u.email, s.flow_id, s.on_success, s.on_failure, s.channel, s.muted, s.endpoint_id,
@@ -62,7 +78,9 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
           ORDER BY u.id, s.id`,
         [event.customerId],
       );
-      const [holds] = await pool.execute<RowDataPacket[]>('SELECT 1 FROM customer_holds WHERE customer_id = ?', [event.customerId]);
+      const [holds] = await pool.execute<RowDataPacket[]>('SELECT 1 FROM customer_holds WHERE customer_id = ?', [
+        event.customerId,
+      ]);
       const audience = decideAudience(event, rows, webhookDefaults);
       return holds.length > 0 ? { ...audience, held: true } : audience;
     },
@@ -70,14 +88,27 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
     /** A queued event carried by reference (see compactQueue), whole again from its `order_events` row. */
     async loadQueuedEvent(ref: QueuedEventRef): Promise<OrderEvent> {
       const event = await loadOrderEvent(pool, ref.eventId);
-      if (event === undefined) throw ApplicationFailure.nonRetryable(`event ${ref.eventId} is no longer in order_events`, permanentErrors.unknownEvent);
-      return { ...event, status: ref.status, notificationId: ref.notificationId ?? ref.eventId, ...(ref.rerun === undefined ? {} : { rerun: ref.rerun }) };
+      if (event === undefined)
+        throw ApplicationFailure.nonRetryable(
+          `event ${ref.eventId} is no longer in order_events`,
+          permanentErrors.unknownEvent,
+        );
+      return {
+        ...event,
+        status: ref.status,
+        notificationId: ref.notificationId ?? ref.eventId,
+        ...(ref.rerun === undefined ? {} : { rerun: ref.rerun }),
+      };
     },
   };
 }
 
 /** Pure decision per (user, channel, endpoint): exported for unit tests. */
-export function decideAudience(event: Pick<OrderEvent, 'flowId' | 'status'>, rows: Subscription[], webhookDefaults: EndpointPolicy): AudienceOfEvent {
+export function decideAudience(
+  event: Pick<OrderEvent, 'flowId' | 'status'>,
+  rows: Subscription[],
+  webhookDefaults: EndpointPolicy,
+): AudienceOfEvent {
   const byDestination = new Map<string, Subscription[]>();
   for (const row of rows) {
     const key = `${row.user_id}/${row.channel}/${row.endpoint_id ?? ''}`;
@@ -95,18 +126,29 @@ export function decideAudience(event: Pick<OrderEvent, 'flowId' | 'status'>, row
     const forStatus = forFlow.filter((s) => (event.status === 'success' ? s.on_success : s.on_failure));
     const active = forStatus.filter((s) => !s.muted);
     const reason =
-      forFlow.length === 0 ? `not subscribed to flow ${event.flowId}`
-      : forStatus.length === 0 ? `not subscribed to ${event.status} events`
-      : active.length === 0 ? 'muted'
-      : first.channel === 'webhook' && first.endpoint_enabled === null ? `webhook endpoint ${first.endpoint_id} does not exist`
-      : first.channel === 'webhook' && !first.endpoint_enabled ? `webhook endpoint ${first.endpoint_id} is disabled (${first.endpoint_disabled_reason ?? 'by an operator'})`
-      : undefined;
+      forFlow.length === 0
+        ? `not subscribed to flow ${event.flowId}`
+        : forStatus.length === 0
+          ? `not subscribed to ${event.status} events`
+          : active.length === 0
+            ? 'muted'
+            : first.channel === 'webhook' && first.endpoint_enabled === null
+              ? `webhook endpoint ${first.endpoint_id} does not exist`
+              : first.channel === 'webhook' && !first.endpoint_enabled
+                ? `webhook endpoint ${first.endpoint_id} is disabled (${first.endpoint_disabled_reason ?? 'by an operator'})`
+                : undefined;
     if (reason !== undefined) {
       audience.suppressed.push({ ...destination, reason });
       continue;
     }
-    const recipient: Recipient = { userId: destination.userId, username: first.username, email: first.email, channel: first.channel };
-    if (destination.endpointId !== undefined) recipient.endpoint = { id: destination.endpointId, policy: endpointPolicy(first, webhookDefaults) };
+    const recipient: Recipient = {
+      userId: destination.userId,
+      username: first.username,
+      email: first.email,
+      channel: first.channel,
+    };
+    if (destination.endpointId !== undefined)
+      recipient.endpoint = { id: destination.endpointId, policy: endpointPolicy(first, webhookDefaults) };
     audience.recipients.push(recipient);
   }
   return audience;
@@ -114,9 +156,13 @@ export function decideAudience(event: Pick<OrderEvent, 'flowId' | 'status'>, row
 
 /** The endpoint's own settings where it has them, the service's defaults otherwise. */
 function endpointPolicy(row: Subscription, defaults: EndpointPolicy): EndpointPolicy {
-  const schedule: unknown = typeof row.retry_schedule_s === 'string' ? JSON.parse(row.retry_schedule_s) : row.retry_schedule_s;
+  const schedule: unknown =
+    typeof row.retry_schedule_s === 'string' ? JSON.parse(row.retry_schedule_s) : row.retry_schedule_s;
   return {
-    retryScheduleS: Array.isArray(schedule) && schedule.length > 0 && schedule.every((s) => typeof s === 'number' && s >= 0) ? (schedule as number[]) : defaults.retryScheduleS,
+    retryScheduleS:
+      Array.isArray(schedule) && schedule.length > 0 && schedule.every((s) => typeof s === 'number' && s >= 0)
+        ? (schedule as number[])
+        : defaults.retryScheduleS,
     maxAgeS: row.max_age_s ?? defaults.maxAgeS,
     ratePerSecond: row.rate_limit_per_s ?? defaults.ratePerSecond,
     maxInFlight: row.max_in_flight ?? defaults.maxInFlight,

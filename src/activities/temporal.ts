@@ -2,7 +2,11 @@ import type { Client } from '@temporalio/client';
 import { type DeadLetter, workflowIds } from '../domain.js';
 import { searchAttributes } from '../search-attributes.js';
 import { deadLetterSignal, deadLettersWorkflow } from '../workflows/dead-letters.js';
-import { type WebhookDeliveryRequest, webhookDeliverySignal, webhookEndpointWorkflow } from '../workflows/webhook-endpoint.js';
+import {
+  type WebhookDeliveryRequest,
+  webhookDeliverySignal,
+  webhookEndpointWorkflow,
+} from '../workflows/webhook-endpoint.js';
 
 /**
  * Signals to Orderly's long-lived workflows, starting them when they are not running (signal-with-start is a

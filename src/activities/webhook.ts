@@ -61,11 +61,24 @@ export function createWebhookActivities({
   return {
     async postWebhook(input: PostWebhookInput): Promise<WebhookAttempt> {
       const attempt = await post(input);
-      metrics?.attempts.inc({ channel: 'webhook', result: 'status' in attempt && attempt.status !== undefined ? `${attempt.kind} ${attempt.status}` : attempt.kind });
-      if (attempt.kind === 'delivered') metrics?.latency.observe({ channel: 'webhook' }, (Date.now() - Date.parse(input.event.occurredAt)) / 1000);
+      metrics?.attempts.inc({
+        channel: 'webhook',
+        result:
+          'status' in attempt && attempt.status !== undefined ? `${attempt.kind} ${attempt.status}` : attempt.kind,
+      });
+      if (attempt.kind === 'delivered')
+        metrics?.latency.observe({ channel: 'webhook' }, (Date.now() - Date.parse(input.event.occurredAt)) / 1000);
       else {
         const { eventId, orderId, customerId } = input.event;
-        Context.current().log.warn('webhook not delivered', { eventId, orderId, customerId, endpointId: input.endpointId, messageId: input.messageId, outcome: attempt.kind, reason: attempt.message });
+        Context.current().log.warn('webhook not delivered', {
+          eventId,
+          orderId,
+          customerId,
+          endpointId: input.endpointId,
+          messageId: input.messageId,
+          outcome: attempt.kind,
+          reason: attempt.message,
+        });
       }
       return attempt;
     },
@@ -78,8 +91,13 @@ export function createWebhookActivities({
       [input.endpointId],
     );
     const endpoint = rows[0];
-    if (endpoint === undefined) return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} no longer exists` };
-    if (!endpoint.enabled) return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} is disabled (${endpoint.disabled_reason ?? 'by an operator'})` };
+    if (endpoint === undefined)
+      return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} no longer exists` };
+    if (!endpoint.enabled)
+      return {
+        kind: 'disabled',
+        message: `webhook endpoint ${input.endpointId} is disabled (${endpoint.disabled_reason ?? 'by an operator'})`,
+      };
 
     try {
       // IP-address hosts are dialled without a lookup: checked here. Host names: when connecting.
@@ -120,7 +138,9 @@ export function createWebhookActivities({
     }
     const attempt = classifyResponse(status, retryAfter, Date.now());
     if (attempt.kind === 'gone') {
-      await pool.execute("UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = '410 Gone' WHERE id = ?", [input.endpointId]);
+      await pool.execute("UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = '410 Gone' WHERE id = ?", [
+        input.endpointId,
+      ]);
     }
     return attempt;
   }
@@ -128,7 +148,11 @@ export function createWebhookActivities({
 
 /** The JSON body: Standard Webhooks' recommended `type` / `timestamp` / `data` envelope. */
 export function webhookPayload(event: OrderEvent, template: TemplateId) {
-  return { type: template === 'order-event-succeeded' ? 'order.event.succeeded' : 'order.event.failed', timestamp: event.occurredAt, data: event };
+  return {
+    type: template === 'order-event-succeeded' ? 'order.event.succeeded' : 'order.event.failed',
+    timestamp: event.occurredAt,
+    data: event,
+  };
 }
 
 /** `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, keyed by the secret's bytes (after `whsec_`). */
@@ -152,9 +176,11 @@ export function classifyResponse(status: number, retryAfter: string | undefined,
       message: `the endpoint answered ${status}${retryAfter === undefined ? '' : ` (Retry-After: ${retryAfter})`}`,
     };
   }
-  if (status >= 400 && status < 500) return { kind: 'rejected', status, message: `the endpoint refused the message with ${status}` };
+  if (status >= 400 && status < 500)
+    return { kind: 'rejected', status, message: `the endpoint refused the message with ${status}` };
   // Redirects are not followed (they could lead inside the network): the endpoint's URL needs fixing.
-  if (status >= 300 && status < 400) return { kind: 'rejected', status, message: `the endpoint answered ${status}; redirects are not followed` };
+  if (status >= 300 && status < 400)
+    return { kind: 'rejected', status, message: `the endpoint answered ${status}; redirects are not followed` };
   return { kind: 'retry', status, countsAsFailure: true, message: `the endpoint answered ${status}` };
 }
 
@@ -174,7 +200,8 @@ function forbiddenCause(error: unknown): WebhookDestinationForbidden | undefined
 
 function describeTransportError(error: unknown): string {
   if (error instanceof httpErrors.ConnectTimeoutError) return 'the endpoint did not accept a connection in time';
-  if (error instanceof httpErrors.HeadersTimeoutError || error instanceof httpErrors.BodyTimeoutError) return 'the endpoint did not answer in time';
+  if (error instanceof httpErrors.HeadersTimeoutError || error instanceof httpErrors.BodyTimeoutError)
+    return 'the endpoint did not answer in time';
   const { code, message } = error as { code?: string; message?: string };
   return `the request failed: ${code ?? ''} ${message ?? String(error)}`.replace(/\s+/g, ' ').trim();
 }

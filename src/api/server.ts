@@ -31,7 +31,12 @@ const nullableString = { type: ['string', 'null'], maxLength: 255 } as const;
 const nullableUpTo = (maximum: number) => ({ type: ['integer', 'null'], minimum: 1, maximum }) as const;
 /** Bounds that make sense for a webhook endpoint (and fit the INT UNSIGNED columns). */
 const endpointPolicy = {
-  retryScheduleS: { type: ['array', 'null'], items: { type: 'number', minimum: 0, maximum: 7 * 24 * 3600 }, minItems: 1, maxItems: 50 },
+  retryScheduleS: {
+    type: ['array', 'null'],
+    items: { type: 'number', minimum: 0, maximum: 7 * 24 * 3600 },
+    minItems: 1,
+    maxItems: 50,
+  },
   maxAgeS: nullableUpTo(30 * 24 * 3600),
   rateLimitPerS: nullableUpTo(10_000),
   maxInFlight: nullableUpTo(1_000),
@@ -68,7 +73,11 @@ export async function buildApi({
   log?: Logger;
   bodyLimit?: number;
 }): Promise<FastifyInstance> {
-  const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger | undefined, bodyLimit, ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } } });
+  const app: FastifyInstance = Fastify({
+    loggerInstance: log as FastifyBaseLogger | undefined,
+    bodyLimit,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
   const keys = apiKeyOperations({ pool });
   const notifications = notificationOperations({ pool, client });
   const deadLetters = deadLetterOperations({ pool, client });
@@ -79,8 +88,15 @@ export async function buildApi({
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Orderly API', version: '1', description: 'Inspect, retry, cancel, redrive and replay notifications; manage subscriptions and webhook endpoints.' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an Orderly API key (ok_...)' } } },
+      info: {
+        title: 'Orderly API',
+        version: '1',
+        description:
+          'Inspect, retry, cancel, redrive and replay notifications; manage subscriptions and webhook endpoints.',
+      },
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an Orderly API key (ok_...)' } },
+      },
       security: [{ apiKey: [] }],
     },
   });
@@ -90,7 +106,8 @@ export async function buildApi({
     if (error instanceof Conflict) return reply.code(409).send({ error: error.message });
     if (error instanceof BadRequest) return reply.code(400).send({ error: error.message });
     if (error instanceof Forbidden) return reply.code(403).send({ error: error.message });
-    if (error instanceof WebhookDestinationForbidden) return reply.code(400).send({ error: error.message, rule: error.rule });
+    if (error instanceof WebhookDestinationForbidden)
+      return reply.code(400).send({ error: error.message, rule: error.rule });
     const validation = (error as { validation?: unknown; validationContext?: string }).validation;
     if (validation !== undefined) return reply.code(400).send({ error: error.message });
     const status = (error as { statusCode?: number }).statusCode;
@@ -113,8 +130,14 @@ export async function buildApi({
   app.addHook('onRequest', async (request, reply) => {
     if (request.url === '/openapi.json' || request.url === '/health') return;
     const header = request.headers.authorization ?? '';
-    const principal = header.startsWith('Bearer ') ? await keys.authenticate(header.slice('Bearer '.length).trim()) : undefined;
-    if (principal === undefined) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'a valid API key is required (Authorization: Bearer ok_...)' });
+    const principal = header.startsWith('Bearer ')
+      ? await keys.authenticate(header.slice('Bearer '.length).trim())
+      : undefined;
+    if (principal === undefined)
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'a valid API key is required (Authorization: Bearer ok_...)' });
     request.principal = principal;
   });
 
@@ -124,7 +147,11 @@ export async function buildApi({
     max: rateLimitPerMinute,
     timeWindow: '1 minute',
     keyGenerator: (request) => (request.principal === undefined ? request.ip : `key:${request.principal.keyId}`),
-    errorResponseBuilder: (_request, context) => Object.assign(new Error(`more than ${context.max} requests a minute with this API key; retry after ${context.after}`), { statusCode: 429 }),
+    errorResponseBuilder: (_request, context) =>
+      Object.assign(
+        new Error(`more than ${context.max} requests a minute with this API key; retry after ${context.after}`),
+        { statusCode: 429 },
+      ),
   });
 
   // Every state-changing request of a known key goes into the audit trail, whatever its outcome.
@@ -140,7 +167,8 @@ export async function buildApi({
     });
   });
 
-  const scopeOf = (request: FastifyRequest): Scope => (request.principal.kind === 'admin' ? undefined : request.principal.customerId);
+  const scopeOf = (request: FastifyRequest): Scope =>
+    request.principal.kind === 'admin' ? undefined : request.principal.customerId;
   const ensureOwn = (request: FastifyRequest, customerId: string, what: string) => {
     const scope = scopeOf(request);
     if (scope !== undefined && scope !== customerId) throw new NotFound(`there is no ${what}`);
@@ -155,24 +183,53 @@ export async function buildApi({
   }
 
   // Events and orders
-  app.get<{ Params: { id: string } }>('/v1/events/:id', { schema: { tags: ['notifications'], summary: "An event's notifications: state, attempts, recipients", params: idParams } }, async (request) => {
-    const status = await notifications.eventStatus(request.params.id);
-    ensureOwn(request, status.customerId, `event ${request.params.id}`);
-    return status;
-  });
-  app.get<{ Params: { id: string } }>('/v1/orders/:id', { schema: { tags: ['notifications'], summary: "An order's events and what happened to each", params: idParams } }, async (request) => {
-    const status = await notifications.orderStatus(request.params.id);
-    ensureOwn(request, status.customerId, `order ${request.params.id}`);
-    return status;
-  });
-  app.post<{ Params: { id: string } }>('/v1/events/:id/retry', { schema: { tags: ['notifications'], summary: 'A notification backing off tries again now', params: idParams } }, async (request, reply) => {
-    ensureOwn(request, await eventCustomer(request.params.id), `event ${request.params.id}`);
-    await notifications.retry(request.params.id);
-    return reply.code(202).send({ eventId: request.params.id, retrying: true });
-  });
+  app.get<{ Params: { id: string } }>(
+    '/v1/events/:id',
+    {
+      schema: {
+        tags: ['notifications'],
+        summary: "An event's notifications: state, attempts, recipients",
+        params: idParams,
+      },
+    },
+    async (request) => {
+      const status = await notifications.eventStatus(request.params.id);
+      ensureOwn(request, status.customerId, `event ${request.params.id}`);
+      return status;
+    },
+  );
+  app.get<{ Params: { id: string } }>(
+    '/v1/orders/:id',
+    { schema: { tags: ['notifications'], summary: "An order's events and what happened to each", params: idParams } },
+    async (request) => {
+      const status = await notifications.orderStatus(request.params.id);
+      ensureOwn(request, status.customerId, `order ${request.params.id}`);
+      return status;
+    },
+  );
+  app.post<{ Params: { id: string } }>(
+    '/v1/events/:id/retry',
+    { schema: { tags: ['notifications'], summary: 'A notification backing off tries again now', params: idParams } },
+    async (request, reply) => {
+      ensureOwn(request, await eventCustomer(request.params.id), `event ${request.params.id}`);
+      await notifications.retry(request.params.id);
+      return reply.code(202).send({ eventId: request.params.id, retrying: true });
+    },
+  );
   app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
     '/v1/events/:id/cancel',
-    { schema: { tags: ['notifications'], summary: 'Stop a notification; the order moves on', params: idParams, body: { type: ['object', 'null'], properties: { reason: { type: 'string', minLength: 1, maxLength: 255 } }, additionalProperties: false } } },
+    {
+      schema: {
+        tags: ['notifications'],
+        summary: 'Stop a notification; the order moves on',
+        params: idParams,
+        body: {
+          type: ['object', 'null'],
+          properties: { reason: { type: 'string', minLength: 1, maxLength: 255 } },
+          additionalProperties: false,
+        },
+      },
+    },
     async (request, reply) => {
       ensureOwn(request, await eventCustomer(request.params.id), `event ${request.params.id}`);
       const reason = request.body?.reason ?? 'cancelled through the API';
@@ -182,7 +239,17 @@ export async function buildApi({
   );
 
   // Direct notifications (no database change upstream)
-  app.post<{ Body: { orderId: string; flowId: string; eventType: string; status: 'success' | 'failure'; source?: string; errorCode?: string | null; errorDesc?: string | null } }>(
+  app.post<{
+    Body: {
+      orderId: string;
+      flowId: string;
+      eventType: string;
+      status: 'success' | 'failure';
+      source?: string;
+      errorCode?: string | null;
+      errorDesc?: string | null;
+    };
+  }>(
     '/v1/notifications',
     {
       schema: {
@@ -205,7 +272,9 @@ export async function buildApi({
       },
     },
     async (request, reply) => {
-      const [orders] = await pool.execute<RowDataPacket[]>('SELECT customer_id FROM orders WHERE id = ?', [request.body.orderId]);
+      const [orders] = await pool.execute<RowDataPacket[]>('SELECT customer_id FROM orders WHERE id = ?', [
+        request.body.orderId,
+      ]);
       if (orders[0] === undefined) throw new NotFound(`there is no order ${request.body.orderId}`);
       const customerId = String(orders[0].customer_id);
       ensureOwn(request, customerId, `order ${request.body.orderId}`);
@@ -236,27 +305,57 @@ export async function buildApi({
     {
       schema: {
         tags: ['dead letters'],
-        querystring: { type: 'object', additionalProperties: false, properties: { customer: id, since: { type: 'string', format: 'date-time' }, status: { type: 'string', enum: ['open', 'redriven', 'discarded', 'all'] } } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            customer: id,
+            since: { type: 'string', format: 'date-time' },
+            status: { type: 'string', enum: ['open', 'redriven', 'discarded', 'all'] },
+          },
+        },
       },
     },
     async (request) => {
       const scope = scopeOf(request);
       if (scope !== undefined && request.query.customer !== undefined && request.query.customer !== scope) return [];
-      return deadLetters.list({ customerId: scope ?? request.query.customer, since: request.query.since === undefined ? undefined : new Date(request.query.since), status: request.query.status });
+      return deadLetters.list({
+        customerId: scope ?? request.query.customer,
+        since: request.query.since === undefined ? undefined : new Date(request.query.since),
+        status: request.query.status,
+      });
     },
   );
-  app.get<{ Params: { id: string } }>('/v1/dead-letters/:id', { schema: { tags: ['dead letters'], params: idParams } }, async (request) => {
-    const entry = await deadLetters.show(request.params.id);
-    ensureOwn(request, entry.customerId, `dead letter ${request.params.id}`);
-    return entry;
-  });
-  app.post<{ Params: { id: string } }>('/v1/dead-letters/:id/redrive', { schema: { tags: ['dead letters'], params: idParams } }, async (request, reply) => {
-    ensureOwn(request, (await deadLetters.show(request.params.id)).customerId, `dead letter ${request.params.id}`);
-    return reply.code(202).send(await deadLetters.redrive(request.params.id));
-  });
+  app.get<{ Params: { id: string } }>(
+    '/v1/dead-letters/:id',
+    { schema: { tags: ['dead letters'], params: idParams } },
+    async (request) => {
+      const entry = await deadLetters.show(request.params.id);
+      ensureOwn(request, entry.customerId, `dead letter ${request.params.id}`);
+      return entry;
+    },
+  );
+  app.post<{ Params: { id: string } }>(
+    '/v1/dead-letters/:id/redrive',
+    { schema: { tags: ['dead letters'], params: idParams } },
+    async (request, reply) => {
+      ensureOwn(request, (await deadLetters.show(request.params.id)).customerId, `dead letter ${request.params.id}`);
+      return reply.code(202).send(await deadLetters.redrive(request.params.id));
+    },
+  );
   app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
     '/v1/dead-letters/:id/discard',
-    { schema: { tags: ['dead letters'], params: idParams, body: { type: ['object', 'null'], properties: { reason: { type: 'string', minLength: 1, maxLength: 255 } }, additionalProperties: false } } },
+    {
+      schema: {
+        tags: ['dead letters'],
+        params: idParams,
+        body: {
+          type: ['object', 'null'],
+          properties: { reason: { type: 'string', minLength: 1, maxLength: 255 } },
+          additionalProperties: false,
+        },
+      },
+    },
     async (request) => {
       ensureOwn(request, (await deadLetters.show(request.params.id)).customerId, `dead letter ${request.params.id}`);
       return deadLetters.discard(request.params.id, request.body?.reason);
@@ -264,26 +363,47 @@ export async function buildApi({
   );
 
   // Customers: hold and release; replay (operators only)
-  app.post<{ Params: { id: string } }>('/v1/customers/:id/pause', { schema: { tags: ['customers'], params: idParams } }, async (request) => {
-    ensureOwn(request, request.params.id, `customer ${request.params.id}`);
-    await customers.pause(request.params.id, 'paused through the API');
-    return { customerId: request.params.id, held: true };
-  });
-  app.post<{ Params: { id: string } }>('/v1/customers/:id/resume', { schema: { tags: ['customers'], params: idParams } }, async (request) => {
-    ensureOwn(request, request.params.id, `customer ${request.params.id}`);
-    return { customerId: request.params.id, held: false, ...(await customers.resume(request.params.id)) };
-  });
+  app.post<{ Params: { id: string } }>(
+    '/v1/customers/:id/pause',
+    { schema: { tags: ['customers'], params: idParams } },
+    async (request) => {
+      ensureOwn(request, request.params.id, `customer ${request.params.id}`);
+      await customers.pause(request.params.id, 'paused through the API');
+      return { customerId: request.params.id, held: true };
+    },
+  );
+  app.post<{ Params: { id: string } }>(
+    '/v1/customers/:id/resume',
+    { schema: { tags: ['customers'], params: idParams } },
+    async (request) => {
+      ensureOwn(request, request.params.id, `customer ${request.params.id}`);
+      return { customerId: request.params.id, held: false, ...(await customers.resume(request.params.id)) };
+    },
+  );
   app.post<{ Body: { from: string; to?: string; dryRun?: boolean } }>(
     '/v1/replay',
     {
       schema: {
         tags: ['operators'],
-        body: { type: 'object', required: ['from'], additionalProperties: false, properties: { from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' }, dryRun: { type: 'boolean' } } },
+        body: {
+          type: 'object',
+          required: ['from'],
+          additionalProperties: false,
+          properties: {
+            from: { type: 'string', format: 'date-time' },
+            to: { type: 'string', format: 'date-time' },
+            dryRun: { type: 'boolean' },
+          },
+        },
       },
     },
     async (request) => {
       adminOnly(request, 'replay');
-      const events = await replays.replay(new Date(request.body.from), request.body.to === undefined ? new Date() : new Date(request.body.to), { dryRun: request.body.dryRun });
+      const events = await replays.replay(
+        new Date(request.body.from),
+        request.body.to === undefined ? new Date() : new Date(request.body.to),
+        { dryRun: request.body.dryRun },
+      );
       return { dryRun: request.body.dryRun ?? false, events };
     },
   );
@@ -295,31 +415,63 @@ export async function buildApi({
     onFailure: { type: 'boolean' },
     muted: { type: 'boolean' },
   } as const;
-  app.get('/v1/subscriptions', { schema: { tags: ['subscriptions'] } }, (request) => resources.listSubscriptions(scopeOf(request)));
-  app.get<{ Params: { id: string } }>('/v1/subscriptions/:id', { schema: { tags: ['subscriptions'], params: idParams } }, (request) => resources.getSubscription(request.params.id, scopeOf(request)));
+  app.get('/v1/subscriptions', { schema: { tags: ['subscriptions'] } }, (request) =>
+    resources.listSubscriptions(scopeOf(request)),
+  );
+  app.get<{ Params: { id: string } }>(
+    '/v1/subscriptions/:id',
+    { schema: { tags: ['subscriptions'], params: idParams } },
+    (request) => resources.getSubscription(request.params.id, scopeOf(request)),
+  );
   app.post<{ Body: SubscriptionInput }>(
     '/v1/subscriptions',
     {
       schema: {
         tags: ['subscriptions'],
-        body: { type: 'object', required: ['userId', 'channel'], additionalProperties: false, properties: { userId: id, channel: { type: 'string', enum: ['email', 'webhook'] }, endpointId: { ...id, type: ['string', 'null'] }, ...subscriptionFields } },
+        body: {
+          type: 'object',
+          required: ['userId', 'channel'],
+          additionalProperties: false,
+          properties: {
+            userId: id,
+            channel: { type: 'string', enum: ['email', 'webhook'] },
+            endpointId: { ...id, type: ['string', 'null'] },
+            ...subscriptionFields,
+          },
+        },
       },
     },
     async (request, reply) => reply.code(201).send(await resources.createSubscription(request.body, scopeOf(request))),
   );
   app.patch<{ Params: { id: string }; Body: Partial<SubscriptionInput> }>(
     '/v1/subscriptions/:id',
-    { schema: { tags: ['subscriptions'], params: idParams, body: { type: 'object', additionalProperties: false, properties: subscriptionFields } } },
+    {
+      schema: {
+        tags: ['subscriptions'],
+        params: idParams,
+        body: { type: 'object', additionalProperties: false, properties: subscriptionFields },
+      },
+    },
     (request) => resources.updateSubscription(request.params.id, request.body, scopeOf(request)),
   );
-  app.delete<{ Params: { id: string } }>('/v1/subscriptions/:id', { schema: { tags: ['subscriptions'], params: idParams } }, async (request, reply) => {
-    await resources.deleteSubscription(request.params.id, scopeOf(request));
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { id: string } }>(
+    '/v1/subscriptions/:id',
+    { schema: { tags: ['subscriptions'], params: idParams } },
+    async (request, reply) => {
+      await resources.deleteSubscription(request.params.id, scopeOf(request));
+      return reply.code(204).send();
+    },
+  );
 
   // Webhook endpoints (the secret is shown once, at creation)
-  app.get('/v1/webhook-endpoints', { schema: { tags: ['webhook endpoints'] } }, (request) => resources.listEndpoints(scopeOf(request)));
-  app.get<{ Params: { id: string } }>('/v1/webhook-endpoints/:id', { schema: { tags: ['webhook endpoints'], params: idParams } }, (request) => resources.getEndpoint(request.params.id, scopeOf(request)));
+  app.get('/v1/webhook-endpoints', { schema: { tags: ['webhook endpoints'] } }, (request) =>
+    resources.listEndpoints(scopeOf(request)),
+  );
+  app.get<{ Params: { id: string } }>(
+    '/v1/webhook-endpoints/:id',
+    { schema: { tags: ['webhook endpoints'], params: idParams } },
+    (request) => resources.getEndpoint(request.params.id, scopeOf(request)),
+  );
   app.post<{ Body: EndpointInput }>(
     '/v1/webhook-endpoints',
     {
@@ -329,7 +481,13 @@ export async function buildApi({
           type: 'object',
           required: ['customerId', 'url'],
           additionalProperties: false,
-          properties: { customerId: id, url: webhookUrl, secret: { type: 'string', pattern: '^whsec_[A-Za-z0-9+/=]{32,}$' }, enabled: { type: 'boolean' }, ...endpointPolicy },
+          properties: {
+            customerId: id,
+            url: webhookUrl,
+            secret: { type: 'string', pattern: '^whsec_[A-Za-z0-9+/=]{32,}$' },
+            enabled: { type: 'boolean' },
+            ...endpointPolicy,
+          },
         },
       },
     },
@@ -337,7 +495,22 @@ export async function buildApi({
   );
   app.patch<{ Params: { id: string }; Body: Partial<EndpointInput> }>(
     '/v1/webhook-endpoints/:id',
-    { schema: { tags: ['webhook endpoints'], params: idParams, body: { type: 'object', additionalProperties: false, properties: { url: webhookUrl, enabled: { type: 'boolean' }, disabledReason: nullableString, ...endpointPolicy } } } },
+    {
+      schema: {
+        tags: ['webhook endpoints'],
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            url: webhookUrl,
+            enabled: { type: 'boolean' },
+            disabledReason: nullableString,
+            ...endpointPolicy,
+          },
+        },
+      },
+    },
     (request) => resources.updateEndpoint(request.params.id, request.body, scopeOf(request)),
   );
   app.post<{ Params: { id: string }; Body: { graceSeconds?: number } | undefined }>(
@@ -345,17 +518,26 @@ export async function buildApi({
     {
       schema: {
         tags: ['webhook endpoints'],
-        summary: 'A new signing secret (shown once); the old one keeps signing beside it for the grace period (default 24 h)',
+        summary:
+          'A new signing secret (shown once); the old one keeps signing beside it for the grace period (default 24 h)',
         params: idParams,
-        body: { type: ['object', 'null'], additionalProperties: false, properties: { graceSeconds: { type: 'integer', minimum: 0, maximum: 30 * 24 * 3600 } } },
+        body: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: { graceSeconds: { type: 'integer', minimum: 0, maximum: 30 * 24 * 3600 } },
+        },
       },
     },
     (request) => resources.rotateEndpointSecret(request.params.id, scopeOf(request), request.body?.graceSeconds),
   );
-  app.delete<{ Params: { id: string } }>('/v1/webhook-endpoints/:id', { schema: { tags: ['webhook endpoints'], params: idParams } }, async (request, reply) => {
-    await resources.deleteEndpoint(request.params.id, scopeOf(request));
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { id: string } }>(
+    '/v1/webhook-endpoints/:id',
+    { schema: { tags: ['webhook endpoints'], params: idParams } },
+    async (request, reply) => {
+      await resources.deleteEndpoint(request.params.id, scopeOf(request));
+      return reply.code(204).send();
+    },
+  );
 
   // Audit trail
   app.get<{ Querystring: { since?: string; limit?: string } }>(
@@ -363,18 +545,44 @@ export async function buildApi({
     {
       schema: {
         tags: ['audit'],
-        summary: "State-changing actions, newest first: every one for operators, a customer's own keys' for a customer key",
-        querystring: { type: 'object', additionalProperties: false, properties: { since: { type: 'string', format: 'date-time' }, limit: { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$', description: 'at most this many (1-1000, default 100)' } } },
+        summary:
+          "State-changing actions, newest first: every one for operators, a customer's own keys' for a customer key",
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            since: { type: 'string', format: 'date-time' },
+            limit: {
+              type: 'string',
+              pattern: '^(1000|[1-9][0-9]{0,2})$',
+              description: 'at most this many (1-1000, default 100)',
+            },
+          },
+        },
       },
     },
-    (request) => audit.list({ scope: scopeOf(request), since: request.query.since === undefined ? undefined : new Date(request.query.since), limit: request.query.limit === undefined ? undefined : Number(request.query.limit) }),
+    (request) =>
+      audit.list({
+        scope: scopeOf(request),
+        since: request.query.since === undefined ? undefined : new Date(request.query.since),
+        limit: request.query.limit === undefined ? undefined : Number(request.query.limit),
+      }),
   );
 
   for (const [url, methods] of [...methodsByPath]) {
     const allow = [...methods].join(', ');
     const others = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => !methods.has(m));
     if (others.length > 0) {
-      app.route({ method: others, url, schema: { hide: true }, handler: (_request, reply) => reply.code(405).header('allow', allow).send({ error: `${url} allows ${allow}` }) });
+      app.route({
+        method: others,
+        url,
+        schema: { hide: true },
+        handler: (_request, reply) =>
+          reply
+            .code(405)
+            .header('allow', allow)
+            .send({ error: `${url} allows ${allow}` }),
+      });
     }
   }
   return app;

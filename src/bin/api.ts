@@ -13,14 +13,39 @@ runProcess('api', async () => {
   const log = createLogger('api', config.LOG_LEVEL);
   const pool = createPool(config);
   await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
-  const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => Connection.connect({ address: config.TEMPORAL_ADDRESS }));
+  const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () =>
+    Connection.connect({ address: config.TEMPORAL_ADDRESS }),
+  );
   const destinations = destinationChecks(webhookDestinationPolicy(config));
-  const app = await buildApi({ pool, client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), destinations, secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS), secretGraceS: config.WEBHOOK_SECRET_GRACE_S, rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE, log });
-  const address = await app.listen({ host: config.API_HOST, port: config.API_PORT }).catch((error: unknown) => {
-    throw new Error(`cannot listen on ${config.API_HOST}:${config.API_PORT}: ${error instanceof Error ? error.message : String(error)}`);
+  const app = await buildApi({
+    pool,
+    client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+    destinations,
+    secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS),
+    secretGraceS: config.WEBHOOK_SECRET_GRACE_S,
+    rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
+    log,
   });
-  const metrics = await serveMetrics(createRegistry('api'), config.METRICS_HOST, config.METRICS_PORT ?? defaultMetricsPorts.api);
-  log.info({ api: address, openapi: `${address}/openapi.json`, temporal: config.TEMPORAL_ADDRESS, mysql: `${config.MYSQL_HOST}:${config.MYSQL_PORT}/${config.MYSQL_DATABASE}`, metrics: metrics.url }, 'api started');
+  const address = await app.listen({ host: config.API_HOST, port: config.API_PORT }).catch((error: unknown) => {
+    throw new Error(
+      `cannot listen on ${config.API_HOST}:${config.API_PORT}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  });
+  const metrics = await serveMetrics(
+    createRegistry('api'),
+    config.METRICS_HOST,
+    config.METRICS_PORT ?? defaultMetricsPorts.api,
+  );
+  log.info(
+    {
+      api: address,
+      openapi: `${address}/openapi.json`,
+      temporal: config.TEMPORAL_ADDRESS,
+      mysql: `${config.MYSQL_HOST}:${config.MYSQL_PORT}/${config.MYSQL_DATABASE}`,
+      metrics: metrics.url,
+    },
+    'api started',
+  );
   const signal = await shutdownRequested();
   log.info({ signal }, 'api stopping: finishing requests in flight');
   await app.close();

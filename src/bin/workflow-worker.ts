@@ -5,7 +5,15 @@ import { loadConfig, webhookDefaults } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
-import { circuitStateGauge, createRegistry, defaultMetricsPorts, defaultTemporalMetricsPorts, ledgerMetrics, senderMetrics, serveMetrics } from '../metrics.js';
+import {
+  circuitStateGauge,
+  createRegistry,
+  defaultMetricsPorts,
+  defaultTemporalMetricsPorts,
+  ledgerMetrics,
+  senderMetrics,
+  serveMetrics,
+} from '../metrics.js';
 import { installTemporalRuntime } from '../workers/runtime.js';
 import { createSmtpTransport } from '../workers/email-worker.js';
 import { createWorkflowWorker } from '../workers/workflow-worker.js';
@@ -19,8 +27,14 @@ runProcess('workflow-worker', async () => {
   // Each email's first attempt runs here (a local activity); the email workers take the retries.
   const transport = createSmtpTransport(config);
   await connectTo(`SMTP at ${config.SMTP_HOST}:${config.SMTP_PORT}`, () => transport.verify());
-  const temporalMetrics = installTemporalRuntime(log, config.METRICS_HOST, config.TEMPORAL_METRICS_PORT ?? defaultTemporalMetricsPorts['workflow-worker']);
-  const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () => NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }));
+  const temporalMetrics = installTemporalRuntime(
+    log,
+    config.METRICS_HOST,
+    config.TEMPORAL_METRICS_PORT ?? defaultTemporalMetricsPorts['workflow-worker'],
+  );
+  const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () =>
+    NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }),
+  );
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   const registry = createRegistry('workflow-worker');
@@ -35,7 +49,11 @@ runProcess('workflow-worker', async () => {
     reportCircuitState,
     ledgerMetrics: ledgerMetrics(registry),
   });
-  const metrics = await serveMetrics(registry, config.METRICS_HOST, config.METRICS_PORT ?? defaultMetricsPorts['workflow-worker']);
+  const metrics = await serveMetrics(
+    registry,
+    config.METRICS_HOST,
+    config.METRICS_PORT ?? defaultMetricsPorts['workflow-worker'],
+  );
   log.info(
     {
       temporal: config.TEMPORAL_ADDRESS,

@@ -30,7 +30,10 @@ interface Context {
  * A command that changes state names its `audit` action: it is recorded in `audit_log` (actor `cli:<OS user>`,
  * its arguments as the target) with how it ended.
  */
-function withContext<A extends unknown[]>(action: (context: Context, ...args: A) => Promise<void>, { audit }: { audit?: string } = {}): (...args: A) => Promise<void> {
+function withContext<A extends unknown[]>(
+  action: (context: Context, ...args: A) => Promise<void>,
+  { audit }: { audit?: string } = {},
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const config = loadConfig();
     const pool = createPool(config);
@@ -38,7 +41,9 @@ function withContext<A extends unknown[]>(action: (context: Context, ...args: A)
     let outcome = 'ok';
     try {
       connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS }).catch((error: unknown) => {
-        throw new Error(`cannot connect to Temporal at ${config.TEMPORAL_ADDRESS}: ${error instanceof Error ? error.message : String(error)}`);
+        throw new Error(
+          `cannot connect to Temporal at ${config.TEMPORAL_ADDRESS}: ${error instanceof Error ? error.message : String(error)}`,
+        );
       });
       await action({ pool, client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }) }, ...args);
     } catch (error) {
@@ -55,16 +60,33 @@ function withContext<A extends unknown[]>(action: (context: Context, ...args: A)
 
 async function recordCliAction(pool: Pool, action: string, args: unknown[], outcome: string): Promise<void> {
   const target = args.filter((arg): arg is string => typeof arg === 'string').join(' ');
-  const options = args.find((arg): arg is Record<string, unknown> => typeof arg === 'object' && arg !== null && !(arg instanceof Command));
-  const detail = options === undefined ? '' : Object.entries(options).map(([key, value]) => `--${key} ${value instanceof Date ? value.toISOString() : String(value)}`).join(' ');
+  const options = args.find(
+    (arg): arg is Record<string, unknown> => typeof arg === 'object' && arg !== null && !(arg instanceof Command),
+  );
+  const detail =
+    options === undefined
+      ? ''
+      : Object.entries(options)
+          .map(([key, value]) => `--${key} ${value instanceof Date ? value.toISOString() : String(value)}`)
+          .join(' ');
   await auditOperations({ pool })
-    .record({ actor: `cli:${userInfo().username}`, action, target: [target, detail].filter(Boolean).join(' ') || '-', outcome })
-    .catch((error: unknown) => console.error(`orderly: the audit trail could not record this action: ${error instanceof Error ? error.message : String(error)}`));
+    .record({
+      actor: `cli:${userInfo().username}`,
+      action,
+      target: [target, detail].filter(Boolean).join(' ') || '-',
+      outcome,
+    })
+    .catch((error: unknown) =>
+      console.error(
+        `orderly: the audit trail could not record this action: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+    );
 }
 
 const asTime = (value: string): Date => {
   const time = new Date(value);
-  if (Number.isNaN(time.getTime())) throw new InvalidArgumentError(`"${value}" is not a time (ISO 8601, e.g. 2026-11-21T07:00:00Z)`);
+  if (Number.isNaN(time.getTime()))
+    throw new InvalidArgumentError(`"${value}" is not a time (ISO 8601, e.g. 2026-11-21T07:00:00Z)`);
   return time;
 };
 
@@ -73,15 +95,22 @@ function output(json: boolean | undefined, data: unknown, text: () => string): v
 }
 
 function renderEvent(status: EventStatus): string {
-  const lines = [`event ${status.eventId} (${status.status}) of order ${status.orderId}, customer ${status.customerId}, occurred ${status.occurredAt}`];
+  const lines = [
+    `event ${status.eventId} (${status.status}) of order ${status.orderId}, customer ${status.customerId}, occurred ${status.occurredAt}`,
+  ];
   for (const n of status.notifications) {
-    lines.push(`  notification ${n.notificationId}: ${n.state ?? 'no state'} (workflow ${n.workflowId}: ${n.workflow})`);
-    for (const r of n.retrying) lines.push(`    retrying ${r.activity}: attempt ${r.attempt}, last failure: ${r.lastFailure ?? '-'}`);
+    lines.push(
+      `  notification ${n.notificationId}: ${n.state ?? 'no state'} (workflow ${n.workflowId}: ${n.workflow})`,
+    );
+    for (const r of n.retrying)
+      lines.push(`    retrying ${r.activity}: attempt ${r.attempt}, last failure: ${r.lastFailure ?? '-'}`);
     if (n.deliveries.length === 0) lines.push('    no recipients');
     for (const d of n.deliveries) {
       const to = d.endpointId === null ? (d.recipient ?? '(no address)') : `webhook endpoint ${d.endpointId}`;
       const detail = d.state === 'delivered' ? `at ${d.deliveredAt}` : (d.reason ?? d.lastError ?? '');
-      lines.push(`    user ${d.userId} ${d.channel} ${to}: ${d.state}, ${d.attempts} attempt(s)${detail ? `, ${detail}` : ''}`);
+      lines.push(
+        `    user ${d.userId} ${d.channel} ${to}: ${d.state}, ${d.attempts} attempt(s)${detail ? `, ${detail}` : ''}`,
+      );
     }
   }
   return lines.join('\n');
@@ -91,22 +120,32 @@ function renderOrder(status: OrderStatus): string {
   const running = `${status.running.length} notification(s) running${status.running.length ? ` (oldest first: ${status.running.join(', ')})` : ''}`;
   const lines = [`order ${status.orderId} of customer ${status.customerId}: ${running}`];
   for (const e of status.events) {
-    const states = Object.entries(e.deliveries).map(([state, n]) => `${n} ${state}`).join(', ') || 'no deliveries recorded';
+    const states =
+      Object.entries(e.deliveries)
+        .map(([state, n]) => `${n} ${state}`)
+        .join(', ') || 'no deliveries recorded';
     lines.push(`  event ${e.eventId} (${e.status}, ${e.occurredAt}): ${states}`);
   }
   return lines.join('\n');
 }
 
 function renderDeadLetter(d: DeadLetterRecord): string {
-  const to = d.userId === null ? 'whole event' : `user ${d.userId} ${d.channel ?? ''}${d.endpointId ? ` endpoint ${d.endpointId}` : ''}`;
+  const to =
+    d.userId === null
+      ? 'whole event'
+      : `user ${d.userId} ${d.channel ?? ''}${d.endpointId ? ` endpoint ${d.endpointId}` : ''}`;
   return `#${d.id} [${d.status}] ${d.createdAt} event ${d.eventId} order ${d.orderId} customer ${d.customerId} ${to}: ${d.errorType} after ${d.attempts} attempt(s): ${d.message}`;
 }
 
-const program = new Command('orderly').description("Operate Orderly: inspect, retry, cancel, redrive, hold, replay").showHelpAfterError();
+const program = new Command('orderly')
+  .description('Operate Orderly: inspect, retry, cancel, redrive, hold, replay')
+  .showHelpAfterError();
 
 program
   .command('status <id>')
-  .description('an event (or, with --order or when no event has this id, an order): state, attempts, last error, recipients')
+  .description(
+    'an event (or, with --order or when no event has this id, an order): state, attempts, last error, recipients',
+  )
   .option('--order', 'the id is an order id')
   .option('--json', 'print JSON')
   .action(
@@ -134,12 +173,15 @@ program
 
 program
   .command('retry <eventId>')
-  .description("a notification that is backing off tries again now")
+  .description('a notification that is backing off tries again now')
   .action(
-    withContext(async ({ pool, client }, eventId: string) => {
-      await notificationOperations({ pool, client }).retry(requireId('event', eventId));
-      console.log(`event ${eventId}: asked its notification to try again now`);
-    }, { audit: 'retry' }),
+    withContext(
+      async ({ pool, client }, eventId: string) => {
+        await notificationOperations({ pool, client }).retry(requireId('event', eventId));
+        console.log(`event ${eventId}: asked its notification to try again now`);
+      },
+      { audit: 'retry' },
+    ),
   );
 
 program
@@ -147,10 +189,13 @@ program
   .description('stop a notification: what is not delivered is recorded as cancelled, and the order moves on')
   .option('--reason <text>', 'recorded with the cancellation', 'cancelled by an operator')
   .action(
-    withContext(async ({ pool, client }, eventId: string, options: { reason: string }) => {
-      await notificationOperations({ pool, client }).cancel(requireId('event', eventId), options.reason);
-      console.log(`event ${eventId}: notification cancelled (${options.reason})`);
-    }, { audit: 'cancel' }),
+    withContext(
+      async ({ pool, client }, eventId: string, options: { reason: string }) => {
+        await notificationOperations({ pool, client }).cancel(requireId('event', eventId), options.reason);
+        console.log(`event ${eventId}: notification cancelled (${options.reason})`);
+      },
+      { audit: 'cancel' },
+    ),
   );
 
 const dlq = program.command('dlq').description('dead letters: notifications that failed for good');
@@ -162,10 +207,23 @@ dlq
   .option('--status <status>', 'open, redriven, discarded or all', 'open')
   .option('--json', 'print JSON')
   .action(
-    withContext(async ({ pool, client }, options: { customer?: string; since?: Date; status: DeadLetterStatus | 'all'; json?: boolean }) => {
-      const entries = await deadLetterOperations({ pool, client }).list({ customerId: options.customer, since: options.since, status: options.status });
-      output(options.json, entries, () => (entries.length === 0 ? `no ${options.status === 'all' ? '' : `${options.status} `}dead letters` : entries.map(renderDeadLetter).join('\n')));
-    }),
+    withContext(
+      async (
+        { pool, client },
+        options: { customer?: string; since?: Date; status: DeadLetterStatus | 'all'; json?: boolean },
+      ) => {
+        const entries = await deadLetterOperations({ pool, client }).list({
+          customerId: options.customer,
+          since: options.since,
+          status: options.status,
+        });
+        output(options.json, entries, () =>
+          entries.length === 0
+            ? `no ${options.status === 'all' ? '' : `${options.status} `}dead letters`
+            : entries.map(renderDeadLetter).join('\n'),
+        );
+      },
+    ),
   );
 
 dlq
@@ -184,26 +242,36 @@ dlq
   .option('--all', 'every open dead letter')
   .option('--since <time>', 'with --all: only those created since', asTime)
   .action(
-    withContext(async ({ pool, client }, id: string | undefined, options: { all?: boolean; since?: Date }) => {
-      const deadLetters = deadLetterOperations({ pool, client });
-      if ((id === undefined) === (options.all !== true)) throw new Error('give a dead letter id or --all, not both or neither');
-      const ids = id !== undefined ? [requireId('dead letter', id)] : (await deadLetters.list({ since: options.since })).map((d) => d.id);
-      for (const one of ids) {
-        const { workflowId } = await deadLetters.redrive(one);
-        console.log(`dead letter ${one}: redriven as ${workflowId}`);
-      }
-      if (ids.length === 0) console.log('no open dead letters to redrive');
-    }, { audit: 'dlq redrive' }),
+    withContext(
+      async ({ pool, client }, id: string | undefined, options: { all?: boolean; since?: Date }) => {
+        const deadLetters = deadLetterOperations({ pool, client });
+        if ((id === undefined) === (options.all !== true))
+          throw new Error('give a dead letter id or --all, not both or neither');
+        const ids =
+          id !== undefined
+            ? [requireId('dead letter', id)]
+            : (await deadLetters.list({ since: options.since })).map((d) => d.id);
+        for (const one of ids) {
+          const { workflowId } = await deadLetters.redrive(one);
+          console.log(`dead letter ${one}: redriven as ${workflowId}`);
+        }
+        if (ids.length === 0) console.log('no open dead letters to redrive');
+      },
+      { audit: 'dlq redrive' },
+    ),
   );
 
 dlq
   .command('discard <id>')
   .option('--reason <text>', 'recorded with the dead letter', 'discarded by an operator')
   .action(
-    withContext(async ({ pool, client }, id: string, options: { reason: string }) => {
-      await deadLetterOperations({ pool, client }).discard(requireId('dead letter', id), options.reason);
-      console.log(`dead letter ${id}: discarded (${options.reason})`);
-    }, { audit: 'dlq discard' }),
+    withContext(
+      async ({ pool, client }, id: string, options: { reason: string }) => {
+        await deadLetterOperations({ pool, client }).discard(requireId('dead letter', id), options.reason);
+        console.log(`dead letter ${id}: discarded (${options.reason})`);
+      },
+      { audit: 'dlq discard' },
+    ),
   );
 
 program
@@ -211,20 +279,26 @@ program
   .description("hold a customer's notifications (durably) until resume")
   .option('--reason <text>')
   .action(
-    withContext(async ({ pool, client }, customerId: string, options: { reason?: string }) => {
-      await customerOperations({ pool, client }).pause(customerId, options.reason);
-      console.log(`customer ${customerId}: held; new notifications wait until \`orderly resume ${customerId}\``);
-    }, { audit: 'pause' }),
+    withContext(
+      async ({ pool, client }, customerId: string, options: { reason?: string }) => {
+        await customerOperations({ pool, client }).pause(customerId, options.reason);
+        console.log(`customer ${customerId}: held; new notifications wait until \`orderly resume ${customerId}\``);
+      },
+      { audit: 'pause' },
+    ),
   );
 
 program
   .command('resume <customerId>')
   .description("release a held customer's notifications")
   .action(
-    withContext(async ({ pool, client }, customerId: string) => {
-      const { released } = await customerOperations({ pool, client }).resume(customerId);
-      console.log(`customer ${customerId}: resumed; ${released} held notification(s) released`);
-    }, { audit: 'resume' }),
+    withContext(
+      async ({ pool, client }, customerId: string) => {
+        const { released } = await customerOperations({ pool, client }).resume(customerId);
+        console.log(`customer ${customerId}: resumed; ${released} held notification(s) released`);
+      },
+      { audit: 'resume' },
+    ),
   );
 
 program
@@ -235,59 +309,85 @@ program
   .option('--dry-run', 'list what would be sent, send nothing')
   .option('--json', 'print JSON')
   .action(
-    withContext(async ({ pool, client }, options: { from: Date; to?: Date; dryRun?: boolean; json?: boolean }) => {
-      const found = await replayOperations({ pool, client }).replay(options.from, options.to ?? new Date(), { dryRun: options.dryRun });
-      output(options.json, found, () =>
-        [
-          `${found.length} event(s) ${options.dryRun ? 'would be sent again' : 'sent again'}`,
-          ...found.map((c) => `  event ${c.eventId} order ${c.orderId} customer ${c.customerId} (${c.occurredAt}): ${c.reason}`),
-        ].join('\n'),
-      );
-    }, { audit: 'replay' }),
+    withContext(
+      async ({ pool, client }, options: { from: Date; to?: Date; dryRun?: boolean; json?: boolean }) => {
+        const found = await replayOperations({ pool, client }).replay(options.from, options.to ?? new Date(), {
+          dryRun: options.dryRun,
+        });
+        output(options.json, found, () =>
+          [
+            `${found.length} event(s) ${options.dryRun ? 'would be sent again' : 'sent again'}`,
+            ...found.map(
+              (c) => `  event ${c.eventId} order ${c.orderId} customer ${c.customerId} (${c.occurredAt}): ${c.reason}`,
+            ),
+          ].join('\n'),
+        );
+      },
+      { audit: 'replay' },
+    ),
   );
 
-const apiKey = program.command('api-key').description("keys for the HTTP API (stored hashed; a key is shown once)");
+const apiKey = program.command('api-key').description('keys for the HTTP API (stored hashed; a key is shown once)');
 
 apiKey
   .command('create')
   .requiredOption('--name <name>', 'who or what the key is for')
   .option('--customer <id>', "a customer's key (sees only that customer's data); without it, an operator key")
   .action(
-    withContext(async ({ pool }, options: { name: string; customer?: string }) => {
-      const { id, key } = await apiKeyOperations({ pool }).create(options.name, options.customer);
-      console.log(`API key ${id} (${options.customer === undefined ? 'operator' : `customer ${options.customer}`}): ${key}`);
-      console.log('Store it now: only its hash is kept.');
-    }, { audit: 'api-key create' }),
+    withContext(
+      async ({ pool }, options: { name: string; customer?: string }) => {
+        const { id, key } = await apiKeyOperations({ pool }).create(options.name, options.customer);
+        console.log(
+          `API key ${id} (${options.customer === undefined ? 'operator' : `customer ${options.customer}`}): ${key}`,
+        );
+        console.log('Store it now: only its hash is kept.');
+      },
+      { audit: 'api-key create' },
+    ),
   );
 
-apiKey
-  .command('revoke <id>')
-  .action(
-    withContext(async ({ pool }, id: string) => {
+apiKey.command('revoke <id>').action(
+  withContext(
+    async ({ pool }, id: string) => {
       await apiKeyOperations({ pool }).revoke(id);
       console.log(`API key ${id}: revoked`);
-    }, { audit: 'api-key revoke' }),
-  );
+    },
+    { audit: 'api-key revoke' },
+  ),
+);
 
 const endpoint = program.command('endpoint').description("customers' webhook endpoints");
 
 endpoint
   .command('rotate-secret <id>')
   .description('issue a new signing secret (shown once); the old one keeps signing beside it for the grace period')
-  .option('--grace <seconds>', 'how long the old secret keeps signing (default WEBHOOK_SECRET_GRACE_S, 24 h)', (value) => Number(value))
+  .option(
+    '--grace <seconds>',
+    'how long the old secret keeps signing (default WEBHOOK_SECRET_GRACE_S, 24 h)',
+    (value) => Number(value),
+  )
   .action(
-    withContext(async ({ pool }, id: string, options: { grace?: number }) => {
-      const config = loadConfig();
-      const resources = resourceOperations({
-        pool,
-        destinations: destinationChecks(webhookDestinationPolicy(config)),
-        secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS),
-        secretGraceS: config.WEBHOOK_SECRET_GRACE_S,
-      });
-      const rotated = await resources.rotateEndpointSecret(requireId('webhook endpoint', id), undefined, options.grace);
-      console.log(`webhook endpoint ${id}: new secret ${rotated.secret}`);
-      console.log(`Store it now: it is kept sealed. The previous secret keeps signing until ${rotated.previousSecretExpiresAt}.`);
-    }, { audit: 'endpoint rotate-secret' }),
+    withContext(
+      async ({ pool }, id: string, options: { grace?: number }) => {
+        const config = loadConfig();
+        const resources = resourceOperations({
+          pool,
+          destinations: destinationChecks(webhookDestinationPolicy(config)),
+          secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS),
+          secretGraceS: config.WEBHOOK_SECRET_GRACE_S,
+        });
+        const rotated = await resources.rotateEndpointSecret(
+          requireId('webhook endpoint', id),
+          undefined,
+          options.grace,
+        );
+        console.log(`webhook endpoint ${id}: new secret ${rotated.secret}`);
+        console.log(
+          `Store it now: it is kept sealed. The previous secret keeps signing until ${rotated.previousSecretExpiresAt}.`,
+        );
+      },
+      { audit: 'endpoint rotate-secret' },
+    ),
   );
 
 program
@@ -298,9 +398,15 @@ program
   .option('--json', 'print JSON')
   .action(
     withContext(async ({ pool }, options: { since?: Date; limit: number; json?: boolean }) => {
-      const entries = await auditOperations({ pool }).list({ scope: undefined, since: options.since, limit: options.limit });
+      const entries = await auditOperations({ pool }).list({
+        scope: undefined,
+        since: options.since,
+        limit: options.limit,
+      });
       output(options.json, entries, () =>
-        entries.length === 0 ? 'no actions recorded' : entries.map((e) => `${e.at}  ${e.actor}  ${e.action} ${e.target}: ${e.outcome}`).join('\n'),
+        entries.length === 0
+          ? 'no actions recorded'
+          : entries.map((e) => `${e.at}  ${e.actor}  ${e.action} ${e.target}: ${e.outcome}`).join('\n'),
       );
     }),
   );

@@ -12,7 +12,10 @@ import type { EventNotificationInput } from '../workflows/event-notification.js'
  * notifications, operators' redrives and replays for old ones. A notification that already ran or runs (a Kafka
  * redelivery) is not started again. Returns its workflow id.
  */
-export async function submitOrderEvent({ client, pool }: { client: Client; pool: Pool }, event: OrderEvent): Promise<string> {
+export async function submitOrderEvent(
+  { client, pool }: { client: Client; pool: Pool },
+  event: OrderEvent,
+): Promise<string> {
   const workflowId = workflowIds.notification(notificationRunKey(event));
   // An order's first notification since the per-event design waits for the previous design's order workflow.
   const predecessor = (await appendToChain(pool, event.orderId, workflowId)) ?? workflowIds.order(event.orderId);

@@ -11,7 +11,11 @@ const migrationsDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..
  * the webhook secrets still in the clear (see src/secrets.ts). The connection needs `multipleStatements`. A
  * named lock keeps two migrators from racing.
  */
-export async function migrate(connection: Connection, secrets: SecretBox, onApplied: (file: string) => void = () => {}): Promise<void> {
+export async function migrate(
+  connection: Connection,
+  secrets: SecretBox,
+  onApplied: (file: string) => void = () => {},
+): Promise<void> {
   await connection.query("SELECT GET_LOCK('orderly_migrate', 60)");
   try {
     await connection.query(
@@ -19,7 +23,9 @@ export async function migrate(connection: Connection, secrets: SecretBox, onAppl
     );
     const [rows] = await connection.query<RowDataPacket[]>('SELECT version FROM schema_migrations');
     const applied = new Set(rows.map((row) => String(row.version)));
-    const pending = readdirSync(migrationsDir).filter((file) => file.endsWith('.sql') && !applied.has(file)).sort();
+    const pending = readdirSync(migrationsDir)
+      .filter((file) => file.endsWith('.sql') && !applied.has(file))
+      .sort();
     for (const file of pending) {
       await connection.query(readFileSync(join(migrationsDir, file), 'utf8'));
       await connection.query('INSERT INTO schema_migrations (version) VALUES (?)', [file]);
@@ -38,6 +44,10 @@ async function sealClearSecrets(connection: Connection, secrets: SecretBox): Pro
   );
   const seal = (value: string | null) => (value === null || secrets.isSealed(value) ? value : secrets.seal(value));
   for (const row of rows) {
-    await connection.execute('UPDATE webhook_endpoints SET secret = ?, previous_secret = ? WHERE id = ?', [seal(String(row.secret)), seal(row.previous_secret as string | null), row.id]);
+    await connection.execute('UPDATE webhook_endpoints SET secret = ?, previous_secret = ? WHERE id = ?', [
+      seal(String(row.secret)),
+      seal(row.previous_secret as string | null),
+      row.id,
+    ]);
   }
 }

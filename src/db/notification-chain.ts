@@ -20,7 +20,10 @@ export async function appendToChain(pool: Pool, orderId: string, workflowId: str
     );
     const [rows] = await connection.query<RowDataPacket[]>('SELECT @previous_id AS workflow_id');
     const predecessor = rows[0]?.workflow_id == null ? undefined : String(rows[0].workflow_id);
-    await connection.query('INSERT IGNORE INTO notification_runs (workflow_id, predecessor_workflow_id) VALUES (?, ?)', [workflowId, predecessor ?? null]);
+    await connection.query(
+      'INSERT IGNORE INTO notification_runs (workflow_id, predecessor_workflow_id) VALUES (?, ?)',
+      [workflowId, predecessor ?? null],
+    );
     return predecessor;
   } finally {
     connection.release();
@@ -28,7 +31,10 @@ export async function appendToChain(pool: Pool, orderId: string, workflowId: str
 }
 
 /** What `notification_runs` knows of a notification: settled or not, and how long ago it was submitted. */
-export async function runState(pool: Pool, workflowId: string): Promise<{ settled: boolean; ageS: number } | undefined> {
+export async function runState(
+  pool: Pool,
+  workflowId: string,
+): Promise<{ settled: boolean; ageS: number } | undefined> {
   const [rows] = await pool.execute<RowDataPacket[]>(
     'SELECT settled_at IS NOT NULL AS settled, TIMESTAMPDIFF(SECOND, created_at, CURRENT_TIMESTAMP(6)) AS age_s FROM notification_runs WHERE workflow_id = ?',
     [workflowId],
@@ -38,7 +44,13 @@ export async function runState(pool: Pool, workflowId: string): Promise<{ settle
 
 /** Marks a notification settled and returns the notifications that wait for it. */
 export async function settleRun(pool: Pool, workflowId: string): Promise<string[]> {
-  await pool.execute('UPDATE notification_runs SET settled_at = COALESCE(settled_at, CURRENT_TIMESTAMP(6)) WHERE workflow_id = ?', [workflowId]);
-  const [rows] = await pool.execute<RowDataPacket[]>('SELECT workflow_id FROM notification_runs WHERE predecessor_workflow_id = ?', [workflowId]);
+  await pool.execute(
+    'UPDATE notification_runs SET settled_at = COALESCE(settled_at, CURRENT_TIMESTAMP(6)) WHERE workflow_id = ?',
+    [workflowId],
+  );
+  const [rows] = await pool.execute<RowDataPacket[]>(
+    'SELECT workflow_id FROM notification_runs WHERE predecessor_workflow_id = ?',
+    [workflowId],
+  );
   return rows.map((row) => String(row.workflow_id));
 }

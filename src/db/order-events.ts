@@ -16,7 +16,8 @@ interface OrderEventRow extends RowDataPacket {
   occurred_at: Date;
 }
 
-const columns = 'id, order_id, customer_id, flow_id, event_type, status, source, execution_ms, error_code, error_desc, occurred_at';
+const columns =
+  'id, order_id, customer_id, flow_id, event_type, status, source, execution_ms, error_code, error_desc, occurred_at';
 
 /** `order_events` rows as the notification workflow takes them (what the ingest builds from Debezium's copy). */
 function toOrderEvent(row: OrderEventRow): OrderEvent {
@@ -43,6 +44,9 @@ export async function loadOrderEvent(pool: Pool, eventId: string): Promise<Order
 
 /** The events that occurred in [from, to), oldest first. */
 export async function orderEventsBetween(pool: Pool, from: Date, to: Date): Promise<OrderEvent[]> {
-  const [rows] = await pool.query<OrderEventRow[]>(`SELECT ${columns} FROM order_events WHERE occurred_at >= ? AND occurred_at < ? ORDER BY id`, [from, to]);
+  const [rows] = await pool.query<OrderEventRow[]>(
+    `SELECT ${columns} FROM order_events WHERE occurred_at >= ? AND occurred_at < ? ORDER BY id`,
+    [from, to],
+  );
   return rows.map(toOrderEvent);
 }

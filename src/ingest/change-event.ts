@@ -23,7 +23,9 @@ const changeEnvelope = z.object({
   op: z.enum(['c', 'u', 'd', 'r', 't']),
   before: z.unknown().nullable(),
   after: z.unknown().nullable(),
-  source: z.object({ table: z.string(), file: z.string().optional(), pos: z.number().optional(), row: z.number().optional() }).loose(),
+  source: z
+    .object({ table: z.string(), file: z.string().optional(), pos: z.number().optional(), row: z.number().optional() })
+    .loose(),
 });
 
 /**
@@ -71,10 +73,15 @@ export function interpretChangeEvent(value: Buffer | null): ChangeDecision {
     case 'u': {
       const event = toOrderEvent(after);
       const previousStatus = orderEventRow.shape.status.safeParse((before as { status?: unknown } | null)?.status);
-      if (previousStatus.success && previousStatus.data === event.status) return { kind: 'skip', reason: 'status-unchanged' };
+      if (previousStatus.success && previousStatus.data === event.status)
+        return { kind: 'skip', reason: 'status-unchanged' };
       // The same row can change status more than once: its binlog position tells the changes apart.
-      if (source.file === undefined || source.pos === undefined) throw new MalformedChangeEvent('update without a binlog position in source');
-      return { kind: 'notify', event: { ...event, notificationId: `${event.eventId}@${source.file}:${source.pos}:${source.row ?? 0}` } };
+      if (source.file === undefined || source.pos === undefined)
+        throw new MalformedChangeEvent('update without a binlog position in source');
+      return {
+        kind: 'notify',
+        event: { ...event, notificationId: `${event.eventId}@${source.file}:${source.pos}:${source.row ?? 0}` },
+      };
     }
   }
 }

@@ -1,6 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
-import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, Partitioners, type Producer } from 'kafkajs';
+import {
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
 import type { Pool } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -30,9 +37,27 @@ const chunkSize = 200;
  * orders in the same batch go concurrently. An offset is resolved only once every message up to it was
  * accepted by Temporal (or skipped, or dead-lettered to the DLQ topic), so a crash re-delivers, never loses.
  */
-export function createIngest({ kafka, client, pool, config, log, metrics }: { kafka: Kafka; client: Client; pool: Pool; config: Config; log: Logger; metrics?: IngestMetrics }): Ingest {
+export function createIngest({
+  kafka,
+  client,
+  pool,
+  config,
+  log,
+  metrics,
+}: {
+  kafka: Kafka;
+  client: Client;
+  pool: Pool;
+  config: Config;
+  log: Logger;
+  metrics?: IngestMetrics;
+}): Ingest {
   let consumer: Consumer | undefined;
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   const counts: IngestCounts = { accepted: 0, skipped: {}, deadLettered: 0 };
   let stopping = false;
 
@@ -46,7 +71,10 @@ export function createIngest({ kafka, client, pool, config, log, metrics }: { ka
         return;
       } catch (error) {
         if (stopping || !payload.isRunning() || payload.isStale()) throw error;
-        log.warn({ err: error, eventId: event.eventId, orderId: event.orderId, attempt }, 'Temporal did not accept the event; retrying');
+        log.warn(
+          { err: error, eventId: event.eventId, orderId: event.orderId, attempt },
+          'Temporal did not accept the event; retrying',
+        );
         await payload.heartbeat();
         await sleep(Math.min(500 * attempt, 5_000));
       }
@@ -56,20 +84,25 @@ export function createIngest({ kafka, client, pool, config, log, metrics }: { ka
   async function deadLetter(message: KafkaMessage, partition: number, reason: string): Promise<void> {
     await producer.send({
       topic: config.KAFKA_DEAD_LETTER_TOPIC,
-      messages: [{
-        key: message.key,
-        value: message.value,
-        headers: {
-          'orderly-reason': reason,
-          'orderly-source-topic': config.KAFKA_EVENTS_TOPIC,
-          'orderly-source-partition': String(partition),
-          'orderly-source-offset': message.offset,
+      messages: [
+        {
+          key: message.key,
+          value: message.value,
+          headers: {
+            'orderly-reason': reason,
+            'orderly-source-topic': config.KAFKA_EVENTS_TOPIC,
+            'orderly-source-partition': String(partition),
+            'orderly-source-offset': message.offset,
+          },
         },
-      }],
+      ],
     });
     counts.deadLettered++;
     metrics?.messages.inc({ outcome: 'dead_lettered', reason: '' });
-    log.error({ partition, offset: message.offset, reason }, 'message can never be processed; sent to the dead-letter topic');
+    log.error(
+      { partition, offset: message.offset, reason },
+      'message can never be processed; sent to the dead-letter topic',
+    );
   }
 
   async function handleMessage(message: KafkaMessage, payload: EachBatchPayload): Promise<void> {
@@ -101,9 +134,11 @@ export function createIngest({ kafka, client, pool, config, log, metrics }: { ka
         const key = message.key?.toString('utf8') ?? '';
         lanes.set(key, [...(lanes.get(key) ?? []), message]);
       }
-      await Promise.all([...lanes.values()].map(async (lane) => {
-        for (const message of lane) await handleMessage(message, payload);
-      }));
+      await Promise.all(
+        [...lanes.values()].map(async (lane) => {
+          for (const message of lane) await handleMessage(message, payload);
+        }),
+      );
       payload.resolveOffset(chunk[chunk.length - 1]!.offset);
       await payload.commitOffsetsIfNecessary();
       await payload.heartbeat();
@@ -116,7 +151,10 @@ export function createIngest({ kafka, client, pool, config, log, metrics }: { ka
       // kafkajs restarts itself after retriable errors only. Others (e.g. "Failed to find group coordinator"
       // while the broker restarts) leave it disconnected for good: a live process consuming nothing.
       if (payload.restart || stopping) return;
-      log.error({ err: payload.error }, 'Kafka consumer stopped on an error kafkajs does not retry; starting a new one');
+      log.error(
+        { err: payload.error },
+        'Kafka consumer stopped on an error kafkajs does not retry; starting a new one',
+      );
       void restartConsumer();
     });
     try {

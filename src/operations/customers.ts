@@ -17,7 +17,10 @@ export function customerOperations({ pool, client }: { pool: Pool; client: Clien
   return {
     async pause(customerId: string, reason?: string): Promise<void> {
       await ensureCustomer(customerId);
-      await pool.execute('INSERT INTO customer_holds (customer_id, reason) VALUES (?, ?) ON DUPLICATE KEY UPDATE reason = VALUES(reason)', [customerId, reason ?? null]);
+      await pool.execute(
+        'INSERT INTO customer_holds (customer_id, reason) VALUES (?, ?) ON DUPLICATE KEY UPDATE reason = VALUES(reason)',
+        [customerId, reason ?? null],
+      );
     },
 
     /** Lifts the hold and wakes the held notifications (they also look again every minute on their own). */

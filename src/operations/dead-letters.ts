@@ -97,7 +97,10 @@ export function deadLetterOperations({ pool, client }: { pool: Pool; client: Cli
       values.push(filter.since);
     }
     values.push(filter.limit ?? 1_000);
-    const [rows] = await pool.query<DeadLetterRow[]>(`SELECT * FROM dead_letters ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`, values);
+    const [rows] = await pool.query<DeadLetterRow[]>(
+      `SELECT * FROM dead_letters ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`,
+      values,
+    );
     return rows.map(toRecord);
   }
 
@@ -126,17 +129,24 @@ export function deadLetterOperations({ pool, client }: { pool: Pool; client: Cli
       const deadLetter = await find(id);
       if (deadLetter.status !== 'open') throw new Conflict(`dead letter ${id} is already ${deadLetter.status}`);
       const event = await loadOrderEvent(pool, deadLetter.eventId);
-      if (event === undefined) throw new NotFound(`event ${deadLetter.eventId} of dead letter ${id} is no longer in order_events`);
+      if (event === undefined)
+        throw new NotFound(`event ${deadLetter.eventId} of dead letter ${id} is no longer in order_events`);
       const rerun = { ...event, notificationId: deadLetter.notificationId, rerun: `redrive-${id}` };
       // Claimed first, so a redrive that fails at once reopens the row after this, not before.
       await resolve(id, 'redriven', 'redriven by an operator');
       try {
         await submitOrderEvent({ client, pool }, rerun);
       } catch (error) {
-        await pool.execute("UPDATE dead_letters SET status = 'open', resolved_at = NULL, resolution = NULL WHERE id = ?", [id]);
+        await pool.execute(
+          "UPDATE dead_letters SET status = 'open', resolved_at = NULL, resolution = NULL WHERE id = ?",
+          [id],
+        );
         throw error;
       }
-      return { deadLetter: { ...deadLetter, status: 'redriven' }, workflowId: workflowIds.notification(notificationRunKey(rerun)) };
+      return {
+        deadLetter: { ...deadLetter, status: 'redriven' },
+        workflowId: workflowIds.notification(notificationRunKey(rerun)),
+      };
     },
 
     async discard(id: string, reason = 'discarded by an operator'): Promise<DeadLetterRecord> {

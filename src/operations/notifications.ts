@@ -80,7 +80,11 @@ export function notificationOperations({ pool, client }: { pool: Pool; client: C
       state: description?.typedSearchAttributes.get(searchAttributes.notificationStatus) ?? null,
       retrying: (description?.raw.pendingActivities ?? [])
         .filter((activity) => (activity.attempt ?? 1) > 1)
-        .map((activity) => ({ activity: activity.activityType?.name ?? 'activity', attempt: activity.attempt ?? 1, lastFailure: activity.lastFailure?.message ?? null })),
+        .map((activity) => ({
+          activity: activity.activityType?.name ?? 'activity',
+          attempt: activity.attempt ?? 1,
+          lastFailure: activity.lastFailure?.message ?? null,
+        })),
       deliveries: rows.map((row) => ({
         userId: String(row.user_id),
         channel: row.channel,
@@ -96,7 +100,10 @@ export function notificationOperations({ pool, client }: { pool: Pool; client: C
   }
 
   async function eventRow(eventId: string) {
-    const [rows] = await pool.execute<RowDataPacket[]>('SELECT id, order_id, customer_id, status, occurred_at FROM order_events WHERE id = ?', [eventId]);
+    const [rows] = await pool.execute<RowDataPacket[]>(
+      'SELECT id, order_id, customer_id, status, occurred_at FROM order_events WHERE id = ?',
+      [eventId],
+    );
     return rows[0];
   }
 
@@ -105,8 +112,14 @@ export function notificationOperations({ pool, client }: { pool: Pool; client: C
     if ((await eventRow(eventId)) === undefined) throw new NotFound(`there is no event ${eventId}`);
     const handle = client.workflow.getHandle(workflowIds.notification(eventId));
     const description = await describe(handle.workflowId);
-    if (description === undefined) throw new Conflict(`event ${eventId} has no notification workflow (not ingested yet, or no longer kept by Temporal)`);
-    if (description.status.name !== 'RUNNING') throw new Conflict(`the notification of event ${eventId} is already finished (${description.typedSearchAttributes.get(searchAttributes.notificationStatus) ?? description.status.name})`);
+    if (description === undefined)
+      throw new Conflict(
+        `event ${eventId} has no notification workflow (not ingested yet, or no longer kept by Temporal)`,
+      );
+    if (description.status.name !== 'RUNNING')
+      throw new Conflict(
+        `the notification of event ${eventId} is already finished (${description.typedSearchAttributes.get(searchAttributes.notificationStatus) ?? description.status.name})`,
+      );
     return handle;
   }
 
@@ -114,7 +127,10 @@ export function notificationOperations({ pool, client }: { pool: Pool; client: C
     async eventStatus(eventId: string): Promise<EventStatus> {
       const event = await eventRow(eventId);
       if (event === undefined) throw new NotFound(`there is no event ${eventId}`);
-      const [rows] = await pool.execute<DeliveryRow[]>('SELECT * FROM deliveries WHERE event_id = ? ORDER BY notification_id, user_id, channel, endpoint_id', [eventId]);
+      const [rows] = await pool.execute<DeliveryRow[]>(
+        'SELECT * FROM deliveries WHERE event_id = ? ORDER BY notification_id, user_id, channel, endpoint_id',
+        [eventId],
+      );
       const ids = [...new Set([String(event.id), ...rows.map((r) => r.notification_id)])];
       return {
         eventId: String(event.id),
@@ -122,16 +138,28 @@ export function notificationOperations({ pool, client }: { pool: Pool; client: C
         customerId: String(event.customer_id),
         status: String(event.status),
         occurredAt: (event.occurred_at as Date).toISOString(),
-        notifications: await Promise.all(ids.map((id) => notificationView(id, rows.filter((r) => r.notification_id === id)))),
+        notifications: await Promise.all(
+          ids.map((id) =>
+            notificationView(
+              id,
+              rows.filter((r) => r.notification_id === id),
+            ),
+          ),
+        ),
       };
     },
 
     async orderStatus(orderId: string): Promise<OrderStatus> {
-      const [orders] = await pool.execute<RowDataPacket[]>('SELECT id, customer_id FROM orders WHERE id = ?', [orderId]);
+      const [orders] = await pool.execute<RowDataPacket[]>('SELECT id, customer_id FROM orders WHERE id = ?', [
+        orderId,
+      ]);
       if (orders[0] === undefined) throw new NotFound(`there is no order ${orderId}`);
       // From the visibility store, which answers without a workflow worker.
       const running: { workflowId: string; startTime: Date }[] = [];
-      for await (const execution of client.workflow.list({ query: `OrderId = '${String(orders[0].id)}' AND ExecutionStatus = 'Running'` })) running.push(execution);
+      for await (const execution of client.workflow.list({
+        query: `OrderId = '${String(orders[0].id)}' AND ExecutionStatus = 'Running'`,
+      }))
+        running.push(execution);
       running.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
       const [events] = await pool.execute<RowDataPacket[]>(
         `SELECT e.id, e.status, e.occurred_at, d.state, COUNT(d.id) AS n
@@ -142,11 +170,21 @@ export function notificationOperations({ pool, client }: { pool: Pool; client: C
       const byEvent = new Map<string, OrderStatus['events'][number]>();
       for (const row of events) {
         const id = String(row.id);
-        const entry = byEvent.get(id) ?? { eventId: id, status: String(row.status), occurredAt: (row.occurred_at as Date).toISOString(), deliveries: {} };
+        const entry = byEvent.get(id) ?? {
+          eventId: id,
+          status: String(row.status),
+          occurredAt: (row.occurred_at as Date).toISOString(),
+          deliveries: {},
+        };
         if (row.state !== null) entry.deliveries[String(row.state)] = Number(row.n);
         byEvent.set(id, entry);
       }
-      return { orderId, customerId: String(orders[0].customer_id), running: running.map((r) => r.workflowId), events: [...byEvent.values()] };
+      return {
+        orderId,
+        customerId: String(orders[0].customer_id),
+        running: running.map((r) => r.workflowId),
+        events: [...byEvent.values()],
+      };
     },
 
     /** The notification stops; what was not delivered is recorded as cancelled; the order moves on. */

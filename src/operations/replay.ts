@@ -31,11 +31,28 @@ export function replayOperations({ pool, client }: { pool: Pool; client: Client 
       "SELECT notification_id, SUM(state = 'pending') AS pending, COUNT(*) AS total FROM deliveries WHERE notification_id IN (?) GROUP BY notification_id",
       [events.map((e) => e.eventId)],
     );
-    const recorded = new Map(rows.map((r) => [String(r.notification_id), { pending: Number(r.pending), total: Number(r.total) }]));
+    const recorded = new Map(
+      rows.map((r) => [String(r.notification_id), { pending: Number(r.pending), total: Number(r.total) }]),
+    );
     return events.flatMap((event) => {
       const record = recorded.get(event.eventId);
-      const reason = record === undefined ? 'no delivery recorded' : record.pending > 0 ? `${record.pending} of ${record.total} deliveries pending` : undefined;
-      return reason === undefined ? [] : [{ eventId: event.eventId, orderId: event.orderId, customerId: event.customerId, occurredAt: event.occurredAt, reason }];
+      const reason =
+        record === undefined
+          ? 'no delivery recorded'
+          : record.pending > 0
+            ? `${record.pending} of ${record.total} deliveries pending`
+            : undefined;
+      return reason === undefined
+        ? []
+        : [
+            {
+              eventId: event.eventId,
+              orderId: event.orderId,
+              customerId: event.customerId,
+              occurredAt: event.occurredAt,
+              reason,
+            },
+          ];
     });
   }
 
@@ -44,13 +61,16 @@ export function replayOperations({ pool, client }: { pool: Pool; client: Client 
 
     /** Sends the candidates again, oldest first (each order keeps its order). `dryRun` only lists them. */
     async replay(from: Date, to: Date, { dryRun = false } = {}): Promise<ReplayCandidate[]> {
-      if (!(to.getTime() > from.getTime())) throw new BadRequest('the replay window is empty: --to must be after --from');
-      if (to.getTime() - from.getTime() > maxWindowMs) throw new BadRequest('the replay window is longer than 7 days: replay a long gap in several windows');
+      if (!(to.getTime() > from.getTime()))
+        throw new BadRequest('the replay window is empty: --to must be after --from');
+      if (to.getTime() - from.getTime() > maxWindowMs)
+        throw new BadRequest('the replay window is longer than 7 days: replay a long gap in several windows');
       const found = await candidates(from, to);
       if (dryRun || found.length === 0) return found;
       const events = new Map((await orderEventsBetween(pool, from, to)).map((e) => [e.eventId, e]));
       const rerun = `replay-${Date.now()}`;
-      for (const candidate of found) await submitOrderEvent({ client, pool }, { ...events.get(candidate.eventId)!, rerun });
+      for (const candidate of found)
+        await submitOrderEvent({ client, pool }, { ...events.get(candidate.eventId)!, rerun });
       return found;
     },
   };

@@ -55,7 +55,8 @@ const endpointOf = (r: RowDataPacket) => ({
   url: String(r.url),
   enabled: Boolean(r.enabled),
   disabledReason: r.disabled_reason as string | null,
-  retryScheduleS: (typeof r.retry_schedule_s === 'string' ? JSON.parse(r.retry_schedule_s) : r.retry_schedule_s) as number[] | null,
+  retryScheduleS: (typeof r.retry_schedule_s === 'string' ? JSON.parse(r.retry_schedule_s) : r.retry_schedule_s) as
+    number[] | null,
   maxAgeS: r.max_age_s as number | null,
   rateLimitPerS: r.rate_limit_per_s as number | null,
   maxInFlight: r.max_in_flight as number | null,
@@ -86,19 +87,28 @@ export function resourceOperations({
 
   async function userCustomer(userId: string, scope: Scope): Promise<string> {
     const [rows] = await pool.execute<RowDataPacket[]>('SELECT customer_id FROM users WHERE id = ?', [userId]);
-    if (rows[0] === undefined || !inScope(scope, String(rows[0].customer_id))) throw new NotFound(`there is no user ${userId}`);
+    if (rows[0] === undefined || !inScope(scope, String(rows[0].customer_id)))
+      throw new NotFound(`there is no user ${userId}`);
     return String(rows[0].customer_id);
   }
 
   async function getSubscription(id: string, scope: Scope) {
-    const [rows] = await pool.execute<RowDataPacket[]>(`SELECT ${subscriptionColumns} FROM subscriptions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, [id]);
-    if (rows[0] === undefined || !inScope(scope, String(rows[0].customer_id))) throw new NotFound(`there is no subscription ${id}`);
+    const [rows] = await pool.execute<RowDataPacket[]>(
+      `SELECT ${subscriptionColumns} FROM subscriptions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`,
+      [id],
+    );
+    if (rows[0] === undefined || !inScope(scope, String(rows[0].customer_id)))
+      throw new NotFound(`there is no subscription ${id}`);
     return subscriptionOf(rows[0]);
   }
 
   async function getEndpoint(id: string, scope: Scope) {
-    const [rows] = await pool.execute<RowDataPacket[]>(`SELECT ${endpointColumns} FROM webhook_endpoints WHERE id = ?`, [id]);
-    if (rows[0] === undefined || !inScope(scope, String(rows[0].customer_id))) throw new NotFound(`there is no webhook endpoint ${id}`);
+    const [rows] = await pool.execute<RowDataPacket[]>(
+      `SELECT ${endpointColumns} FROM webhook_endpoints WHERE id = ?`,
+      [id],
+    );
+    if (rows[0] === undefined || !inScope(scope, String(rows[0].customer_id)))
+      throw new NotFound(`there is no webhook endpoint ${id}`);
     return endpointOf(rows[0]);
   }
 
@@ -123,20 +133,35 @@ export function resourceOperations({
       }
       const [result] = await pool.execute<ResultSetHeader>(
         'INSERT INTO subscriptions (user_id, channel, endpoint_id, flow_id, on_success, on_failure, muted) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        [input.userId, input.channel, input.endpointId ?? null, input.flowId ?? null, input.onSuccess ?? true, input.onFailure ?? true, input.muted ?? false],
+        [
+          input.userId,
+          input.channel,
+          input.endpointId ?? null,
+          input.flowId ?? null,
+          input.onSuccess ?? true,
+          input.onFailure ?? true,
+          input.muted ?? false,
+        ],
       );
       return getSubscription(String(result.insertId), scope);
     },
 
-    async updateSubscription(id: string, patch: Pick<SubscriptionInput, 'flowId' | 'onSuccess' | 'onFailure' | 'muted'>, scope: Scope) {
+    async updateSubscription(
+      id: string,
+      patch: Pick<SubscriptionInput, 'flowId' | 'onSuccess' | 'onFailure' | 'muted'>,
+      scope: Scope,
+    ) {
       const current = await getSubscription(id, scope);
-      await pool.execute('UPDATE subscriptions SET flow_id = ?, on_success = ?, on_failure = ?, muted = ? WHERE id = ?', [
-        patch.flowId === undefined ? current.flowId : patch.flowId,
-        patch.onSuccess ?? current.onSuccess,
-        patch.onFailure ?? current.onFailure,
-        patch.muted ?? current.muted,
-        id,
-      ]);
+      await pool.execute(
+        'UPDATE subscriptions SET flow_id = ?, on_success = ?, on_failure = ?, muted = ? WHERE id = ?',
+        [
+          patch.flowId === undefined ? current.flowId : patch.flowId,
+          patch.onSuccess ?? current.onSuccess,
+          patch.onFailure ?? current.onFailure,
+          patch.muted ?? current.muted,
+          id,
+        ],
+      );
       return getSubscription(id, scope);
     },
 
@@ -146,7 +171,10 @@ export function resourceOperations({
     },
 
     async listEndpoints(scope: Scope) {
-      const [rows] = await pool.query<RowDataPacket[]>(`SELECT ${endpointColumns} FROM webhook_endpoints ${scope === undefined ? '' : 'WHERE customer_id = ?'} ORDER BY id`, scope === undefined ? [] : [scope]);
+      const [rows] = await pool.query<RowDataPacket[]>(
+        `SELECT ${endpointColumns} FROM webhook_endpoints ${scope === undefined ? '' : 'WHERE customer_id = ?'} ORDER BY id`,
+        scope === undefined ? [] : [scope],
+      );
       return rows.map(endpointOf);
     },
     getEndpoint,
@@ -154,7 +182,9 @@ export function resourceOperations({
     /** Registers an endpoint; the secret (generated unless given) is returned this once. */
     async createEndpoint(input: EndpointInput, scope: Scope) {
       if (!inScope(scope, input.customerId)) throw new NotFound(`there is no customer ${input.customerId}`);
-      const [customers] = await pool.execute<RowDataPacket[]>('SELECT 1 FROM customers WHERE id = ?', [input.customerId]);
+      const [customers] = await pool.execute<RowDataPacket[]>('SELECT 1 FROM customers WHERE id = ?', [
+        input.customerId,
+      ]);
       if (customers.length === 0) throw new NotFound(`there is no customer ${input.customerId}`);
       await destinations.checkRegistration(input.url);
       const secret = input.secret ?? newSecret();
@@ -162,9 +192,16 @@ export function resourceOperations({
         `INSERT INTO webhook_endpoints (customer_id, url, secret, enabled, retry_schedule_s, max_age_s, rate_limit_per_s, max_in_flight, circuit_failure_threshold, circuit_cooldown_s)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
-          input.customerId, input.url, secrets.seal(secret), input.enabled ?? true,
-          input.retryScheduleS ? JSON.stringify(input.retryScheduleS) : null, input.maxAgeS ?? null, input.rateLimitPerS ?? null,
-          input.maxInFlight ?? null, input.circuitFailureThreshold ?? null, input.circuitCooldownS ?? null,
+          input.customerId,
+          input.url,
+          secrets.seal(secret),
+          input.enabled ?? true,
+          input.retryScheduleS ? JSON.stringify(input.retryScheduleS) : null,
+          input.maxAgeS ?? null,
+          input.rateLimitPerS ?? null,
+          input.maxInFlight ?? null,
+          input.circuitFailureThreshold ?? null,
+          input.circuitCooldownS ?? null,
         ],
       );
       return { ...(await getEndpoint(String(result.insertId), scope)), secret };
@@ -178,8 +215,16 @@ export function resourceOperations({
         `UPDATE webhook_endpoints SET url = ?, enabled = ?, disabled_reason = IF(?, NULL, disabled_reason), retry_schedule_s = ?, max_age_s = ?,
            rate_limit_per_s = ?, max_in_flight = ?, circuit_failure_threshold = ?, circuit_cooldown_s = ? WHERE id = ?`,
         [
-          next.url, next.enabled, next.enabled, next.retryScheduleS ? JSON.stringify(next.retryScheduleS) : null, next.maxAgeS, next.rateLimitPerS,
-          next.maxInFlight, next.circuitFailureThreshold, next.circuitCooldownS, id,
+          next.url,
+          next.enabled,
+          next.enabled,
+          next.retryScheduleS ? JSON.stringify(next.retryScheduleS) : null,
+          next.maxAgeS,
+          next.rateLimitPerS,
+          next.maxInFlight,
+          next.circuitFailureThreshold,
+          next.circuitCooldownS,
+          id,
         ],
       );
       return getEndpoint(id, scope);
@@ -196,7 +241,10 @@ export function resourceOperations({
         `UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_expires_at = CURRENT_TIMESTAMP(6) + INTERVAL ? SECOND, secret = ? WHERE id = ?`,
         [graceS, secrets.seal(secret), id],
       );
-      const [[row]] = await pool.execute<RowDataPacket[]>('SELECT previous_secret_expires_at FROM webhook_endpoints WHERE id = ?', [id]);
+      const [[row]] = await pool.execute<RowDataPacket[]>(
+        'SELECT previous_secret_expires_at FROM webhook_endpoints WHERE id = ?',
+        [id],
+      );
       return { id, secret, previousSecretExpiresAt: (row!.previous_secret_expires_at as Date).toISOString() };
     },
 

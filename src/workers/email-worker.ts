@@ -30,7 +30,13 @@ export interface EmailWorkerDeps {
 }
 
 /** Runs the send activity on the email task queue, so SMTP capacity scales apart from the workflows. */
-export function createEmailWorker({ connection, namespace, transport, config, metrics }: EmailWorkerDeps): Promise<Worker> {
+export function createEmailWorker({
+  connection,
+  namespace,
+  transport,
+  config,
+  metrics,
+}: EmailWorkerDeps): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,

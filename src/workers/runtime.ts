@@ -9,11 +9,16 @@ class PinoTemporalLogger implements TemporalLogger {
     const { error, ...rest } = meta as LogMetadata & { error?: unknown };
     const fields = error === undefined ? rest : { ...rest, err: error };
     switch (level) {
-      case 'TRACE': return this.pino.trace(fields, message);
-      case 'DEBUG': return this.pino.debug(fields, message);
-      case 'INFO': return this.pino.info(fields, message);
-      case 'WARN': return this.pino.warn(fields, message);
-      case 'ERROR': return this.pino.error(fields, message);
+      case 'TRACE':
+        return this.pino.trace(fields, message);
+      case 'DEBUG':
+        return this.pino.debug(fields, message);
+      case 'INFO':
+        return this.pino.info(fields, message);
+      case 'WARN':
+        return this.pino.warn(fields, message);
+      case 'ERROR':
+        return this.pino.error(fields, message);
     }
   }
   trace(message: string, meta?: LogMetadata): void {
@@ -41,7 +46,9 @@ class PinoTemporalLogger implements TemporalLogger {
 export function installTemporalRuntime(log: Logger, metricsHost: string, metricsPort: number): string | undefined {
   Runtime.install({
     logger: new PinoTemporalLogger(log),
-    ...(metricsPort === 0 ? {} : { telemetryOptions: { metrics: { prometheus: { bindAddress: `${metricsHost}:${metricsPort}` } } } }),
+    ...(metricsPort === 0
+      ? {}
+      : { telemetryOptions: { metrics: { prometheus: { bindAddress: `${metricsHost}:${metricsPort}` } } } }),
   });
   return metricsPort === 0 ? undefined : `http://${metricsHost}:${metricsPort}/metrics`;
 }

@@ -32,7 +32,16 @@ export interface WebhookWorkerDeps {
 }
 
 /** Runs the webhook call activity on its own task queue, so HTTP capacity scales apart from email and workflows. */
-export function createWebhookWorker({ connection, namespace, pool, agent, destinations, secrets, config, metrics }: WebhookWorkerDeps): Promise<Worker> {
+export function createWebhookWorker({
+  connection,
+  namespace,
+  pool,
+  agent,
+  destinations,
+  secrets,
+  config,
+  metrics,
+}: WebhookWorkerDeps): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,

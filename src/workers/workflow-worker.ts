@@ -15,7 +15,9 @@ import type { CircuitState } from '../webhook-policy.js';
 import type { OrderlySinks } from '../workflows/sinks.js';
 
 /** The workflow code the worker bundles: `.ts` under tsx, `.js` once compiled. */
-export const workflowsPath = fileURLToPath(new URL(`../workflows/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+export const workflowsPath = fileURLToPath(
+  new URL(`../workflows/index${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
 
 export interface WorkflowWorkerDeps {
   connection: NativeConnection;
@@ -33,7 +35,17 @@ export interface WorkflowWorkerDeps {
 }
 
 /** Runs Orderly's workflows (notifications, dead letters, webhook endpoints) and their local activities. */
-export function createWorkflowWorker({ connection, namespace, client, pool, webhookDefaults, smtp, reportCircuitState, ledgerMetrics, workflowBundle }: WorkflowWorkerDeps): Promise<Worker> {
+export function createWorkflowWorker({
+  connection,
+  namespace,
+  client,
+  pool,
+  webhookDefaults,
+  smtp,
+  reportCircuitState,
+  ledgerMetrics,
+  workflowBundle,
+}: WorkflowWorkerDeps): Promise<Worker> {
   const preferences = createPreferenceActivities({ pool, webhookDefaults });
   const ledger = createLedgerActivities({ pool, metrics: ledgerMetrics });
   const email = createEmailActivities(smtp);
@@ -53,7 +65,12 @@ export function createWorkflowWorker({ connection, namespace, client, pool, webh
     },
     sinks: {
       // Replayed calls too: after a restart, replaying an endpoint's history restores its current state.
-      metrics: { circuitState: { fn: (_info, endpointId, state) => reportCircuitState(endpointId, state), callDuringReplay: true } },
+      metrics: {
+        circuitState: {
+          fn: (_info, endpointId, state) => reportCircuitState(endpointId, state),
+          callDuringReplay: true,
+        },
+      },
     } satisfies InjectedSinks<OrderlySinks>,
   });
 }

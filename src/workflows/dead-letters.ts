@@ -1,4 +1,12 @@
-import { allHandlersFinished, condition, continueAsNew, defineQuery, defineSignal, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { DeadLetter } from '../domain.js';
 
 export const deadLetterSignal = defineSignal<[DeadLetter]>('deadLetter');

@@ -2,7 +2,14 @@ import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { NotificationAttempt } from '../activities/first-attempt.js';
 import { type OrderEvent, classify } from '../domain.js';
 import { predecessorSettledSignal } from './messages.js';
-import { type NotificationOutcome, NotificationRun, deadLetter, deadLetterOf, failureOf, finish } from './notification-run.js';
+import {
+  type NotificationOutcome,
+  NotificationRun,
+  deadLetter,
+  deadLetterOf,
+  failureOf,
+  finish,
+} from './notification-run.js';
 import { chain, email, firstAttempt } from './proxies.js';
 
 export interface EventNotificationInput {
@@ -27,7 +34,10 @@ const legacyOrderRecheckInterval = '1 minute';
  * audience, ledger, first attempts, wake the next one) is one local activity. What fails in a way that may pass
  * is retried durably; what fails for good is dead-lettered. Settled, it wakes the order's next notification.
  */
-export async function eventNotificationWorkflow({ event, predecessor }: EventNotificationInput): Promise<NotificationOutcome> {
+export async function eventNotificationWorkflow({
+  event,
+  predecessor,
+}: EventNotificationInput): Promise<NotificationOutcome> {
   const run = new NotificationRun(event, classify(event));
   let predecessorSettled = false;
   setHandler(predecessorSettledSignal, () => void (predecessorSettled = true));
@@ -38,7 +48,14 @@ export async function eventNotificationWorkflow({ event, predecessor }: EventNot
   let attempt: NotificationAttempt;
   for (;;) {
     try {
-      attempt = await firstAttempt.attemptNotification({ event, template: run.template, workflowId, predecessor: waitingFor, askTemporal, send: run.cancellation === undefined });
+      attempt = await firstAttempt.attemptNotification({
+        event,
+        template: run.template,
+        workflowId,
+        predecessor: waitingFor,
+        askTemporal,
+        send: run.cancellation === undefined,
+      });
     } catch (error) {
       await deadLetter(failureOf(error, event));
       await chain.settleNotification(workflowId);
@@ -55,12 +72,22 @@ export async function eventNotificationWorkflow({ event, predecessor }: EventNot
       if (predecessorSettled) waitingFor = undefined;
     }
   }
-  if (attempt.settled) return finish(event, { status: attempt.delivered > 0 ? 'delivered' : 'suppressed', delivered: attempt.delivered, suppressed: attempt.suppressed, deadLettered: 0 });
+  if (attempt.settled)
+    return finish(event, {
+      status: attempt.delivered > 0 ? 'delivered' : 'suppressed',
+      delivered: attempt.delivered,
+      suppressed: attempt.suppressed,
+      deadLettered: 0,
+    });
 
   const earlier = { delivered: attempt.delivered, suppressed: attempt.suppressed, deadLettered: attempt.failed.length };
-  const failed = attempt.failed.map(({ userId, ...failure }) => deadLetter({ ...deadLetterOf(event, failure), userId, channel: 'email' }));
+  const failed = attempt.failed.map(({ userId, ...failure }) =>
+    deadLetter({ ...deadLetterOf(event, failure), userId, channel: 'email' }),
+  );
   const [outcome] = await Promise.all([
-    run.cancellation === undefined ? run.deliver(attempt.remaining, (input) => email.sendEmail({ ...input, previousAttempts: 1 }), earlier) : run.settleCancelled(earlier),
+    run.cancellation === undefined
+      ? run.deliver(attempt.remaining, (input) => email.sendEmail({ ...input, previousAttempts: 1 }), earlier)
+      : run.settleCancelled(earlier),
     ...failed,
   ]);
   await chain.settleNotification(workflowId);

@@ -10,12 +10,25 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SendEmailInput, SentEmail } from '../activities/email.js';
-import { type DeadLetter, type OrderEvent, type Recipient, type TemplateId, notificationKey, webhookMessageId, workflowIds } from '../domain.js';
+import {
+  type DeadLetter,
+  type OrderEvent,
+  type Recipient,
+  type TemplateId,
+  notificationKey,
+  webhookMessageId,
+  workflowIds,
+} from '../domain.js';
 import { type NotificationStatus, searchAttributes } from '../search-attributes.js';
 import { activityFailureCause } from './failures.js';
 import { cancelNotificationSignal, resumeSignal, retryNowSignal } from './messages.js';
 import { ledger, signals } from './proxies.js';
-import { type WebhookDeliveryResult, webhookResultSignal, webhookRetryNowSignal, webhookWithdrawSignal } from './webhook-endpoint.js';
+import {
+  type WebhookDeliveryResult,
+  webhookResultSignal,
+  webhookRetryNowSignal,
+  webhookWithdrawSignal,
+} from './webhook-endpoint.js';
 
 export interface NotificationOutcome {
   status: NotificationStatus;
@@ -64,7 +77,8 @@ export class NotificationRun {
 
   private retryNow(): void {
     for (const attempt of this.sendAttempts) attempt.cancel();
-    for (const [messageId, endpointId] of this.webhookRequests) void signalEndpoint(endpointId, webhookRetryNowSignal, messageId);
+    for (const [messageId, endpointId] of this.webhookRequests)
+      void signalEndpoint(endpointId, webhookRetryNowSignal, messageId);
   }
 
   /** The customer is on hold: waits until it is resumed, the notification is cancelled, or it is time to look again. */
@@ -86,7 +100,9 @@ export class NotificationRun {
     let results: DeliveryResult[];
     try {
       results = await this.deliveries.run(() =>
-        Promise.all(recipients.map((r) => (r.endpoint ? this.deliverWebhook(r, r.endpoint) : this.deliverEmail(r, sendEmail)))),
+        Promise.all(
+          recipients.map((r) => (r.endpoint ? this.deliverWebhook(r, r.endpoint) : this.deliverEmail(r, sendEmail))),
+        ),
       );
     } catch (error) {
       if (!isCancellation(error)) throw error;
@@ -100,7 +116,9 @@ export class NotificationRun {
 
   /** Cancelled by an operator (signal) or through Temporal: records what is not delivered as cancelled. */
   async settleCancelled(earlier: Omit<NotificationOutcome, 'status'>): Promise<NotificationOutcome> {
-    await CancellationScope.nonCancellable(() => ledger.recordCancelled(this.key, this.cancellation ?? 'cancelled through Temporal'));
+    await CancellationScope.nonCancellable(() =>
+      ledger.recordCancelled(this.key, this.cancellation ?? 'cancelled through Temporal'),
+    );
     return { status: 'cancelled', ...earlier };
   }
 
@@ -120,12 +138,24 @@ export class NotificationRun {
     }
   }
 
-  private async deliverEmail(recipient: Recipient, sendEmail: (input: SendEmailInput) => Promise<SentEmail>): Promise<DeliveryResult> {
+  private async deliverEmail(
+    recipient: Recipient,
+    sendEmail: (input: SendEmailInput) => Promise<SentEmail>,
+  ): Promise<DeliveryResult> {
     const { event, template } = this;
     try {
-      const sent = await this.interruptible(() => sendEmail({ template, event, userId: recipient.userId, username: recipient.username, to: recipient.email }));
+      const sent = await this.interruptible(() =>
+        sendEmail({ template, event, userId: recipient.userId, username: recipient.username, to: recipient.email }),
+      );
       // Sent is sent, even if a cancellation arrived meanwhile: the ledger must say so.
-      await CancellationScope.nonCancellable(() => ledger.recordDelivered({ notificationId: this.key, userId: recipient.userId, channel: recipient.channel, ...sent }));
+      await CancellationScope.nonCancellable(() =>
+        ledger.recordDelivered({
+          notificationId: this.key,
+          userId: recipient.userId,
+          channel: recipient.channel,
+          ...sent,
+        }),
+      );
       return 'delivered';
     } catch (error) {
       if (isCancellation(error) || this.deliveries.consideredCancelled) throw error;
@@ -138,37 +168,69 @@ export class NotificationRun {
    * Hands the delivery to the endpoint's workflow, which sends it when the endpoint's circuit, rate limit
    * and retry schedule allow, and waits (durably, for as long as that takes) for its result.
    */
-  private async deliverWebhook(recipient: Recipient, endpoint: NonNullable<Recipient['endpoint']>): Promise<DeliveryResult> {
+  private async deliverWebhook(
+    recipient: Recipient,
+    endpoint: NonNullable<Recipient['endpoint']>,
+  ): Promise<DeliveryResult> {
     const { event, template } = this;
     const messageId = webhookMessageId(this.key, endpoint.id);
-    const request = { messageId, endpointId: endpoint.id, policy: endpoint.policy, notificationWorkflowId: workflowInfo().workflowId, event, template, requestedAt: Date.now() };
+    const request = {
+      messageId,
+      endpointId: endpoint.id,
+      policy: endpoint.policy,
+      notificationWorkflowId: workflowInfo().workflowId,
+      event,
+      template,
+      requestedAt: Date.now(),
+    };
     this.webhookRequests.set(messageId, endpoint.id);
     try {
       await signals.requestWebhookDelivery(request);
       // The endpoint workflow ignores a request it already holds and answers one it already finished: asking
       // again now and then recovers a result that never arrived (say, the endpoint workflow was terminated).
-      while (!(await condition(() => this.webhookResults.has(messageId), resultReminderInterval))) await signals.requestWebhookDelivery(request);
+      while (!(await condition(() => this.webhookResults.has(messageId), resultReminderInterval)))
+        await signals.requestWebhookDelivery(request);
     } catch (error) {
-      if (isCancellation(error)) await CancellationScope.nonCancellable(() => signalEndpoint(endpoint.id, webhookWithdrawSignal, messageId));
+      if (isCancellation(error))
+        await CancellationScope.nonCancellable(() => signalEndpoint(endpoint.id, webhookWithdrawSignal, messageId));
       throw error;
     } finally {
       this.webhookRequests.delete(messageId);
     }
     const result = this.webhookResults.get(messageId)!;
-    const delivery = { notificationId: this.key, userId: recipient.userId, channel: recipient.channel, endpointId: endpoint.id };
+    const delivery = {
+      notificationId: this.key,
+      userId: recipient.userId,
+      channel: recipient.channel,
+      endpointId: endpoint.id,
+    };
     if (result.delivered) {
-      await CancellationScope.nonCancellable(() => ledger.recordDelivered({ ...delivery, providerMessageId: `${messageId} HTTP ${result.status ?? ''}`.trim(), attempts: result.attempts }));
+      await CancellationScope.nonCancellable(() =>
+        ledger.recordDelivered({
+          ...delivery,
+          providerMessageId: `${messageId} HTTP ${result.status ?? ''}`.trim(),
+          attempts: result.attempts,
+        }),
+      );
       return 'delivered';
     }
     await deadLetter({
-      ...deadLetterOf(event, { errorType: result.errorType ?? 'WebhookFailed', message: result.message ?? 'the webhook delivery failed', attempts: result.attempts }),
+      ...deadLetterOf(event, {
+        errorType: result.errorType ?? 'WebhookFailed',
+        message: result.message ?? 'the webhook delivery failed',
+        attempts: result.attempts,
+      }),
       ...delivery,
     });
     return 'dead_lettered';
   }
 }
 
-async function signalEndpoint(endpointId: string, signal: typeof webhookRetryNowSignal, messageId: string): Promise<void> {
+async function signalEndpoint(
+  endpointId: string,
+  signal: typeof webhookRetryNowSignal,
+  messageId: string,
+): Promise<void> {
   try {
     await getExternalWorkflowHandle(workflowIds.webhookEndpoint(endpointId)).signal(signal, messageId);
   } catch {
@@ -187,7 +249,8 @@ export async function deadLetter(entry: DeadLetter): Promise<void> {
 export function failureOf(error: unknown, event: OrderEvent): DeadLetter {
   const cause = activityFailureCause(error);
   if (cause === undefined) throw error;
-  const details = cause instanceof ApplicationFailure ? (cause.details?.[0] as { attempts?: number } | undefined) : undefined;
+  const details =
+    cause instanceof ApplicationFailure ? (cause.details?.[0] as { attempts?: number } | undefined) : undefined;
   return deadLetterOf(event, {
     errorType: cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : cause.name,
     message: cause.message,
@@ -217,6 +280,12 @@ export function setStatus(status: NotificationStatus): void {
 /** Sets the notification's final status (search attribute) and logs it. */
 export function finish(event: OrderEvent, outcome: NotificationOutcome): NotificationOutcome {
   setStatus(outcome.status);
-  log.info('notification settled', { eventId: event.eventId, notificationId: notificationKey(event), orderId: event.orderId, customerId: event.customerId, ...outcome });
+  log.info('notification settled', {
+    eventId: event.eventId,
+    notificationId: notificationKey(event),
+    orderId: event.orderId,
+    customerId: event.customerId,
+    ...outcome,
+  });
   return outcome;
 }

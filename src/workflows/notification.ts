@@ -3,7 +3,14 @@ import type { SendEmailInput, SentEmail } from '../activities/email.js';
 import type { AudienceOfEvent } from '../activities/preferences.js';
 import { type OrderEvent, classify } from '../domain.js';
 import { activityFailureCause } from './failures.js';
-import { type NotificationOutcome, NotificationRun, deadLetter, failureOf, finish, setStatus } from './notification-run.js';
+import {
+  type NotificationOutcome,
+  NotificationRun,
+  deadLetter,
+  failureOf,
+  finish,
+  setStatus,
+} from './notification-run.js';
 import { email, emailFirstAttempt, ledger, preferences } from './proxies.js';
 
 export type { NotificationOutcome } from './notification-run.js';
@@ -29,7 +36,10 @@ export async function notificationWorkflow(event: OrderEvent): Promise<Notificat
   }
   if (audience.held) setStatus('processing');
   const toSend = await ledger.recordAudience(event, run.template, audience.recipients, audience.suppressed);
-  return finish(event, await run.deliver(toSend, sendEmail, { delivered: 0, suppressed: audience.suppressed.length, deadLettered: 0 }));
+  return finish(
+    event,
+    await run.deliver(toSend, sendEmail, { delivered: 0, suppressed: audience.suppressed.length, deadLettered: 0 }),
+  );
 }
 
 /**
@@ -42,7 +52,8 @@ async function sendEmail(input: SendEmailInput): Promise<SentEmail> {
     return await emailFirstAttempt.sendEmail(input);
   } catch (error) {
     const cause = activityFailureCause(error);
-    if (isCancellation(error) || cause === undefined || (cause instanceof ApplicationFailure && cause.nonRetryable)) throw error;
+    if (isCancellation(error) || cause === undefined || (cause instanceof ApplicationFailure && cause.nonRetryable))
+      throw error;
     return email.sendEmail({ ...input, previousAttempts: 1 });
   }
 }

@@ -14,7 +14,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { type OrderEvent, type QueuedEvent, compactQueue, isEventRef, notificationRunKey, workflowIds } from '../domain.js';
+import {
+  type OrderEvent,
+  type QueuedEvent,
+  compactQueue,
+  isEventRef,
+  notificationRunKey,
+  workflowIds,
+} from '../domain.js';
 import { startingSearchAttributes } from '../search-attributes.js';
 import { activityFailureCause } from './failures.js';
 import { notificationWorkflow } from './notification.js';
@@ -69,13 +76,21 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<void> {
   for (;;) {
     // Only an idle order needs the idle timer; a queued event goes straight on (no timer in history).
     // Runs started before this change always started the timer: the patch keeps their replay identical.
-    if (pending.length === 0 || !patched('idle-timer-only-when-idle')) await condition(() => pending.length > 0, idleTimeout);
+    if (pending.length === 0 || !patched('idle-timer-only-when-idle'))
+      await condition(() => pending.length > 0, idleTimeout);
     if (pending.length === 0) return;
     await notify(pending[0]!);
     pending.shift();
-    if (workflowInfo().continueAsNewSuggested || (workflowInfo().historyLength > maxHistoryEvents && patched('continue-as-new-at-max-history'))) {
+    if (
+      workflowInfo().continueAsNewSuggested ||
+      (workflowInfo().historyLength > maxHistoryEvents && patched('continue-as-new-at-max-history'))
+    ) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof orderWorkflow>({ orderId: input.orderId, pending: compactQueue(pending, carriedEventsBudgetBytes), seenEventIds: [...seen] });
+      await continueAsNew<typeof orderWorkflow>({
+        orderId: input.orderId,
+        pending: compactQueue(pending, carriedEventsBudgetBytes),
+        seenEventIds: [...seen],
+      });
     }
   }
 }
@@ -108,6 +123,16 @@ async function notify(queued: QueuedEvent): Promise<void> {
   }
 }
 
-async function recordFailure(event: Pick<OrderEvent, 'eventId' | 'notificationId' | 'orderId' | 'customerId'>, cause: Error, defaultType: string): Promise<void> {
-  await deadLetter(deadLetterOf(event, { errorType: cause instanceof ApplicationFailure ? (cause.type ?? defaultType) : defaultType, message: cause.message, attempts: 1 }));
+async function recordFailure(
+  event: Pick<OrderEvent, 'eventId' | 'notificationId' | 'orderId' | 'customerId'>,
+  cause: Error,
+  defaultType: string,
+): Promise<void> {
+  await deadLetter(
+    deadLetterOf(event, {
+      errorType: cause instanceof ApplicationFailure ? (cause.type ?? defaultType) : defaultType,
+      message: cause.message,
+      attempts: 1,
+    }),
+  );
 }

@@ -17,7 +17,12 @@ export const databasePolicy: RetryPolicy = {
   initialInterval: '200ms',
   backoffCoefficient: 2,
   maximumInterval: '10s',
-  nonRetryableErrorTypes: [permanentErrors.unknownOrder, permanentErrors.unknownCustomer, permanentErrors.customerMismatch, permanentErrors.unknownEvent],
+  nonRetryableErrorTypes: [
+    permanentErrors.unknownOrder,
+    permanentErrors.unknownCustomer,
+    permanentErrors.customerMismatch,
+    permanentErrors.unknownEvent,
+  ],
 };
 
 /**
@@ -29,7 +34,11 @@ export const sendPolicy: RetryPolicy = {
   backoffCoefficient: 2,
   maximumInterval: '30s',
   maximumAttempts: 10,
-  nonRetryableErrorTypes: [permanentErrors.invalidRecipient, permanentErrors.smtpRejected, permanentErrors.unknownTemplate],
+  nonRetryableErrorTypes: [
+    permanentErrors.invalidRecipient,
+    permanentErrors.smtpRejected,
+    permanentErrors.unknownTemplate,
+  ],
 };
 
 /** Lookups and ledger writes run as local activities: no history events of their own, one workflow task. */

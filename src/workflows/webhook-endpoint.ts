@@ -159,7 +159,8 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
       endpointId,
       circuit: circuit.state,
       consecutiveFailures: circuit.consecutiveFailures,
-      probeAt: circuit.state === 'open' && circuit.openUntil !== null ? new Date(circuit.openUntil).toISOString() : null,
+      probeAt:
+        circuit.state === 'open' && circuit.openUntil !== null ? new Date(circuit.openUntil).toISOString() : null,
       inFlight: inFlight.size,
       waiting: waiting.length,
       nextAttemptAt: Number.isFinite(due) ? new Date(Math.max(due, Date.now())).toISOString() : null,
@@ -171,11 +172,20 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
     const attempts = item.failedAttempts + 1;
     let outcome: WebhookAttempt;
     try {
-      outcome = await webhooks.postWebhook({ endpointId, messageId: request.messageId, event: request.event, template: request.template });
+      outcome = await webhooks.postWebhook({
+        endpointId,
+        messageId: request.messageId,
+        event: request.event,
+        template: request.template,
+      });
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
       // The activity timed out or its worker died: as far as the endpoint is concerned, no answer.
-      outcome = { kind: 'retry', countsAsFailure: true, message: `no result from the webhook worker: ${error.cause?.message ?? error.message}` };
+      outcome = {
+        kind: 'retry',
+        countsAsFailure: true,
+        message: `no result from the webhook worker: ${error.cause?.message ?? error.message}`,
+      };
     }
     inFlight.delete(request.messageId);
     changed = true;
@@ -188,7 +198,9 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
         return;
       }
       await finish(request, {
-        delivered: false, attempts, ...withStatus(outcome.status),
+        delivered: false,
+        attempts,
+        ...withStatus(outcome.status),
         errorType: webhookFailures.expired,
         message: `no success within ${current.maxAgeS} s (${attempts} attempts); last: ${outcome.message}`,
       });
@@ -200,10 +212,19 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
       await finish(request, { delivered: true, attempts, status: outcome.status });
       return;
     }
-    await finish(request, { delivered: false, attempts, ...withStatus('status' in outcome ? outcome.status : undefined), errorType: webhookFailures[outcome.kind], message: outcome.message });
+    await finish(request, {
+      delivered: false,
+      attempts,
+      ...withStatus('status' in outcome ? outcome.status : undefined),
+      errorType: webhookFailures[outcome.kind],
+      message: outcome.message,
+    });
   }
 
-  async function finish(request: WebhookDeliveryRequest, result: Omit<WebhookDeliveryResult, 'messageId'>): Promise<void> {
+  async function finish(
+    request: WebhookDeliveryRequest,
+    result: Omit<WebhookDeliveryResult, 'messageId'>,
+  ): Promise<void> {
     const full = { messageId: request.messageId, ...result };
     recent.set(full.messageId, full);
     if (recent.size > recentResultsKept) recent.delete(recent.keys().next().value!);
@@ -239,12 +260,20 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
 
     if (draining && inFlight.size === 0 && replying === 0) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof webhookEndpointWorkflow>({ endpointId, policy, waiting, circuit, bucket, recentResults: [...recent.values()] });
+      await continueAsNew<typeof webhookEndpointWorkflow>({
+        endpointId,
+        policy,
+        waiting,
+        circuit,
+        bucket,
+        recentResults: [...recent.values()],
+      });
     }
     const idle = waiting.length === 0 && inFlight.size === 0 && replying === 0;
     changed = false;
     const timeoutMs = idle ? idleTimeoutMs : Number.isFinite(wakeAt) ? Math.max(1, wakeAt - now) : undefined;
-    const woken = timeoutMs === undefined ? (await condition(() => changed), true) : await condition(() => changed, timeoutMs);
+    const woken =
+      timeoutMs === undefined ? (await condition(() => changed), true) : await condition(() => changed, timeoutMs);
     if (!woken && idle) return;
   }
 }

@@ -21,7 +21,10 @@ let api: FastifyInstance;
 beforeAll(async () => {
   connection = await Connection.connect({ address: loadConfig().TEMPORAL_ADDRESS });
   // The API as deployed: webhook endpoints may point at public addresses only.
-  api = await buildApi({ pool: pipeline.pool, client: new Client({ connection }), destinations: destinationChecks(webhookDestinationPolicy(loadConfig({}))),
+  api = await buildApi({
+    pool: pipeline.pool,
+    client: new Client({ connection }),
+    destinations: destinationChecks(webhookDestinationPolicy(loadConfig({}))),
     secrets: createSecretBox(''),
     secretGraceS: 3600,
   });
@@ -35,22 +38,44 @@ afterAll(async () => {
 async function customerWithData() {
   const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);
   const endpoint = await sample.webhookEndpoint(pipeline.pool, customerId, 'http://127.0.0.1:9/never-called');
-  const [[subscription]] = await pipeline.pool.query<RowDataPacket[]>('SELECT id FROM subscriptions WHERE user_id = ?', [user.id]);
+  const [[subscription]] = await pipeline.pool.query<RowDataPacket[]>(
+    'SELECT id FROM subscriptions WHERE user_id = ?',
+    [user.id],
+  );
   const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
   const { key } = await apiKeyOperations({ pool: pipeline.pool }).create(`test ${customerId}`, customerId);
   return { customerId, orderId, user, endpointId: endpoint.id, subscriptionId: String(subscription!.id), eventId, key };
 }
 
 const call = (key: string | undefined, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) =>
-  api.inject({ method, url, ...(payload === undefined ? {} : { payload }), headers: key === undefined ? {} : { authorization: `Bearer ${key}` } });
+  api.inject({
+    method,
+    url,
+    ...(payload === undefined ? {} : { payload }),
+    headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+  });
 
 describe('HTTP API', () => {
   it('limits requests per API key: past the limit 429 with Retry-After, other keys unaffected', async () => {
-    const limited = await buildApi({ pool: pipeline.pool, client: new Client({ connection }), destinations: destinationChecks(webhookDestinationPolicy(loadConfig({}))), secrets: createSecretBox(''), secretGraceS: 3600, rateLimitPerMinute: 3 });
+    const limited = await buildApi({
+      pool: pipeline.pool,
+      client: new Client({ connection }),
+      destinations: destinationChecks(webhookDestinationPolicy(loadConfig({}))),
+      secrets: createSecretBox(''),
+      secretGraceS: 3600,
+      rateLimitPerMinute: 3,
+    });
     try {
       const [a, b] = [await customerWithData(), await customerWithData()];
-      const get = (key: string) => limited.inject({ method: 'GET', url: `/v1/events/${key === a.key ? a.eventId : b.eventId}`, headers: { authorization: `Bearer ${key}` } });
-      expect([(await get(a.key)).statusCode, (await get(a.key)).statusCode, (await get(a.key)).statusCode]).toEqual([200, 200, 200]);
+      const get = (key: string) =>
+        limited.inject({
+          method: 'GET',
+          url: `/v1/events/${key === a.key ? a.eventId : b.eventId}`,
+          headers: { authorization: `Bearer ${key}` },
+        });
+      expect([(await get(a.key)).statusCode, (await get(a.key)).statusCode, (await get(a.key)).statusCode]).toEqual([
+        200, 200, 200,
+      ]);
       const refused = await get(a.key);
       expect(refused.statusCode).toBe(429);
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
@@ -75,9 +100,16 @@ describe('HTTP API', () => {
     expect((await call(b.key, 'DELETE', `/v1/subscriptions/${a.subscriptionId}`)).statusCode).toBe(404);
     expect((await call(a.key, 'GET', `/v1/events/${a.eventId}`)).statusCode).toBe(200); // reads are not recorded
 
-    const own = (await call(a.key, 'GET', '/v1/audit?limit=10')).json<{ actor: string; customerId: string; action: string; target: string; outcome: string }[]>();
+    const own = (await call(a.key, 'GET', '/v1/audit?limit=10')).json<
+      { actor: string; customerId: string; action: string; target: string; outcome: string }[]
+    >();
     expect(own.map(({ customerId, action, target, outcome }) => ({ customerId, action, target, outcome }))).toEqual([
-      { customerId: a.customerId, action: 'PATCH /v1/subscriptions/:id', target: `/v1/subscriptions/${a.subscriptionId}`, outcome: 'ok' },
+      {
+        customerId: a.customerId,
+        action: 'PATCH /v1/subscriptions/:id',
+        target: `/v1/subscriptions/${a.subscriptionId}`,
+        outcome: 'ok',
+      },
     ]);
     expect(own[0]!.actor).toMatch(/^api-key:\d+$/);
     const bs = (await call(b.key, 'GET', '/v1/audit')).json<{ outcome: string }[]>();
@@ -99,10 +131,16 @@ describe('HTTP API', () => {
       expect(response.statusCode, url).toBe(400);
       expect(response.json<{ rule: string }>().rule, url).toContain(rule);
     }
-    const changed = await call(a.key, 'PATCH', `/v1/webhook-endpoints/${a.endpointId}`, { url: 'http://10.0.0.5/hook' });
+    const changed = await call(a.key, 'PATCH', `/v1/webhook-endpoints/${a.endpointId}`, {
+      url: 'http://10.0.0.5/hook',
+    });
     expect(changed.statusCode).toBe(400);
-    expect(changed.json<{ error: string }>().error).toBe('webhook destination 10.0.0.5 is refused: private range (RFC 1918)');
-    const [[endpoint]] = await pipeline.pool.query<RowDataPacket[]>('SELECT url FROM webhook_endpoints WHERE id = ?', [a.endpointId]);
+    expect(changed.json<{ error: string }>().error).toBe(
+      'webhook destination 10.0.0.5 is refused: private range (RFC 1918)',
+    );
+    const [[endpoint]] = await pipeline.pool.query<RowDataPacket[]>('SELECT url FROM webhook_endpoints WHERE id = ?', [
+      a.endpointId,
+    ]);
     expect(endpoint).toEqual({ url: 'http://127.0.0.1:9/never-called' });
   });
 
@@ -110,14 +148,21 @@ describe('HTTP API', () => {
     const a = await customerWithData();
     const b = await customerWithData();
 
-    const reads = [`/v1/events/${b.eventId}`, `/v1/orders/${b.orderId}`, `/v1/subscriptions/${b.subscriptionId}`, `/v1/webhook-endpoints/${b.endpointId}`];
+    const reads = [
+      `/v1/events/${b.eventId}`,
+      `/v1/orders/${b.orderId}`,
+      `/v1/subscriptions/${b.subscriptionId}`,
+      `/v1/webhook-endpoints/${b.endpointId}`,
+    ];
     for (const url of reads) {
       expect((await call(a.key, 'GET', url)).statusCode, `A reading ${url}`).toBe(404);
       expect((await call(b.key, 'GET', url)).statusCode, `B reading ${url}`).toBe(200);
     }
     const listed = (await call(a.key, 'GET', '/v1/subscriptions')).json<{ customerId: string }[]>();
     expect(new Set(listed.map((s) => s.customerId))).toEqual(new Set([a.customerId]));
-    expect((await call(a.key, 'GET', '/v1/webhook-endpoints')).json<{ id: string }[]>().map((e) => e.id)).toEqual([a.endpointId]);
+    expect((await call(a.key, 'GET', '/v1/webhook-endpoints')).json<{ id: string }[]>().map((e) => e.id)).toEqual([
+      a.endpointId,
+    ]);
     expect((await call(a.key, 'GET', `/v1/dead-letters?customer=${b.customerId}&status=all`)).json()).toEqual([]);
 
     const writes: [method: 'POST' | 'PATCH' | 'DELETE', url: string, body?: object][] = [
@@ -131,17 +176,30 @@ describe('HTTP API', () => {
       ['POST', `/v1/customers/${b.customerId}/pause`],
       ['POST', '/v1/notifications', { orderId: b.orderId, flowId: 'F1', eventType: 'x', status: 'success' }],
     ];
-    for (const [method, url, body] of writes) expect((await call(a.key, method, url, body)).statusCode, `A: ${method} ${url}`).toBe(404);
+    for (const [method, url, body] of writes)
+      expect((await call(a.key, method, url, body)).statusCode, `A: ${method} ${url}`).toBe(404);
 
-    const [[subscription]] = await pipeline.pool.query<RowDataPacket[]>('SELECT muted FROM subscriptions WHERE id = ?', [b.subscriptionId]);
+    const [[subscription]] = await pipeline.pool.query<RowDataPacket[]>(
+      'SELECT muted FROM subscriptions WHERE id = ?',
+      [b.subscriptionId],
+    );
     expect(subscription).toEqual({ muted: 0 });
-    const [[endpoint]] = await pipeline.pool.query<RowDataPacket[]>('SELECT url FROM webhook_endpoints WHERE id = ?', [b.endpointId]);
+    const [[endpoint]] = await pipeline.pool.query<RowDataPacket[]>('SELECT url FROM webhook_endpoints WHERE id = ?', [
+      b.endpointId,
+    ]);
     expect(endpoint).toEqual({ url: 'http://127.0.0.1:9/never-called' });
-    const [holds] = await pipeline.pool.query<RowDataPacket[]>('SELECT 1 FROM customer_holds WHERE customer_id = ?', [b.customerId]);
+    const [holds] = await pipeline.pool.query<RowDataPacket[]>('SELECT 1 FROM customer_holds WHERE customer_id = ?', [
+      b.customerId,
+    ]);
     expect(holds).toEqual([]);
-    const [endpoints] = await pipeline.pool.query<RowDataPacket[]>('SELECT id FROM webhook_endpoints WHERE customer_id = ?', [b.customerId]);
+    const [endpoints] = await pipeline.pool.query<RowDataPacket[]>(
+      'SELECT id FROM webhook_endpoints WHERE customer_id = ?',
+      [b.customerId],
+    );
     expect(endpoints).toHaveLength(1);
-    expect((await call(a.key, 'POST', '/v1/replay', { from: new Date().toISOString(), dryRun: true })).statusCode).toBe(403);
+    expect((await call(a.key, 'POST', '/v1/replay', { from: new Date().toISOString(), dryRun: true })).statusCode).toBe(
+      403,
+    );
   });
 
   it('refuses requests without a valid key, and a revoked key', async () => {
@@ -168,7 +226,13 @@ describe('HTTP API', () => {
     const unknown = await call(a.key, 'GET', '/v1/dead-letters/999999999999');
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json()).toEqual({ error: 'there is no dead letter 999999999999' });
-    const huge = await call(a.key, 'POST', '/v1/notifications', { orderId: a.orderId, flowId: 'F1', eventType: 'x', status: 'success', errorDesc: 'x'.repeat(100_000) });
+    const huge = await call(a.key, 'POST', '/v1/notifications', {
+      orderId: a.orderId,
+      flowId: 'F1',
+      eventType: 'x',
+      status: 'success',
+      errorDesc: 'x'.repeat(100_000),
+    });
     expect(huge.statusCode).toBe(413);
     for (const response of [bad, badId, unknown, huge]) expect(response.body).not.toMatch(/\bat .*\.(ts|js):\d+/);
   });
@@ -176,15 +240,27 @@ describe('HTTP API', () => {
   it('sends a notification directly (no database change): the subscriber gets one email, recorded in deliveries', async () => {
     const a = await customerWithData();
     const marker = `direct ${randomUUID()}`;
-    const response = await call(a.key, 'POST', '/v1/notifications', { orderId: a.orderId, flowId: 'F1063', eventType: 'order.manual.note', status: 'failure', errorDesc: marker });
+    const response = await call(a.key, 'POST', '/v1/notifications', {
+      orderId: a.orderId,
+      flowId: 'F1063',
+      eventType: 'order.manual.note',
+      status: 'failure',
+      errorDesc: marker,
+    });
     expect(response.statusCode).toBe(202);
     const { notificationId } = response.json<{ notificationId: string }>();
     // Not a row of order_events: the mail carries event id 0 and the direct event's fields.
-    const mails = await waitForMail((all) => mailTo(all, a.user.email!).filter((m) => m.headers['x-orderly-event-id'] === '0'), 1);
+    const mails = await waitForMail(
+      (all) => mailTo(all, a.user.email!).filter((m) => m.headers['x-orderly-event-id'] === '0'),
+      1,
+    );
     expect(mails).toHaveLength(1);
     expect(mails[0]!.text).toContain(marker);
     const row = await until('the delivery row', async () => {
-      const [rows] = await pipeline.pool.query<RowDataPacket[]>('SELECT state FROM deliveries WHERE notification_id = ?', [notificationId]);
+      const [rows] = await pipeline.pool.query<RowDataPacket[]>(
+        'SELECT state FROM deliveries WHERE notification_id = ?',
+        [notificationId],
+      );
       return rows[0]?.state === 'delivered' ? rows[0] : undefined;
     });
     expect(row).toEqual({ state: 'delivered' });
@@ -192,8 +268,19 @@ describe('HTTP API', () => {
   });
 
   it('serves its OpenAPI document', async () => {
-    const document = (await api.inject({ method: 'GET', url: '/openapi.json' })).json<{ openapi: string; paths: Record<string, unknown> }>();
+    const document = (await api.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      openapi: string;
+      paths: Record<string, unknown>;
+    }>();
     expect(document.openapi).toMatch(/^3\./);
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/events/{id}', '/v1/dead-letters/{id}/redrive', '/v1/notifications', '/v1/webhook-endpoints', '/v1/subscriptions/{id}']));
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/events/{id}',
+        '/v1/dead-letters/{id}/redrive',
+        '/v1/notifications',
+        '/v1/webhook-endpoints',
+        '/v1/subscriptions/{id}',
+      ]),
+    );
   });
 });

@@ -23,14 +23,31 @@ describe('pipeline: bad and unusual input through the real path', () => {
     const order = await temporal.client.workflow.start(orderWorkflow, {
       taskQueue: taskQueues.workflows,
       workflowId: workflowIds.order(orderId),
-      args: [{ orderId, pending: [gone, next].map((eventId) => ({ ref: true as const, eventId, orderId, customerId, status: 'success' as const })) }],
+      args: [
+        {
+          orderId,
+          pending: [gone, next].map((eventId) => ({
+            ref: true as const,
+            eventId,
+            orderId,
+            customerId,
+            status: 'success' as const,
+          })),
+        },
+      ],
     });
 
     const [deadLetter] = await until('the dead letter', async () => {
-      const [rows] = await pipeline.pool.query<RowDataPacket[]>('SELECT error_type, message FROM dead_letters WHERE event_id = ?', [gone]);
+      const [rows] = await pipeline.pool.query<RowDataPacket[]>(
+        'SELECT error_type, message FROM dead_letters WHERE event_id = ?',
+        [gone],
+      );
       return rows.length > 0 ? rows : undefined;
     });
-    expect(deadLetter).toMatchObject({ error_type: 'UnknownEvent', message: `event ${gone} is no longer in order_events` });
+    expect(deadLetter).toMatchObject({
+      error_type: 'UnknownEvent',
+      message: `event ${gone} is no longer in order_events`,
+    });
     const mails = await waitForMail((all) => mailTo(all, user.email!), 1);
     expect(mails.map((m) => m.subject)).toEqual([`Event ${next} processed successfully`]);
     expect((await order.describe()).status.name).toBe('RUNNING');
@@ -42,7 +59,10 @@ describe('pipeline: bad and unusual input through the real path', () => {
     await waitForMail((mails) => mailTo(mails, user.email!), 1, { settleMs: 0 });
 
     await pipeline.pool.execute("UPDATE order_events SET source = 'renamed-service' WHERE id = ?", [eventId]);
-    await pipeline.pool.execute("UPDATE order_events SET status = 'failure', error_code = 'E409', error_desc = 'reversed' WHERE id = ?", [eventId]);
+    await pipeline.pool.execute(
+      "UPDATE order_events SET status = 'failure', error_code = 'E409', error_desc = 'reversed' WHERE id = ?",
+      [eventId],
+    );
     const throwaway = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
     await pipeline.pool.execute('DELETE FROM order_events WHERE id = ?', [throwaway]);
 
@@ -78,7 +98,13 @@ describe('pipeline: bad and unusual input through the real path', () => {
 
   it('delivers an event with a 5 MB error description, truncated, and the next event still flows', async () => {
     const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);
-    const huge = await sample.event(pipeline.pool, { orderId, customerId, status: 'failure', errorCode: 'E413', errorDesc: 'y'.repeat(5 * 1024 * 1024) });
+    const huge = await sample.event(pipeline.pool, {
+      orderId,
+      customerId,
+      status: 'failure',
+      errorCode: 'E413',
+      errorDesc: 'y'.repeat(5 * 1024 * 1024),
+    });
     const next = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
 
     const mails = await waitForMail((all) => mailTo(all, user.email!), 2);
@@ -112,7 +138,8 @@ describe('pipeline: bad and unusual input through the real path', () => {
     const ids: string[] = [];
     try {
       await connection.beginTransaction();
-      for (const status of ['success', 'failure', 'success'] as const) ids.push(await sample.event(connection, { orderId, customerId, status }));
+      for (const status of ['success', 'failure', 'success'] as const)
+        ids.push(await sample.event(connection, { orderId, customerId, status }));
       await connection.commit();
     } finally {
       connection.release();
@@ -129,12 +156,21 @@ describe('pipeline: bad and unusual input through the real path', () => {
     const fine = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
 
     const rows = await until('the three events to settle', async () => {
-      const [found] = await pipeline.pool.query<RowDataPacket[]>('SELECT event_id, error_type, message FROM dead_letters WHERE event_id IN (?) ORDER BY event_id', [[unknownCustomer, mismatched]]);
-      return found.length === 2 && (await deliveriesOf(pipeline.pool, [fine]))[0]?.state === 'delivered' ? found : undefined;
+      const [found] = await pipeline.pool.query<RowDataPacket[]>(
+        'SELECT event_id, error_type, message FROM dead_letters WHERE event_id IN (?) ORDER BY event_id',
+        [[unknownCustomer, mismatched]],
+      );
+      return found.length === 2 && (await deliveriesOf(pipeline.pool, [fine]))[0]?.state === 'delivered'
+        ? found
+        : undefined;
     });
     expect(rows).toEqual([
       { event_id: unknownCustomer, error_type: 'UnknownCustomer', message: 'customer 9000000001 does not exist' },
-      { event_id: mismatched, error_type: 'CustomerMismatch', message: `order ${orderId} belongs to customer ${customerId}, not ${other.customerId}` },
+      {
+        event_id: mismatched,
+        error_type: 'CustomerMismatch',
+        message: `order ${orderId} belongs to customer ${customerId}, not ${other.customerId}`,
+      },
     ]);
     expect(await deliveriesOf(pipeline.pool, [unknownCustomer, mismatched])).toEqual([]);
     expect(mailTo(await listMail(), other.user.email!)).toEqual([]);

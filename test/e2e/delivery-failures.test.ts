@@ -57,12 +57,21 @@ describe('pipeline: delivery failures', () => {
     expect(smtp.received.filter((m) => m.eventId === eventId)).toHaveLength(1);
   });
 
-  it('dead-letters a permanent 5xx with its reason, and the order\'s following events are still delivered', async () => {
+  it("dead-letters a permanent 5xx with its reason, and the order's following events are still delivered", async () => {
     const { customerId, orderId } = await customerWithOneRecipient(`grace.${randomUUID()}@example.test`);
     const marker = `REJECT-${randomUUID()}`;
     smtp.rejectMarker = marker;
-    const rejected = await sample.event(pool, { orderId, customerId, status: 'failure', errorCode: 'E554', errorDesc: marker });
-    const next = [await sample.event(pool, { orderId, customerId, status: 'success' }), await sample.event(pool, { orderId, customerId, status: 'success' })];
+    const rejected = await sample.event(pool, {
+      orderId,
+      customerId,
+      status: 'failure',
+      errorCode: 'E554',
+      errorDesc: marker,
+    });
+    const next = [
+      await sample.event(pool, { orderId, customerId, status: 'success' }),
+      await sample.event(pool, { orderId, customerId, status: 'success' }),
+    ];
 
     const rows = await until('all deliveries to settle', () => finalStates([rejected, ...next]));
     expect(rows.map((r) => r.state)).toEqual(['dead_lettered', 'delivered', 'delivered']);
@@ -70,11 +79,18 @@ describe('pipeline: delivery failures', () => {
     expect(smtp.received.filter((m) => m.eventId === rejected)).toEqual([]);
     expect(smtp.received.filter((m) => next.includes(m.eventId ?? '')).map((m) => m.eventId)).toEqual(next);
 
-    const [deadLetters] = await pool.query<RowDataPacket[]>('SELECT error_type, message FROM dead_letters WHERE event_id = ?', [rejected]);
+    const [deadLetters] = await pool.query<RowDataPacket[]>(
+      'SELECT error_type, message FROM dead_letters WHERE event_id = ?',
+      [rejected],
+    );
     expect(deadLetters.map((d) => String(d.error_type))).toEqual(['SmtpPermanentFailure']);
     expect(deadLetters[0]!.message).toContain('554');
-    const entries = await new Client({ connection }).workflow.getHandle(workflowIds.deadLetters).query(deadLettersQuery);
-    expect(entries.filter((e) => e.eventId === rejected)).toEqual([expect.objectContaining({ orderId, errorType: 'SmtpPermanentFailure', attempts: 1 })]);
+    const entries = await new Client({ connection }).workflow
+      .getHandle(workflowIds.deadLetters)
+      .query(deadLettersQuery);
+    expect(entries.filter((e) => e.eventId === rejected)).toEqual([
+      expect.objectContaining({ orderId, errorType: 'SmtpPermanentFailure', attempts: 1 }),
+    ]);
   });
 
   it('dead-letters an event for an unknown order with the reason, and records no delivery for it', async () => {
@@ -82,13 +98,22 @@ describe('pipeline: delivery failures', () => {
     const unknownOrderId = String(9_000_000_000 + Math.floor(Math.random() * 1_000_000));
     const orphan = await sample.event(pool, { orderId: unknownOrderId, customerId, status: 'success' });
     const [row] = await until('the dead letter', async () => {
-      const [rows] = await pool.query<RowDataPacket[]>('SELECT error_type, message, user_id FROM dead_letters WHERE event_id = ?', [orphan]);
+      const [rows] = await pool.query<RowDataPacket[]>(
+        'SELECT error_type, message, user_id FROM dead_letters WHERE event_id = ?',
+        [orphan],
+      );
       return rows.length > 0 ? rows : undefined;
     });
-    expect(row).toMatchObject({ error_type: 'UnknownOrder', message: `order ${unknownOrderId} does not exist`, user_id: '0' });
+    expect(row).toMatchObject({
+      error_type: 'UnknownOrder',
+      message: `order ${unknownOrderId} does not exist`,
+      user_id: '0',
+    });
     expect(await deliveriesOf(pool, [orphan])).toEqual([]);
     // The notification workflow dead-letters the event itself and completes (it does not fail).
-    const outcome: unknown = await new Client({ connection }).workflow.getHandle(workflowIds.notification(orphan)).result();
+    const outcome: unknown = await new Client({ connection }).workflow
+      .getHandle(workflowIds.notification(orphan))
+      .result();
     expect(outcome).toMatchObject({ status: 'dead_lettered', deadLettered: 1 });
   });
 
@@ -99,7 +124,9 @@ describe('pipeline: delivery failures', () => {
     const [row] = await until('the delivery to settle', () => finalStates([eventId]));
     expect(row).toMatchObject({ state: 'dead_lettered', attempts: 1 });
     expect(row!.last_error).toMatch(/^InvalidRecipient: .*no valid email address/);
-    const outcome: unknown = await new Client({ connection }).workflow.getHandle(workflowIds.notification(eventId)).result();
+    const outcome: unknown = await new Client({ connection }).workflow
+      .getHandle(workflowIds.notification(eventId))
+      .result();
     expect(outcome).toMatchObject({ status: 'dead_lettered', deadLettered: 1 });
   });
 });

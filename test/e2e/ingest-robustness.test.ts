@@ -17,11 +17,15 @@ const pipeline = usePipeline();
 
 async function connectRequest(method: string, path: string): Promise<void> {
   const response = await fetch(`${connectUrl}${path}`, { method });
-  if (!response.ok) throw new Error(`Kafka Connect ${method} ${path} answered ${response.status}: ${await response.text()}`);
+  if (!response.ok)
+    throw new Error(`Kafka Connect ${method} ${path} answered ${response.status}: ${await response.text()}`);
 }
 
 async function connectorStatus(): Promise<{ connector: { state: string }; tasks: { state: string }[] }> {
-  return (await (await fetch(`${connectUrl}/connectors/${connectorName}/status`)).json()) as { connector: { state: string }; tasks: { state: string }[] };
+  return (await (await fetch(`${connectUrl}/connectors/${connectorName}/status`)).json()) as {
+    connector: { state: string };
+    tasks: { state: string }[];
+  };
 }
 
 const connectorReaches = (what: string, reached: (status: Awaited<ReturnType<typeof connectorStatus>>) => boolean) =>
@@ -41,7 +45,9 @@ async function untilCapturing(): Promise<void> {
   const probe = await subscribedCustomerAddress();
   await until('Debezium to capture again', async () => {
     await sample.event(pipeline.pool, { orderId: probe.orderId, customerId: probe.customerId, status: 'success' });
-    const mails = await waitForMail((all) => mailTo(all, probe.address), 1, { timeoutMs: 3_000, settleMs: 0 }).catch(() => undefined);
+    const mails = await waitForMail((all) => mailTo(all, probe.address), 1, { timeoutMs: 3_000, settleMs: 0 }).catch(
+      () => undefined,
+    );
     return mails === undefined ? undefined : true;
   });
 }
@@ -56,12 +62,13 @@ async function produce(messages: { key: Buffer | string | null; value: Buffer | 
 }
 
 describe('ingest: redeliveries, bad messages and connector restarts', () => {
-
   it('sends one email when the same change event arrives twice on Kafka', async () => {
     const since = Date.now();
     const { customerId, orderId, address } = await subscribedCustomerAddress();
     const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
-    const original = await readTopicUntil(kafka, config.KAFKA_EVENTS_TOPIC, since, (seen) => seen.find((m) => String(m.value?.after?.id) === eventId));
+    const original = await readTopicUntil(kafka, config.KAFKA_EVENTS_TOPIC, since, (seen) =>
+      seen.find((m) => String(m.value?.after?.id) === eventId),
+    );
     await waitForMail((mails) => mailTo(mails, address), 1, { settleMs: 0 });
 
     await produce([{ key: JSON.stringify(original.key), value: original.raw }]);
@@ -77,7 +84,10 @@ describe('ingest: redeliveries, bad messages and connector restarts', () => {
     const marker = randomUUID();
     await produce([
       { key: JSON.stringify({ order_id: Number(orderId) }), value: `not json ${marker}` },
-      { key: JSON.stringify({ order_id: Number(orderId) }), value: JSON.stringify({ op: 'c', marker, after: { id: 'x' }, source: { table: 'order_events' } }) },
+      {
+        key: JSON.stringify({ order_id: Number(orderId) }),
+        value: JSON.stringify({ op: 'c', marker, after: { id: 'x' }, source: { table: 'order_events' } }),
+      },
       { key: JSON.stringify({ order_id: Number(orderId) }), value: null },
     ]);
     const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'failure' });

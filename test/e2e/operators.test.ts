@@ -32,15 +32,21 @@ afterAll(async () => {
 /** Runs the real `orderly` command (bin/orderly.mjs) and returns what it printed and its exit code. */
 function orderly(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(repoRoot, 'bin', 'orderly.mjs'), ...args], { cwd: repoRoot, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'bin', 'orderly.mjs'), ...args],
+      { cwd: repoRoot, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
+      },
+    );
   });
 }
 
 const mailsFor = (eventId: string) => smtp.received.filter((m) => m.eventId === eventId);
 const stateOf = async (eventId: string) => (await deliveriesOf(pipeline.pool, [eventId]))[0];
-const settled = (eventId: string, state: string) => until(`event ${eventId} to be ${state}`, async () => ((await stateOf(eventId))?.state === state ? true : undefined));
+const settled = (eventId: string, state: string) =>
+  until(`event ${eventId} to be ${state}`, async () => ((await stateOf(eventId))?.state === state ? true : undefined));
 
 describe('operators: the orderly CLI on the real pipeline', () => {
   it('redrives a dead-lettered notification once the fault is fixed: the email arrives exactly once', async () => {
@@ -68,7 +74,9 @@ describe('operators: the orderly CLI on the real pipeline', () => {
     await settled(eventId, 'delivered');
     await sleep(3_000); // a second copy would show up by now
     expect(mailsFor(eventId)).toHaveLength(1);
-    const [[row]] = await pipeline.pool.query<RowDataPacket[]>('SELECT status FROM dead_letters WHERE id = ?', [deadLetter!.id]);
+    const [[row]] = await pipeline.pool.query<RowDataPacket[]>('SELECT status FROM dead_letters WHERE id = ?', [
+      deadLetter!.id,
+    ]);
     expect(row!.status).toBe('redriven');
     const again = await orderly('dlq', 'redrive', deadLetter!.id);
     expect(again).toMatchObject({ code: 1, stderr: `orderly: dead letter ${deadLetter!.id} is already redriven\n` });
@@ -79,12 +87,18 @@ describe('operators: the orderly CLI on the real pipeline', () => {
     smtp.deferUntil = Date.now() + 10 * 60_000;
     const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
     // Attempts 1-5 fail over 1 + 2 + 4 + 8 s; the sixth would wait 16 s more.
-    const status = await until('five failed attempts', async () => {
-      const shown = await orderly('status', eventId, '--json');
-      const parsed = JSON.parse(shown.stdout) as { notifications: { retrying: { attempt: number; lastFailure: string }[] }[] };
-      const retrying = parsed.notifications[0]?.retrying[0];
-      return retrying !== undefined && retrying.attempt >= 6 ? retrying : undefined;
-    }, 60_000);
+    const status = await until(
+      'five failed attempts',
+      async () => {
+        const shown = await orderly('status', eventId, '--json');
+        const parsed = JSON.parse(shown.stdout) as {
+          notifications: { retrying: { attempt: number; lastFailure: string }[] }[];
+        };
+        const retrying = parsed.notifications[0]?.retrying[0];
+        return retrying !== undefined && retrying.attempt >= 6 ? retrying : undefined;
+      },
+      60_000,
+    );
     expect(status.lastFailure).toContain('451');
     const text = await orderly('status', eventId);
     expect(text.stdout).toContain(`user ${user.id} email ${user.email}: pending`);
@@ -104,7 +118,9 @@ describe('operators: the orderly CLI on the real pipeline', () => {
     const stuck = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
     const next = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
     await until('two failed attempts', async () => {
-      const shown = JSON.parse((await orderly('status', stuck, '--json')).stdout) as { notifications: { retrying: { attempt: number }[] }[] };
+      const shown = JSON.parse((await orderly('status', stuck, '--json')).stdout) as {
+        notifications: { retrying: { attempt: number }[] }[];
+      };
       return (shown.notifications[0]?.retrying[0]?.attempt ?? 0) >= 3 ? true : undefined;
     });
 
@@ -128,7 +144,9 @@ describe('operators: the orderly CLI on the real pipeline', () => {
     const queued = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
     const last = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
     await until('the first in retries', async () => {
-      const shown = JSON.parse((await orderly('status', stuck, '--json')).stdout) as { notifications: { retrying: { attempt: number }[] }[] };
+      const shown = JSON.parse((await orderly('status', stuck, '--json')).stdout) as {
+        notifications: { retrying: { attempt: number }[] }[];
+      };
       return (shown.notifications[0]?.retrying[0]?.attempt ?? 0) >= 2 ? true : undefined;
     });
 
@@ -144,7 +162,7 @@ describe('operators: the orderly CLI on the real pipeline', () => {
     expect(mails.map((m) => m.eventId)).toEqual([stuck, last]);
   });
 
-  it('holds a paused customer\'s notifications until resume, then delivers each once', async () => {
+  it("holds a paused customer's notifications until resume, then delivers each once", async () => {
     const { customerId, orderId } = await subscribedCustomer(pipeline.pool);
     expect((await orderly('pause', customerId, '--reason', 'migration')).code).toBe(0);
     const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
@@ -184,8 +202,14 @@ describe('operators: the orderly CLI on the real pipeline', () => {
   });
 
   it('says in one sentence that an id is unknown, and exits 1', async () => {
-    expect(await orderly('status', '999999999999')).toMatchObject({ code: 1, stderr: 'orderly: there is no event or order 999999999999\n' });
-    expect(await orderly('dlq', 'show', '999999999999')).toMatchObject({ code: 1, stderr: 'orderly: there is no dead letter 999999999999\n' });
+    expect(await orderly('status', '999999999999')).toMatchObject({
+      code: 1,
+      stderr: 'orderly: there is no event or order 999999999999\n',
+    });
+    expect(await orderly('dlq', 'show', '999999999999')).toMatchObject({
+      code: 1,
+      stderr: 'orderly: there is no dead letter 999999999999\n',
+    });
     expect(await orderly('pause', 'nope')).toMatchObject({ code: 1, stderr: 'orderly: there is no customer "nope"\n' });
   });
 
@@ -196,9 +220,18 @@ describe('operators: the orderly CLI on the real pipeline', () => {
     expect((await orderly('cancel', '999999999998')).code).toBe(1);
     expect((await orderly('status', '999999999998')).code).toBe(1); // reads are not recorded
 
-    const entries = JSON.parse((await orderly('audit', '--limit', '3', '--json')).stdout) as { actor: string; action: string; target: string; outcome: string }[];
+    const entries = JSON.parse((await orderly('audit', '--limit', '3', '--json')).stdout) as {
+      actor: string;
+      action: string;
+      target: string;
+      outcome: string;
+    }[];
     expect(entries.map(({ action, target, outcome }) => ({ action, target, outcome }))).toEqual([
-      { action: 'cancel', target: '999999999998 --reason cancelled by an operator', outcome: 'failed: there is no event 999999999998' },
+      {
+        action: 'cancel',
+        target: '999999999998 --reason cancelled by an operator',
+        outcome: 'failed: there is no event 999999999998',
+      },
       { action: 'resume', target: customerId, outcome: 'ok' },
       { action: 'pause', target: `${customerId} --reason audit test`, outcome: 'ok' },
     ]);

@@ -44,13 +44,26 @@ describe('pipeline: order_events rows become emails', () => {
     const orders = [];
     for (let i = 0; i < 20; i++) orders.push(await sample.order(pool, customerId));
     // Round-robin over orders, so each order's events are interleaved with the others' in the binlog.
-    const events: { id: string; orderId: string; status: 'success' | 'failure'; executionMs: number; errorCode: string | null }[] = [];
+    const events: {
+      id: string;
+      orderId: string;
+      status: 'success' | 'failure';
+      executionMs: number;
+      errorCode: string | null;
+    }[] = [];
     for (let step = 0; step < 10; step++) {
       for (const [index, orderId] of orders.entries()) {
         const status = (step + index) % 4 === 3 ? 'failure' : 'success';
         const executionMs = 100 * step + index + 1;
         const errorCode = status === 'failure' ? `E${400 + step}` : null;
-        const id = await sample.event(pool, { orderId, customerId, status, executionMs, errorCode, errorDesc: status === 'failure' ? `step ${step} of order ${orderId} failed` : null });
+        const id = await sample.event(pool, {
+          orderId,
+          customerId,
+          status,
+          executionMs,
+          errorCode,
+          errorDesc: status === 'failure' ? `step ${step} of order ${orderId} failed` : null,
+        });
         events.push({ id, orderId, status, executionMs, errorCode });
       }
     }
@@ -62,14 +75,18 @@ describe('pipeline: order_events rows become emails', () => {
       ...events.map((e) => ({ eventId: e.id, orderId: e.orderId, address: everything.email! })),
       ...failures.map((e) => ({ eventId: e.id, orderId: e.orderId, address: failuresOnly.email! })),
     ];
-    const ours = (mails: SinkMail[]) => mails.filter((m) => m.to.some((t) => t.address.endsWith(`.${run}@example.test`)));
+    const ours = (mails: SinkMail[]) =>
+      mails.filter((m) => m.to.some((t) => t.address.endsWith(`.${run}@example.test`)));
     const mails = await waitForMail(ours, expected.length, { timeoutMs: 180_000, settleMs: 3_000 });
 
     const check = checkDeliveries(expected, mails);
     expect(check.lost, 'lost').toEqual([]);
     expect(check.duplicates, 'duplicates').toEqual([]);
     expect(check.orderViolations, 'order violations').toEqual([]);
-    expect(check.unexpected.map((m) => m.to[0]?.address), 'mail to muted, other-flow or unsubscribed users').toEqual([]);
+    expect(
+      check.unexpected.map((m) => m.to[0]?.address),
+      'mail to muted, other-flow or unsubscribed users',
+    ).toEqual([]);
     for (const user of [muted, otherFlow, unsubscribed]) expect(mailTo(mails, user.email!)).toEqual([]);
 
     // Content, from the sink: the seed's wording with this event's fields.
@@ -80,8 +97,12 @@ describe('pipeline: order_events rows become emails', () => {
     }
 
     // The ledger agrees with the sink.
-    const rows = await deliveriesOf(pool, events.map((e) => e.id));
-    const stateOf = (user: SampleUser) => rows.filter((r) => String(r.user_id) === user.id).map((r) => `${r.state}:${r.reason ?? ''}`);
+    const rows = await deliveriesOf(
+      pool,
+      events.map((e) => e.id),
+    );
+    const stateOf = (user: SampleUser) =>
+      rows.filter((r) => String(r.user_id) === user.id).map((r) => `${r.state}:${r.reason ?? ''}`);
     expect(stateOf(everything)).toEqual(events.map(() => 'delivered:'));
     expect(stateOf(failuresOnly).sort()).toEqual(
       events.map((e) => (e.status === 'failure' ? 'delivered:' : 'suppressed:not subscribed to success events')).sort(),
@@ -94,7 +115,13 @@ describe('pipeline: order_events rows become emails', () => {
 
 /** The value of the first series of `name` carrying every one of `labels` (in any order), or undefined. */
 function valueOf(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const line = text.split('\n').find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  const line = text
+    .split('\n')
+    .find(
+      (l) =>
+        (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) &&
+        Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+    );
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
@@ -106,7 +133,7 @@ describe('pipeline: metrics', () => {
   });
   afterAll(() => stopAll(processes));
 
-  it('every process serves Prometheus metrics: ingest, deliveries, attempts, latency, and the Temporal SDK\'s own', async () => {
+  it("every process serves Prometheus metrics: ingest, deliveries, attempts, latency, and the Temporal SDK's own", async () => {
     const metricsPool = createPool(config);
     const { customerId, orderId, user } = await subscribedCustomer(metricsPool);
     await sample.event(metricsPool, { orderId, customerId, status: 'success' });
@@ -118,11 +145,17 @@ describe('pipeline: metrics', () => {
     expect(valueOf(ingest, 'orderly_ingest_consumer_lag', {})).toBeGreaterThanOrEqual(0);
     // A send that succeeds at its first attempt happens in the workflow worker (a local activity).
     const workflowWorker = await metricsOf(defaultMetricsPorts['workflow-worker']);
-    expect(valueOf(workflowWorker, 'orderly_notifications_total', { channel: 'email', outcome: 'delivered' })).toBeGreaterThan(0);
-    expect(valueOf(workflowWorker, 'orderly_send_attempts_total', { channel: 'email', result: 'sent' })).toBeGreaterThan(0);
+    expect(
+      valueOf(workflowWorker, 'orderly_notifications_total', { channel: 'email', outcome: 'delivered' }),
+    ).toBeGreaterThan(0);
+    expect(
+      valueOf(workflowWorker, 'orderly_send_attempts_total', { channel: 'email', result: 'sent' }),
+    ).toBeGreaterThan(0);
     expect(valueOf(workflowWorker, 'orderly_delivery_latency_seconds_count', { channel: 'email' })).toBeGreaterThan(0);
     for (const sender of ['email-worker', 'webhook-worker'] as const) {
-      expect(valueOf(await metricsOf(defaultMetricsPorts[sender]), 'orderly_process_cpu_seconds_total', {})).toBeGreaterThan(0);
+      expect(
+        valueOf(await metricsOf(defaultMetricsPorts[sender]), 'orderly_process_cpu_seconds_total', {}),
+      ).toBeGreaterThan(0);
     }
     for (const port of Object.values(defaultTemporalMetricsPorts)) expect(await metricsOf(port)).toMatch(/^temporal_/m);
   });
@@ -147,16 +180,23 @@ describe('pipeline: a long order', () => {
     await sample.subscription(longPool, user.id);
     const orderId = await sample.order(longPool, customerId);
     const eventIds = [];
-    for (let i = 0; i < 60; i++) eventIds.push(await sample.event(longPool, { orderId, customerId, status: i % 7 === 6 ? 'failure' : 'success' }));
+    for (let i = 0; i < 60; i++)
+      eventIds.push(await sample.event(longPool, { orderId, customerId, status: i % 7 === 6 ? 'failure' : 'success' }));
 
-    const mails = await waitForMail((all) => mailTo(all, user.email!), eventIds.length, { timeoutMs: 180_000, settleMs: 2_000 });
+    const mails = await waitForMail((all) => mailTo(all, user.email!), eventIds.length, {
+      timeoutMs: 180_000,
+      settleMs: 2_000,
+    });
     expect(mails.map((m) => m.headers['x-orderly-event-id'])).toEqual(eventIds);
 
     // A notification waits for its predecessor by signal, whatever the length of the queue behind or before it.
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     const client = new Client({ connection });
     const lengths = [];
-    for (const eventId of eventIds) lengths.push((await client.workflow.getHandle(workflowIds.notification(eventId)).fetchHistory()).events?.length ?? 0);
+    for (const eventId of eventIds)
+      lengths.push(
+        (await client.workflow.getHandle(workflowIds.notification(eventId)).fetchHistory()).events?.length ?? 0,
+      );
     await connection.close();
     expect(Math.max(...lengths)).toBeLessThanOrEqual(40);
   });
@@ -170,11 +210,15 @@ function expectContent(
   expect(mail.text).toContain(`Hi ${user.username},`);
   if (event.status === 'success') {
     expect(mail.subject).toBe(`Event ${event.id} processed successfully`);
-    expect(mail.text).toContain(`your recent event with identifier ${event.id} was processed successfully in ${event.executionMs / 1000} seconds`);
+    expect(mail.text).toContain(
+      `your recent event with identifier ${event.id} was processed successfully in ${event.executionMs / 1000} seconds`,
+    );
     expect(mail.text).toContain('this event was part of Workflow F1063 and was sourced from checkout-service');
   } else {
     expect(mail.subject).toBe(`Event ${event.id} failed: ${event.errorCode}`);
-    expect(mail.text).toContain(`issue processing your event with identifier ${event.id} from checkout-service source for the workflow F1063`);
+    expect(mail.text).toContain(
+      `issue processing your event with identifier ${event.id} from checkout-service source for the workflow F1063`,
+    );
     expect(mail.text).toContain(`${event.errorCode}: step`);
     expect(mail.text).toContain(`of order ${event.orderId} failed`);
   }

@@ -54,10 +54,18 @@ describe('processes scaled on their own', () => {
     for (let i = 0; i < 20; i++) orders.push(await sample.order(pool, customerId));
     const expected: ExpectedMail[] = [];
     for (let step = 0; step < 10; step++) {
-      for (const orderId of orders) expected.push({ eventId: await sample.event(pool, { orderId, customerId, status: 'success' }), orderId, address: user.email! });
+      for (const orderId of orders)
+        expected.push({
+          eventId: await sample.event(pool, { orderId, customerId, status: 'success' }),
+          orderId,
+          address: user.email!,
+        });
     }
 
-    const mails = await waitForMail((all) => mailTo(all, user.email!), expected.length, { timeoutMs: 180_000, settleMs: 3_000 });
+    const mails = await waitForMail((all) => mailTo(all, user.email!), expected.length, {
+      timeoutMs: 180_000,
+      settleMs: 3_000,
+    });
     const check = checkDeliveries(expected, mails);
     expect(check.lost).toEqual([]);
     expect(check.duplicates).toEqual([]);
@@ -69,10 +77,14 @@ describe('processes scaled on their own', () => {
     const identities = new Set<string>();
     for (const { eventId } of expected) {
       const history = await client.workflow.getHandle(workflowIds.notification(eventId)).fetchHistory();
-      for (const event of history.events ?? []) if (event.workflowTaskCompletedEventAttributes?.identity) identities.add(event.workflowTaskCompletedEventAttributes.identity);
+      for (const event of history.events ?? [])
+        if (event.workflowTaskCompletedEventAttributes?.identity)
+          identities.add(event.workflowTaskCompletedEventAttributes.identity);
     }
     await connection.close();
     const workerPids = processes.filter((p) => p.name === 'workflow-worker').map((p) => String(p.child.pid));
-    expect(workerPids.filter((pid) => [...identities].some((identity) => identity.startsWith(`${pid}@`)))).toEqual(workerPids);
+    expect(workerPids.filter((pid) => [...identities].some((identity) => identity.startsWith(`${pid}@`)))).toEqual(
+      workerPids,
+    );
   });
 });

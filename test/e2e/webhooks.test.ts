@@ -41,13 +41,22 @@ async function settled(eventIds: string[]) {
   return rows.length === eventIds.length && rows.every((r) => r.state !== 'pending') ? rows : undefined;
 }
 
-const payloadOf = (request: ReceivedWebhook) => JSON.parse(request.body) as { type: string; data: { eventId: string; orderId: string } };
-const endpointState = (endpointId: string): Promise<EndpointState> => temporal.client.workflow.getHandle(workflowIds.webhookEndpoint(endpointId)).query(endpointStateQuery);
+const payloadOf = (request: ReceivedWebhook) =>
+  JSON.parse(request.body) as { type: string; data: { eventId: string; orderId: string } };
+const endpointState = (endpointId: string): Promise<EndpointState> =>
+  temporal.client.workflow.getHandle(workflowIds.webhookEndpoint(endpointId)).query(endpointStateQuery);
 
 /** The state the workflow worker's `orderly_webhook_circuit_state` metric shows as 1 for the endpoint. */
 async function circuitMetric(endpointId: string): Promise<string | undefined> {
   const text = await (await fetch(`http://127.0.0.1:${defaultMetricsPorts['workflow-worker']}/metrics`)).text();
-  const current = text.split('\n').find((line) => line.startsWith('orderly_webhook_circuit_state{') && line.includes(`endpoint_id="${endpointId}"`) && line.endsWith(' 1'));
+  const current = text
+    .split('\n')
+    .find(
+      (line) =>
+        line.startsWith('orderly_webhook_circuit_state{') &&
+        line.includes(`endpoint_id="${endpointId}"`) &&
+        line.endsWith(' 1'),
+    );
   return current?.match(/state="([a-z_]+)"/)?.[1];
 }
 
@@ -59,7 +68,9 @@ function checkArrivals(accepted: ReceivedWebhook[], expectedEventIds: string[]) 
     const { orderId, eventId } = payloadOf(request).data;
     byOrder.set(orderId, [...(byOrder.get(orderId) ?? []), eventId]);
   }
-  const outOfOrder = [...byOrder.values()].filter((ids) => ids.join() !== [...ids].sort((a, b) => Number(a) - Number(b)).join());
+  const outOfOrder = [...byOrder.values()].filter(
+    (ids) => ids.join() !== [...ids].sort((a, b) => Number(a) - Number(b)).join(),
+  );
   return {
     missing: expectedEventIds.filter((id) => !eventIds.includes(id)),
     twice: eventIds.filter((id, index) => eventIds.indexOf(id) !== index),
@@ -71,7 +82,12 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
   it('signs each POST so the standardwebhooks verifier accepts it, with one webhook-id on every attempt', async () => {
     const { customerId, endpoint, receiver, newOrder } = await webhookCustomer({ retryScheduleS: [1] });
     receiver.reply = () => (receiver.received.length === 1 ? { status: 500 } : { status: 204 });
-    const eventId = await sample.event(pipeline.pool, { orderId: await newOrder(), customerId, status: 'failure', errorDesc: 'card declined' });
+    const eventId = await sample.event(pipeline.pool, {
+      orderId: await newOrder(),
+      customerId,
+      status: 'failure',
+      errorDesc: 'card declined',
+    });
 
     const [row] = await until('the delivery to settle', () => settled([eventId]));
     expect(row).toMatchObject({ state: 'delivered', attempts: 2 });
@@ -79,7 +95,10 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
     expect(new Set(receiver.received.map((r) => r.messageId)).size).toBe(1);
     const accepted = receiver.accepted()[0]!;
     const verified = new Webhook(endpoint.secret).verify(accepted.body, accepted.headers as Record<string, string>);
-    expect(verified).toMatchObject({ type: 'order.event.failed', data: { eventId, customerId, errorDesc: 'card declined' } });
+    expect(verified).toMatchObject({
+      type: 'order.event.failed',
+      data: { eventId, customerId, errorDesc: 'card declined' },
+    });
   });
 
   it('dead-letters a delivery to an address inside the network (endpoint written by SQL) without connecting to it', async () => {
@@ -90,11 +109,21 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
     const user = await sample.user(pipeline.pool, customerId, 'Integration', null);
     const endpoint = await sample.webhookEndpoint(pipeline.pool, customerId, inside.url);
     await sample.subscription(pipeline.pool, user.id, { endpointId: endpoint.id });
-    const eventId = await sample.event(pipeline.pool, { orderId: await sample.order(pipeline.pool, customerId), customerId, status: 'success' });
+    const eventId = await sample.event(pipeline.pool, {
+      orderId: await sample.order(pipeline.pool, customerId),
+      customerId,
+      status: 'success',
+    });
 
     const [row] = await until('the delivery to settle', () => settled([eventId]));
-    expect(row).toMatchObject({ state: 'dead_lettered', last_error: 'WebhookDestinationForbidden: webhook destination 127.0.0.2 is refused: loopback range' });
-    const [[deadLetter]] = await pipeline.pool.query<RowDataPacket[]>('SELECT error_type, attempts FROM dead_letters WHERE event_id = ?', [eventId]);
+    expect(row).toMatchObject({
+      state: 'dead_lettered',
+      last_error: 'WebhookDestinationForbidden: webhook destination 127.0.0.2 is refused: loopback range',
+    });
+    const [[deadLetter]] = await pipeline.pool.query<RowDataPacket[]>(
+      'SELECT error_type, attempts FROM dead_letters WHERE event_id = ?',
+      [eventId],
+    );
     expect(deadLetter).toEqual({ error_type: 'WebhookDestinationForbidden', attempts: 1 });
     expect(inside.received).toEqual([]);
   });
@@ -107,7 +136,10 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
     const eventId = await sample.event(pipeline.pool, { orderId: await newOrder(), customerId, status: 'success' });
 
     const [row] = await until('the delivery to settle', () => settled([eventId]));
-    expect(row).toMatchObject({ state: 'dead_lettered', last_error: 'WebhookRejected: the endpoint answered 302; redirects are not followed' });
+    expect(row).toMatchObject({
+      state: 'dead_lettered',
+      last_error: 'WebhookRejected: the endpoint answered 302; redirects are not followed',
+    });
     expect(receiver.received).toHaveLength(1);
     expect(inside.received).toEqual([]);
   });
@@ -115,26 +147,40 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
   it('rotates a secret without downtime: for the grace period each request carries both signatures, each verifiable', async () => {
     const { endpoint, receiver, newOrder, customerId } = await webhookCustomer();
     const config = loadConfig();
-    const resources = resourceOperations({ pool: pipeline.pool, destinations: destinationChecks(webhookDestinationPolicy(config)), secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS), secretGraceS: 3600 });
+    const resources = resourceOperations({
+      pool: pipeline.pool,
+      destinations: destinationChecks(webhookDestinationPolicy(config)),
+      secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS),
+      secretGraceS: 3600,
+    });
     const rotated = await resources.rotateEndpointSecret(endpoint.id, undefined);
     expect(rotated.secret).toMatch(/^whsec_/);
     expect(Date.parse(rotated.previousSecretExpiresAt) - Date.now()).toBeGreaterThan(3500_000);
-    const [[row]] = await pipeline.pool.query<RowDataPacket[]>('SELECT secret, previous_secret FROM webhook_endpoints WHERE id = ?', [endpoint.id]);
+    const [[row]] = await pipeline.pool.query<RowDataPacket[]>(
+      'SELECT secret, previous_secret FROM webhook_endpoints WHERE id = ?',
+      [endpoint.id],
+    );
     expect(String(row!.secret)).toMatch(/^v1:/); // sealed at rest
     expect(String(row!.secret)).not.toContain(rotated.secret.slice('whsec_'.length));
 
     const eventId = await sample.event(pipeline.pool, { orderId: await newOrder(), customerId, status: 'success' });
-    const [request] = await until('the POST', () => Promise.resolve(receiver.accepted().length > 0 ? receiver.accepted() : undefined));
+    const [request] = await until('the POST', () =>
+      Promise.resolve(receiver.accepted().length > 0 ? receiver.accepted() : undefined),
+    );
     expect(payloadOf(request!).data.eventId).toBe(eventId);
     const headers = request!.headers as Record<string, string>;
     expect(headers['webhook-signature']!.split(' ')).toHaveLength(2);
-    for (const secret of [endpoint.secret, rotated.secret]) expect(() => new Webhook(secret).verify(request!.body, headers)).not.toThrow();
-    expect(() => new Webhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`).verify(request!.body, headers)).toThrow();
+    for (const secret of [endpoint.secret, rotated.secret])
+      expect(() => new Webhook(secret).verify(request!.body, headers)).not.toThrow();
+    expect(() =>
+      new Webhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`).verify(request!.body, headers),
+    ).toThrow();
   });
 
   it('waits as long as Retry-After says, not the shorter retry schedule', async () => {
     const { customerId, receiver, newOrder } = await webhookCustomer({ retryScheduleS: [1] });
-    receiver.reply = () => (receiver.received.length === 1 ? { status: 429, headers: { 'retry-after': '4' } } : { status: 200 });
+    receiver.reply = () =>
+      receiver.received.length === 1 ? { status: 429, headers: { 'retry-after': '4' } } : { status: 200 };
     const eventId = await sample.event(pipeline.pool, { orderId: await newOrder(), customerId, status: 'success' });
 
     const [row] = await until('the delivery to settle', () => settled([eventId]));
@@ -154,16 +200,29 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
 
     expect(goneRow).toMatchObject({ state: 'dead_lettered', attempts: 1 });
     expect(goneRow!.last_error).toMatch(/^WebhookEndpointGone: /);
-    expect(laterRow).toMatchObject({ state: 'suppressed', reason: `webhook endpoint ${endpoint.id} is disabled (410 Gone)` });
-    const [[stored]] = await pipeline.pool.query<RowDataPacket[]>('SELECT enabled FROM webhook_endpoints WHERE id = ?', [endpoint.id]);
+    expect(laterRow).toMatchObject({
+      state: 'suppressed',
+      reason: `webhook endpoint ${endpoint.id} is disabled (410 Gone)`,
+    });
+    const [[stored]] = await pipeline.pool.query<RowDataPacket[]>(
+      'SELECT enabled FROM webhook_endpoints WHERE id = ?',
+      [endpoint.id],
+    );
     expect(stored!.enabled).toBe(0);
-    const [deadLetters] = await pipeline.pool.query<RowDataPacket[]>('SELECT error_type, endpoint_id FROM dead_letters WHERE event_id = ?', [gone]);
+    const [deadLetters] = await pipeline.pool.query<RowDataPacket[]>(
+      'SELECT error_type, endpoint_id FROM dead_letters WHERE event_id = ?',
+      [gone],
+    );
     expect(deadLetters).toEqual([{ error_type: 'WebhookEndpointGone', endpoint_id: endpoint.id }]);
     expect(receiver.received).toHaveLength(1);
   });
 
   it('opens the circuit after consecutive failures, sends nothing while open, probes once after the cooldown, and closes on success', async () => {
-    const { customerId, endpoint, receiver, newOrder } = await webhookCustomer({ retryScheduleS: [0.2], circuitFailureThreshold: 3, circuitCooldownS: 4 });
+    const { customerId, endpoint, receiver, newOrder } = await webhookCustomer({
+      retryScheduleS: [0.2],
+      circuitFailureThreshold: 3,
+      circuitCooldownS: 4,
+    });
     // Three failures open the circuit; the probe after the cooldown succeeds, slowly enough to be seen half-open.
     receiver.reply = () => (receiver.received.length <= 3 ? { status: 500 } : { status: 204, delayMs: 1_000 });
     const eventId = await sample.event(pipeline.pool, { orderId: await newOrder(), customerId, status: 'success' });
@@ -192,28 +251,47 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
     receiver.reply = () => ({ status: 204, delayMs: 300 });
     const orders = await Promise.all(Array.from({ length: 12 }, () => newOrder()));
     const eventIds: string[] = [];
-    for (const orderId of orders) eventIds.push(await sample.event(pipeline.pool, { orderId, customerId, status: 'success' }));
+    for (const orderId of orders)
+      eventIds.push(await sample.event(pipeline.pool, { orderId, customerId, status: 'success' }));
 
     await until('every delivery to settle', () => settled(eventIds));
     const arrivals = receiver.received.map((r) => r.at).sort((x, y) => x - y);
     expect(arrivals).toHaveLength(12);
     // A burst of 2, then one token every 500 ms: the 12th request cannot come before 5 s after the first.
     expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(5_000 - 50);
-    const mostAtOnce = Math.max(...receiver.received.map((r) => receiver.received.filter((o) => o.at <= r.at && (o.answeredAt ?? Infinity) > r.at).length));
+    const mostAtOnce = Math.max(
+      ...receiver.received.map(
+        (r) => receiver.received.filter((o) => o.at <= r.at && (o.answeredAt ?? Infinity) > r.at).length,
+      ),
+    );
     expect(mostAtOnce).toBeLessThanOrEqual(2);
   });
 
-  it('keeps delivering customer A (500 events, in order per order) while customer B\'s endpoint hangs; B\'s then arrive in order, none lost or twice', async () => {
+  it("keeps delivering customer A (500 events, in order per order) while customer B's endpoint hangs; B's then arrive in order, none lost or twice", async () => {
     const a = await webhookCustomer();
-    const b = await webhookCustomer({ retryScheduleS: [1], circuitFailureThreshold: 3, circuitCooldownS: 2, maxInFlight: 2 });
+    const b = await webhookCustomer({
+      retryScheduleS: [1],
+      circuitFailureThreshold: 3,
+      circuitCooldownS: 2,
+      maxInFlight: 2,
+    });
     b.receiver.reply = () => 'hang';
     const aOrders = await Promise.all(Array.from({ length: 10 }, () => a.newOrder()));
     const bOrders = await Promise.all(Array.from({ length: 5 }, () => b.newOrder()));
     const aEvents: string[] = [];
     const bEvents: string[] = [];
     for (let step = 0; step < 50; step++) {
-      for (const orderId of aOrders) aEvents.push(await sample.event(pipeline.pool, { orderId, customerId: a.customerId, status: step % 7 === 6 ? 'failure' : 'success' }));
-      if (step < 4) for (const orderId of bOrders) bEvents.push(await sample.event(pipeline.pool, { orderId, customerId: b.customerId, status: 'success' }));
+      for (const orderId of aOrders)
+        aEvents.push(
+          await sample.event(pipeline.pool, {
+            orderId,
+            customerId: a.customerId,
+            status: step % 7 === 6 ? 'failure' : 'success',
+          }),
+        );
+      if (step < 4)
+        for (const orderId of bOrders)
+          bEvents.push(await sample.event(pipeline.pool, { orderId, customerId: b.customerId, status: 'success' }));
     }
 
     await until("all of A's deliveries", () => settled(aEvents), 180_000);

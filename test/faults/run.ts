@@ -13,7 +13,12 @@ import { Command } from 'commander';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { type AcceptedMail, judge } from '../../bench/analysis.js';
 import { createLoadFixture, eventsSince, insertAtRate, insertEvents, maxEventId } from '../../bench/load.js';
-import { type OrderlyProcess, type OrderlyProcessName, startOrderly, stopAll } from '../../scripts/orderly-processes.js';
+import {
+  type OrderlyProcess,
+  type OrderlyProcessName,
+  startOrderly,
+  stopAll,
+} from '../../scripts/orderly-processes.js';
 import { type ComponentName, restart, stackStatus, stackUp } from '../../stack/lifecycle.js';
 import { repoRoot } from '../../stack/paths.js';
 import { loadConfig } from '../../src/config.js';
@@ -126,11 +131,18 @@ interface ScenarioResult {
 
 async function deadLetteredAmong(pool: Pool, eventIds: string[]): Promise<Set<string>> {
   if (eventIds.length === 0) return new Set();
-  const [rows] = await pool.query<RowDataPacket[]>("SELECT DISTINCT event_id FROM deliveries WHERE state = 'dead_lettered' AND event_id IN (?)", [eventIds]);
+  const [rows] = await pool.query<RowDataPacket[]>(
+    "SELECT DISTINCT event_id FROM deliveries WHERE state = 'dead_lettered' AND event_id IN (?)",
+    [eventIds],
+  );
   return new Set(rows.map((r) => String(r.event_id)));
 }
 
-async function insertBurst(pool: Pool, fixture: Awaited<ReturnType<typeof createLoadFixture>>, events: number): Promise<number> {
+async function insertBurst(
+  pool: Pool,
+  fixture: Awaited<ReturnType<typeof createLoadFixture>>,
+  events: number,
+): Promise<number> {
   for (let done = 0; done < events; done += 1_000) await insertEvents(pool, fixture, Math.min(1_000, events - done));
   return events;
 }
@@ -138,7 +150,10 @@ async function insertBurst(pool: Pool, fixture: Awaited<ReturnType<typeof create
 /** What reached the scenario's channel so far, as the analysis reads it: event id and acceptance time. */
 function acceptedOn(channel: 'email' | 'webhook', smtp: FaultySmtp, endpoint: WebhookReceiver): AcceptedMail[] {
   if (channel === 'email') return smtp.received.map((m) => ({ eventId: m.eventId ?? null, acceptedAt: m.acceptedAt }));
-  return endpoint.accepted().map((r) => ({ eventId: (JSON.parse(r.body) as { data: { eventId: string } }).data.eventId, acceptedAt: r.answeredAt ?? r.at }));
+  return endpoint.accepted().map((r) => ({
+    eventId: (JSON.parse(r.body) as { data: { eventId: string } }).data.eventId,
+    acceptedAt: r.answeredAt ?? r.at,
+  }));
 }
 
 async function runScenario(
@@ -166,7 +181,9 @@ async function runScenario(
     restart: (name) => restart(name),
   };
 
-  const load = scenario.burst ? insertBurst(pool, fixture, scenario.burst.events) : insertAtRate(pool, fixture, rate, seconds);
+  const load = scenario.burst
+    ? insertBurst(pool, fixture, scenario.burst.events)
+    : insertAtRate(pool, fixture, rate, seconds);
   await sleep(faultAt * 1000);
   if (!scenario.burst) console.log(`  injecting: ${scenario.name}`);
   await scenario.inject(context);
@@ -178,8 +195,15 @@ async function runScenario(
   const deadline = Date.now() + (scenario.recoveryLimitMs ?? recoveryLimitMs);
   let events = await eventsSince(pool, afterId);
   for (;;) {
-    const delivered = new Set(acceptedOn(channel, smtp, endpoint).slice(acceptedBefore).map((m) => m.eventId));
-    const deadLettered = await deadLetteredAmong(pool, events.map((e) => e.eventId));
+    const delivered = new Set(
+      acceptedOn(channel, smtp, endpoint)
+        .slice(acceptedBefore)
+        .map((m) => m.eventId),
+    );
+    const deadLettered = await deadLetteredAmong(
+      pool,
+      events.map((e) => e.eventId),
+    );
     if (events.every((e) => delivered.has(e.eventId) || deadLettered.has(e.eventId)) || Date.now() > deadline) break;
     await sleep(500);
     events = await eventsSince(pool, afterId);
@@ -188,10 +212,14 @@ async function runScenario(
   events = await eventsSince(pool, afterId);
   const accepted = acceptedOn(channel, smtp, endpoint).slice(acceptedBefore);
   const verdict = judge(events, accepted);
-  const deadLettered = await deadLetteredAmong(pool, events.map((e) => e.eventId));
+  const deadLettered = await deadLetteredAmong(
+    pool,
+    events.map((e) => e.eventId),
+  );
   const deliveredIds = new Set(accepted.map((m) => m.eventId));
   const lost = events.filter((e) => !deliveredIds.has(e.eventId) && !deadLettered.has(e.eventId)).length;
-  const passed = lost === 0 && verdict.orderViolations === 0 && (scenario.duplicatesPossible === true || verdict.duplicates === 0);
+  const passed =
+    lost === 0 && verdict.orderViolations === 0 && (scenario.duplicatesPossible === true || verdict.duplicates === 0);
   return {
     scenario: scenario.name,
     expected: events.length,
@@ -208,8 +236,11 @@ async function runScenario(
 }
 
 async function main(): Promise<void> {
-  const selected = options.only ? scenarios.filter((s) => options.only!.split(',').includes(s.name)) : scenarios.filter((s) => !s.onRequest);
-  if (selected.length === 0) throw new Error(`no scenario named ${options.only}; known: ${scenarios.map((s) => s.name).join(', ')}`);
+  const selected = options.only
+    ? scenarios.filter((s) => options.only!.split(',').includes(s.name))
+    : scenarios.filter((s) => !s.onRequest);
+  if (selected.length === 0)
+    throw new Error(`no scenario named ${options.only}; known: ${scenarios.map((s) => s.name).join(', ')}`);
   console.log('faults: bringing up the local stack...');
   await stackUp();
   const config = loadConfig();
@@ -219,17 +250,23 @@ async function main(): Promise<void> {
   // A frozen endpoint's requests give up after 5 s, so the circuit opens within the fault.
   const env = { SMTP_PORT: String(smtp.port), WEBHOOK_RESPONSE_TIMEOUT_MS: '5000' };
   const processes = new Map<OrderlyProcessName, OrderlyProcess>();
-  for (const name of ['workflow-worker', 'email-worker', 'webhook-worker', 'ingest'] as const) processes.set(name, await startOrderly(name, env, { logPrefix: 'faults-' }));
+  for (const name of ['workflow-worker', 'email-worker', 'webhook-worker', 'ingest'] as const)
+    processes.set(name, await startOrderly(name, env, { logPrefix: 'faults-' }));
   const results: ScenarioResult[] = [];
   try {
     for (const scenario of selected) {
-      const load = scenario.burst ? `${scenario.burst.events} events for ${scenario.burst.orders} order(s) at once` : `${rate} events/s for ${seconds} s, fault at ${faultAt} s`;
+      const load = scenario.burst
+        ? `${scenario.burst.events} events for ${scenario.burst.orders} order(s) at once`
+        : `${rate} events/s for ${seconds} s, fault at ${faultAt} s`;
       console.log(`faults: ${scenario.name} (${load})`);
       const result = await runScenario(scenario, pool, smtp, endpoint, processes, env);
       results.push(result);
-      console.log(`  expected ${result.expected}, delivered ${result.delivered}, dead-lettered ${result.deadLettered}, lost ${result.lost}, duplicates ${result.duplicates}, order violations ${result.orderViolations}, last delivery ${result.lastDeliveryAfterFaultS} s after the fault and ${result.drainAfterLoadS} s after the load: ${result.passed ? 'ok' : 'FAILED'}`);
+      console.log(
+        `  expected ${result.expected}, delivered ${result.delivered}, dead-lettered ${result.deadLettered}, lost ${result.lost}, duplicates ${result.duplicates}, order violations ${result.orderViolations}, last delivery ${result.lastDeliveryAfterFaultS} s after the fault and ${result.drainAfterLoadS} s after the load: ${result.passed ? 'ok' : 'FAILED'}`,
+      );
       const unhealthy = (await stackStatus()).filter((row) => !row.health.healthy);
-      if (unhealthy.length > 0) console.log(`  stack after the scenario: ${unhealthy.map((row) => `${row.name} unhealthy`).join(', ')}`);
+      if (unhealthy.length > 0)
+        console.log(`  stack after the scenario: ${unhealthy.map((row) => `${row.name} unhealthy`).join(', ')}`);
     }
   } finally {
     await stopAll([...processes.values()]);
@@ -238,9 +275,25 @@ async function main(): Promise<void> {
     await pool.end();
   }
   console.log('\nFault-injection results');
-  console.table(results.map((r) => ({ scenario: r.scenario, expected: r.expected, delivered: r.delivered, 'dead-lettered': r.deadLettered, lost: r.lost, duplicates: r.duplicates, 'order viol.': r.orderViolations, 'last after fault s': r.lastDeliveryAfterFaultS, 'drain after load s': r.drainAfterLoadS, verdict: r.passed ? 'ok' : 'FAILED' })));
+  console.table(
+    results.map((r) => ({
+      scenario: r.scenario,
+      expected: r.expected,
+      delivered: r.delivered,
+      'dead-lettered': r.deadLettered,
+      lost: r.lost,
+      duplicates: r.duplicates,
+      'order viol.': r.orderViolations,
+      'last after fault s': r.lastDeliveryAfterFaultS,
+      'drain after load s': r.drainAfterLoadS,
+      verdict: r.passed ? 'ok' : 'FAILED',
+    })),
+  );
   mkdirSync(dirname(options.results), { recursive: true });
-  writeFileSync(options.results, `${JSON.stringify({ when: new Date().toISOString(), rate, seconds, faultAt, results }, null, 2)}\n`);
+  writeFileSync(
+    options.results,
+    `${JSON.stringify({ when: new Date().toISOString(), rate, seconds, faultAt, results }, null, 2)}\n`,
+  );
   if (results.some((r) => !r.passed)) process.exitCode = 1;
 }
 

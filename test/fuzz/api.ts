@@ -35,22 +35,36 @@ await sample.subscription(pool, user.id);
 await sample.webhookEndpoint(pool, customerId, 'https://example.com/hook');
 await sample.event(pool, { orderId: await sample.order(pool, customerId), customerId, status: 'failure' });
 const keys = apiKeyOperations({ pool });
-const principals = { 'an operator': await keys.create('fuzz operator'), 'a customer': await keys.create('fuzz customer', customerId) };
+const principals = {
+  'an operator': await keys.create('fuzz operator'),
+  'a customer': await keys.create('fuzz customer', customerId),
+};
 await pool.end();
 
-const api = await startOrderly('api', { API_PORT: port, METRICS_PORT: '9497', API_RATE_LIMIT_PER_MINUTE: '100000' }, { logPrefix: 'fuzz-' });
+const api = await startOrderly(
+  'api',
+  { API_PORT: port, METRICS_PORT: '9497', API_RATE_LIMIT_PER_MINUTE: '100000' },
+  { logPrefix: 'fuzz-' },
+);
 let failed = false;
 try {
   for (const [who, { key }] of Object.entries(principals)) {
-    console.log(`fuzz: every operation with ${who} key (schemathesis ${version}, checks: no server error, response schemas)`);
+    console.log(
+      `fuzz: every operation with ${who} key (schemathesis ${version}, checks: no server error, response schemas)`,
+    );
     const run = spawnSync(
       st,
       [
-        'run', `http://127.0.0.1:${port}/openapi.json`,
-        '--header', `Authorization: Bearer ${key}`,
-        '--checks', 'not_a_server_error,response_schema_conformance',
-        '--max-examples', maxExamples,
-        '--seed', '1',
+        'run',
+        `http://127.0.0.1:${port}/openapi.json`,
+        '--header',
+        `Authorization: Bearer ${key}`,
+        '--checks',
+        'not_a_server_error,response_schema_conformance',
+        '--max-examples',
+        maxExamples,
+        '--seed',
+        '1',
         '--no-color',
       ],
       { stdio: 'inherit' },

@@ -22,7 +22,8 @@ describe('Debezium change data capture', () => {
     const customerId = await sample.customer(pool, 'CDC probe');
     const orderId = await sample.order(pool, customerId);
     const eventIds = [];
-    for (const status of ['success', 'failure', 'success'] as const) eventIds.push(await sample.event(pool, { orderId, customerId, status }));
+    for (const status of ['success', 'failure', 'success'] as const)
+      eventIds.push(await sample.event(pool, { orderId, customerId, status }));
 
     const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
     const messages = await readTopicUntil(kafka, config.KAFKA_EVENTS_TOPIC, since, (seen) => {
@@ -34,6 +35,10 @@ describe('Debezium change data capture', () => {
     expect(messages.map((m) => String(m.value?.after?.id))).toEqual(eventIds);
     expect(messages.map((m) => m.value?.op)).toEqual(['c', 'c', 'c']);
     expect(new Set(messages.map((m) => m.partition)).size).toBe(1);
-    expect(messages[1]!.value?.after).toMatchObject({ status: 'failure', error_code: 'E500', customer_id: Number(customerId) });
+    expect(messages[1]!.value?.after).toMatchObject({
+      status: 'failure',
+      error_code: 'E500',
+      customer_id: Number(customerId),
+    });
   });
 });

@@ -30,7 +30,12 @@ describe('notification chain (MySQL)', () => {
     // Walking back from the end visits every notification once: a single chain, no cycle.
     const after = new Map(ids.map((id, i) => [id, predecessors[i]]));
     const walked = [];
-    for (let id: string | undefined = ids.find((candidate) => !followed.includes(candidate)); id !== undefined; id = after.get(id)) walked.push(id);
+    for (
+      let id: string | undefined = ids.find((candidate) => !followed.includes(candidate));
+      id !== undefined;
+      id = after.get(id)
+    )
+      walked.push(id);
     expect(walked.sort()).toEqual([...ids].sort());
   });
 

@@ -8,10 +8,17 @@ describe('SMTP sink', () => {
   it('receives a mail sent with nodemailer and serves it back through its API', async () => {
     const transport = createSmtpTransport(loadConfig());
     const subject = `probe ${randomUUID()}`;
-    await transport.sendMail({ from: 'probe@orderly.local', to: 'reader@example.test', subject, text: 'the body of the probe' });
+    await transport.sendMail({
+      from: 'probe@orderly.local',
+      to: 'reader@example.test',
+      subject,
+      text: 'the body of the probe',
+    });
     transport.close();
 
-    const [mail, ...others] = await waitForMail((mails) => mails.filter((m) => m.subject === subject), 1, { settleMs: 0 });
+    const [mail, ...others] = await waitForMail((mails) => mails.filter((m) => m.subject === subject), 1, {
+      settleMs: 0,
+    });
     expect(others).toEqual([]);
     expect(mail?.to[0]?.address).toBe('reader@example.test');
     expect(mail?.text.trim()).toBe('the body of the probe');

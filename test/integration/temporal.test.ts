@@ -27,7 +27,9 @@ function probeWorker(native: NativeConnection, taskQueue: string): Promise<Worke
 
 describe('Temporal dev server', () => {
   beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows/probe.ts', import.meta.url)) });
+    bundle = await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('./workflows/probe.ts', import.meta.url)),
+    });
   });
 
   it('runs a workflow with one activity and returns its result', async () => {
@@ -35,7 +37,11 @@ describe('Temporal dev server', () => {
     const taskQueue = `probe-${randomUUID()}`;
     const worker = await probeWorker(native, taskQueue);
     const result = await worker.runUntil(
-      client.workflow.execute<typeof greetingWorkflow>('greetingWorkflow', { taskQueue, workflowId: `greeting-${randomUUID()}`, args: ['orderly'] }),
+      client.workflow.execute<typeof greetingWorkflow>('greetingWorkflow', {
+        taskQueue,
+        workflowId: `greeting-${randomUUID()}`,
+        args: ['orderly'],
+      }),
     );
     expect(result).toBe('hello, orderly');
     await connection.close();
@@ -47,7 +53,11 @@ describe('Temporal dev server', () => {
     const workflowId = `timer-${randomUUID()}`;
     const before = await connect();
     const worker = await probeWorker(before.native, taskQueue);
-    const handle = await before.client.workflow.start<typeof timerWorkflow>('timerWorkflow', { taskQueue, workflowId, args: ['6 seconds'] });
+    const handle = await before.client.workflow.start<typeof timerWorkflow>('timerWorkflow', {
+      taskQueue,
+      workflowId,
+      args: ['6 seconds'],
+    });
     // Run the worker only until the timer is recorded in history, then take everything down.
     await worker.runUntil(async () => {
       for (;;) {
@@ -65,7 +75,9 @@ describe('Temporal dev server', () => {
     const description = await after.client.workflow.getHandle(workflowId).describe();
     expect(description.status.name).toBe('RUNNING');
     const resumedWorker = await probeWorker(after.native, taskQueue);
-    const result = await resumedWorker.runUntil(after.client.workflow.getHandle<typeof timerWorkflow>(workflowId).result());
+    const result = await resumedWorker.runUntil(
+      after.client.workflow.getHandle<typeof timerWorkflow>(workflowId).result(),
+    );
     expect(result).toBe('timer fired');
     await after.connection.close();
     await after.native.close();

@@ -18,7 +18,9 @@ describe('webhook secrets written in the clear (MySQL)', () => {
       // The key the test suite's processes use, so the other tests' endpoints stay readable.
       const box = createSecretBox(config.SECRETS_ENCRYPTION_KEYS);
       await migrate(connection, box);
-      const [[row]] = await pool.query<RowDataPacket[]>('SELECT secret FROM webhook_endpoints WHERE id = ?', [endpoint.id]);
+      const [[row]] = await pool.query<RowDataPacket[]>('SELECT secret FROM webhook_endpoints WHERE id = ?', [
+        endpoint.id,
+      ]);
       expect(box.isSealed(String(row!.secret))).toBe(true);
       expect(box.open(String(row!.secret))).toBe(endpoint.secret);
     } finally {

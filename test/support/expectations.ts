@@ -50,7 +50,8 @@ export function checkDeliveries(expected: ExpectedMail[], mails: SinkMail[]): De
   }
   for (const [key, eventIds] of byOrderAndAddress) {
     const sorted = [...eventIds].sort((a, b) => Number(a) - Number(b));
-    if (sorted.join() !== eventIds.join()) orderViolations.push({ orderId: key.split('/')[0]!, address: key.split('/')[1]!, received: eventIds });
+    if (sorted.join() !== eventIds.join())
+      orderViolations.push({ orderId: key.split('/')[0]!, address: key.split('/')[1]!, received: eventIds });
   }
   return { lost, duplicates, unexpected, orderViolations };
 }
@@ -66,6 +67,9 @@ export interface DeliveryRow extends RowDataPacket {
 
 export async function deliveriesOf(pool: Pool, eventIds: string[]): Promise<DeliveryRow[]> {
   if (eventIds.length === 0) return [];
-  const [rows] = await pool.query<DeliveryRow[]>('SELECT event_id, user_id, state, reason, attempts, last_error FROM deliveries WHERE event_id IN (?) ORDER BY event_id, user_id', [eventIds]);
+  const [rows] = await pool.query<DeliveryRow[]>(
+    'SELECT event_id, user_id, state, reason, attempts, last_error FROM deliveries WHERE event_id IN (?) ORDER BY event_id, user_id',
+    [eventIds],
+  );
   return rows;
 }

@@ -38,7 +38,8 @@ export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
       logger: false,
       size: 10 * 1024 * 1024,
       onRcptTo(_address, _session, callback) {
-        if (Date.now() < state.deferUntil) return callback(smtpError(451, '4.3.0 Temporarily unable to accept mail, try again later'));
+        if (Date.now() < state.deferUntil)
+          return callback(smtpError(451, '4.3.0 Temporarily unable to accept mail, try again later'));
         callback();
       },
       onData(stream, session, callback) {
@@ -69,7 +70,9 @@ export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
   const shut = (server: SMTPServer): Promise<void> =>
     new Promise<void>((resolve) => {
       server.server.close(() => resolve());
-      for (const connection of (server as unknown as { connections: Set<{ _socket?: { destroy(): void } }> }).connections) connection._socket?.destroy();
+      for (const connection of (server as unknown as { connections: Set<{ _socket?: { destroy(): void } }> })
+        .connections)
+        connection._socket?.destroy();
     });
 
   let server = createServer();

@@ -19,10 +19,18 @@ const timestampSlackMs = 5_000;
  * returns a result for what was read so far, or the time runs out. Not from the beginning: after a
  * benchmark the topic holds hundreds of thousands of messages.
  */
-export async function readTopicUntil<T>(kafka: Kafka, topic: string, since: number, done: (seen: ReadMessage[]) => T | undefined, timeoutMs = 60_000): Promise<T> {
+export async function readTopicUntil<T>(
+  kafka: Kafka,
+  topic: string,
+  since: number,
+  done: (seen: ReadMessage[]) => T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
   const admin = kafka.admin();
   await admin.connect();
-  const starts = await admin.fetchTopicOffsetsByTimestamp(topic, since - timestampSlackMs).finally(() => admin.disconnect());
+  const starts = await admin
+    .fetchTopicOffsetsByTimestamp(topic, since - timestampSlackMs)
+    .finally(() => admin.disconnect());
   const consumer = kafka.consumer({ groupId: `test-reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
   const seen: ReadMessage[] = [];
   let result: T | undefined;
@@ -30,7 +38,13 @@ export async function readTopicUntil<T>(kafka: Kafka, topic: string, since: numb
   let timer: NodeJS.Timeout | undefined;
   const finished = new Promise<void>((resolve, reject) => {
     found = resolve;
-    timer = setTimeout(() => reject(new Error(`did not find the expected messages on ${topic} within ${timeoutMs} ms (read ${seen.length})`)), timeoutMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(`did not find the expected messages on ${topic} within ${timeoutMs} ms (read ${seen.length})`),
+        ),
+      timeoutMs,
+    );
   });
   try {
     await consumer.connect();

@@ -20,13 +20,18 @@ export async function listMail(): Promise<SinkMail[]> {
   return (await response.json()) as SinkMail[];
 }
 
-export const mailTo = (mails: SinkMail[], address: string): SinkMail[] => mails.filter((m) => m.to.some((t) => t.address === address));
+export const mailTo = (mails: SinkMail[], address: string): SinkMail[] =>
+  mails.filter((m) => m.to.some((t) => t.address === address));
 
 /**
  * Polls the sink until `select` picks at least `count` messages, then waits `settleMs` more and returns
  * what it picks then, so a duplicate arriving just after the last expected message is still seen.
  */
-export async function waitForMail(select: (mails: SinkMail[]) => SinkMail[], count: number, { timeoutMs = 90_000, settleMs = 1_500 } = {}): Promise<SinkMail[]> {
+export async function waitForMail(
+  select: (mails: SinkMail[]) => SinkMail[],
+  count: number,
+  { timeoutMs = 90_000, settleMs = 1_500 } = {},
+): Promise<SinkMail[]> {
   const deadline = Date.now() + timeoutMs;
   let picked = select(await listMail());
   while (picked.length < count && Date.now() < deadline) {

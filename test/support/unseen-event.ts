@@ -7,7 +7,11 @@ import { runDir } from '../../stack/paths.js';
  * never sees it: an event Orderly missed, or one only a test hands to a workflow. Returns its id.
  */
 export async function insertEventUnseenByCdc(orderId: string, customerId: string): Promise<string> {
-  const root = await mysql.createConnection({ socketPath: join(runDir, 'mariadb.sock'), user: 'root', database: 'orderly' });
+  const root = await mysql.createConnection({
+    socketPath: join(runDir, 'mariadb.sock'),
+    user: 'root',
+    database: 'orderly',
+  });
   try {
     await root.query('SET sql_log_bin = 0');
     const [inserted] = await root.execute<mysql.ResultSetHeader>(

@@ -36,7 +36,8 @@ export async function startWebhookReceiver(host = '127.0.0.1'): Promise<WebhookR
     url: '',
     received: [],
     reply: () => ({ status: 204 }),
-    accepted: () => receiver.received.filter((r) => typeof r.answered === 'number' && r.answered >= 200 && r.answered < 300),
+    accepted: () =>
+      receiver.received.filter((r) => typeof r.answered === 'number' && r.answered >= 200 && r.answered < 300),
     close: async () => {
       for (const response of hanging) response.destroy();
       server.closeAllConnections();

@@ -25,11 +25,19 @@ const subscription = (userId: string, fields: Partial<Subscription> = {}): Subsc
   ...noEndpoint,
   ...fields,
 });
-const defaults: EndpointPolicy = { retryScheduleS: [5, 30], maxAgeS: 3600, ratePerSecond: 50, maxInFlight: 4, circuitFailureThreshold: 5, circuitCooldownS: 30 };
+const defaults: EndpointPolicy = {
+  retryScheduleS: [5, 30],
+  maxAgeS: 3600,
+  ratePerSecond: 50,
+  maxInFlight: 4,
+  circuitFailureThreshold: 5,
+  circuitCooldownS: 30,
+};
 const webhook = (userId: string, endpointId: string, fields: Partial<Subscription> = {}): Subscription =>
   subscription(userId, { channel: 'webhook', endpoint_id: endpointId, endpoint_enabled: 1, ...fields });
 
-const decideAudience = (event: Parameters<typeof decideWithDefaults>[0], rows: Subscription[]) => decideWithDefaults(event, rows, defaults);
+const decideAudience = (event: Parameters<typeof decideWithDefaults>[0], rows: Subscription[]) =>
+  decideWithDefaults(event, rows, defaults);
 
 describe('decideAudience', () => {
   const success = { flowId: 'F1', status: 'success' as const };
@@ -64,14 +72,22 @@ describe('decideAudience', () => {
     expect(audience.suppressed).toEqual([]);
   });
 
-  it('makes one recipient per webhook endpoint, with the endpoint\'s own policy over the defaults', () => {
+  it("makes one recipient per webhook endpoint, with the endpoint's own policy over the defaults", () => {
     const audience = decideAudience(success, [
       subscription('1'),
       webhook('1', '7', { retry_schedule_s: '[1, 2]', circuit_cooldown_s: 3 }),
       webhook('1', '8', { retry_schedule_s: [9] }),
     ]);
-    expect(audience.recipients.map((r) => [r.channel, r.endpoint?.id])).toEqual([['email', undefined], ['webhook', '7'], ['webhook', '8']]);
-    expect(audience.recipients[1]!.endpoint!.policy).toEqual({ ...defaults, retryScheduleS: [1, 2], circuitCooldownS: 3 });
+    expect(audience.recipients.map((r) => [r.channel, r.endpoint?.id])).toEqual([
+      ['email', undefined],
+      ['webhook', '7'],
+      ['webhook', '8'],
+    ]);
+    expect(audience.recipients[1]!.endpoint!.policy).toEqual({
+      ...defaults,
+      retryScheduleS: [1, 2],
+      circuitCooldownS: 3,
+    });
     expect(audience.recipients[2]!.endpoint!.policy.retryScheduleS).toEqual([9]);
   });
 

@@ -21,12 +21,17 @@ describe('benchmark judge', () => {
   });
 
   it('measures latency from occurred_at to the first acceptance', () => {
-    const verdict = judge(inserted, inserted.map((e) => ({ eventId: e.eventId, acceptedAt: e.occurredAtMs + Number(e.eventId) * 100 })));
+    const verdict = judge(
+      inserted,
+      inserted.map((e) => ({ eventId: e.eventId, acceptedAt: e.occurredAtMs + Number(e.eventId) * 100 })),
+    );
     expect(verdict).toMatchObject({ lost: 0, duplicates: 0, orderViolations: 0, p50Ms: 200, p99Ms: 400, maxMs: 400 });
   });
 
   it('takes nearest-rank percentiles', () => {
     const values = Array.from({ length: 100 }, (_, i) => i + 1);
-    expect([percentile(values, 50), percentile(values, 95), percentile(values, 99), percentile(values, 100)]).toEqual([50, 95, 99, 100]);
+    expect([percentile(values, 50), percentile(values, 95), percentile(values, 99), percentile(values, 100)]).toEqual([
+      50, 95, 99, 100,
+    ]);
   });
 });

@@ -2,12 +2,17 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type HistoryJson, costOf, meanCost } from '../../bench/cost.js';
 
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/histories/${name}`, import.meta.url), 'utf8')) as HistoryJson;
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../fixtures/histories/${name}`, import.meta.url), 'utf8')) as HistoryJson;
 
-describe('costOf (the benchmark\'s per-event Temporal cost)', () => {
+describe("costOf (the benchmark's per-event Temporal cost)", () => {
   it('counts workflow tasks, events and billable actions of a saved notification history', () => {
     // Started; task 1: 2 markers (one action), 2 activities; task 2: a marker; task 3: a marker and an upsert.
-    expect(costOf(fixture('notification-two-recipients.json'))).toEqual({ workflowTasks: 3, historyEvents: 22, actions: 7 });
+    expect(costOf(fixture('notification-two-recipients.json'))).toEqual({
+      workflowTasks: 3,
+      historyEvents: 22,
+      actions: 7,
+    });
   });
 
   it('averages several executions', () => {

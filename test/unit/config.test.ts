@@ -4,7 +4,12 @@ import { loadConfig } from '../../src/config.js';
 describe('loadConfig', () => {
   it('defaults to the local stack', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ TEMPORAL_ADDRESS: '127.0.0.1:7233', KAFKA_BROKERS: ['127.0.0.1:9092'], SMTP_PORT: 1025, MYSQL_DATABASE: 'orderly' });
+    expect(config).toMatchObject({
+      TEMPORAL_ADDRESS: '127.0.0.1:7233',
+      KAFKA_BROKERS: ['127.0.0.1:9092'],
+      SMTP_PORT: 1025,
+      MYSQL_DATABASE: 'orderly',
+    });
   });
 
   it('names the variable that is wrong', () => {

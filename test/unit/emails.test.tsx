@@ -6,38 +6,65 @@ import { OrderEventSucceededEmail } from '../../emails/order-event-succeeded.js'
 import type { OrderEvent } from '../../src/domain.js';
 
 const event: OrderEvent = {
-  eventId: '10452', orderId: '77', customerId: '3', flowId: 'F1063', eventType: 'order.placed', status: 'success',
-  source: 'checkout-service', executionMs: 1234, errorCode: null, errorDesc: null, occurredAt: '2026-03-01T10:00:00.000Z',
+  eventId: '10452',
+  orderId: '77',
+  customerId: '3',
+  flowId: 'F1063',
+  eventType: 'order.placed',
+  status: 'success',
+  source: 'checkout-service',
+  executionMs: 1234,
+  errorCode: null,
+  errorDesc: null,
+  occurredAt: '2026-03-01T10:00:00.000Z',
 };
 
 describe('email templates', () => {
   it('render their PreviewProps (what `email dev` shows)', async () => {
-    const success = await render(<OrderEventSucceededEmail {...OrderEventSucceededEmail.PreviewProps} />, { plainText: true });
+    const success = await render(<OrderEventSucceededEmail {...OrderEventSucceededEmail.PreviewProps} />, {
+      plainText: true,
+    });
     expect(success).toContain('your recent event with identifier 10452 was processed successfully in 1.234 seconds');
-    const failure = await render(<OrderEventFailedEmail {...OrderEventFailedEmail.PreviewProps} />, { plainText: true });
+    const failure = await render(<OrderEventFailedEmail {...OrderEventFailedEmail.PreviewProps} />, {
+      plainText: true,
+    });
     expect(failure).toContain('E402: Card declined by issuer');
   });
 
-  it('say the seed\'s success sentence with the event\'s fields, under Orderly\'s brand', async () => {
+  it("say the seed's success sentence with the event's fields, under Orderly's brand", async () => {
     const mail = await renderEmail('order-event-succeeded', { event, username: 'ada' });
     expect(mail.subject).toBe('Event 10452 processed successfully');
     expect(mail.text).toContain('Hi ada,');
-    expect(mail.text).toContain('We are pleased to inform you that your recent event with identifier 10452 was processed successfully in 1.234 seconds.');
-    expect(mail.text).toContain('Please note that this event was part of Workflow F1063 and was sourced from checkout-service.');
+    expect(mail.text).toContain(
+      'We are pleased to inform you that your recent event with identifier 10452 was processed successfully in 1.234 seconds.',
+    );
+    expect(mail.text).toContain(
+      'Please note that this event was part of Workflow F1063 and was sourced from checkout-service.',
+    );
     expect(mail.text).toContain('© 2026 Orderly. All rights reserved.');
     expect(mail.html).not.toMatch(/RoboMQ/i);
   });
 
-  it('say the seed\'s failure sentence and error summary', async () => {
-    const mail = await renderEmail('order-event-failed', { event: { ...event, status: 'failure', errorCode: 'E402', errorDesc: 'Card declined' }, username: 'ada' });
+  it("say the seed's failure sentence and error summary", async () => {
+    const mail = await renderEmail('order-event-failed', {
+      event: { ...event, status: 'failure', errorCode: 'E402', errorDesc: 'Card declined' },
+      username: 'ada',
+    });
     expect(mail.subject).toBe('Event 10452 failed: E402');
-    expect(mail.text).toContain('We regret to inform you that there was an issue processing your event with identifier 10452 from checkout-service source for the workflow F1063.');
+    expect(mail.text).toContain(
+      'We regret to inform you that there was an issue processing your event with identifier 10452 from checkout-service source for the workflow F1063.',
+    );
     expect(mail.text).toContain('E402: Card declined');
   });
 
   it('escape HTML from user-supplied fields and keep the subject on one line', async () => {
     const mail = await renderEmail('order-event-failed', {
-      event: { ...event, status: 'failure', errorCode: 'E1\r\nBcc: victim@example.test', errorDesc: '<script>alert(1)</script>' },
+      event: {
+        ...event,
+        status: 'failure',
+        errorCode: 'E1\r\nBcc: victim@example.test',
+        errorDesc: '<script>alert(1)</script>',
+      },
       username: '<img src=x onerror=alert(1)>',
     });
     expect(mail.html).not.toContain('<script>');

@@ -21,7 +21,9 @@ describe('webhook secrets at rest (AES-256-GCM)', () => {
     const rotated = createSecretBox(`${k2},${k1}`);
     expect(rotated.open(old)).toBe('whsec_old');
     expect(rotated.seal('whsec_new')).toMatch(/^v1:k2:/);
-    expect(() => createSecretBox(k2).open(old)).toThrow('a webhook secret is sealed with key "k1", which SECRETS_ENCRYPTION_KEYS does not hold');
+    expect(() => createSecretBox(k2).open(old)).toThrow(
+      'a webhook secret is sealed with key "k1", which SECRETS_ENCRYPTION_KEYS does not hold',
+    );
   });
 
   it('refuses a tampered value, reads a secret written in the clear as it is, and rejects a malformed key', () => {
@@ -37,6 +39,8 @@ describe('webhook secrets at rest (AES-256-GCM)', () => {
     expect(() => loadConfig({ ORDERLY_ENV: 'production' })).toThrow(
       'Invalid configuration: SECRETS_ENCRYPTION_KEYS is required when ORDERLY_ENV=production (e.g. "k1:" followed by the base64 of 32 random bytes).',
     );
-    expect(loadConfig({ ORDERLY_ENV: 'production', SECRETS_ENCRYPTION_KEYS: key('k1') }).ORDERLY_ENV).toBe('production');
+    expect(loadConfig({ ORDERLY_ENV: 'production', SECRETS_ENCRYPTION_KEYS: key('k1') }).ORDERLY_ENV).toBe(
+      'production',
+    );
   });
 });

@@ -65,17 +65,25 @@ describe('webhook destinations (SSRF)', () => {
     const httpsOnly = destinationChecks({ allowedNetworks: [], requireHttps: true });
     expect(refusal(() => httpsOnly.checkUrl('http://example.com/hook'))).toBe('only https is allowed');
     expect(refusal(() => httpsOnly.checkUrl('https://example.com/hook'))).toBeUndefined();
-    expect(() => destinationChecks({ allowedNetworks: ['10.0.0.0/33'], requireHttps: false })).toThrow(/not a CIDR range/);
+    expect(() => destinationChecks({ allowedNetworks: ['10.0.0.0/33'], requireHttps: false })).toThrow(
+      /not a CIDR range/,
+    );
   });
 });
 
 describe('the connect-time check (the address actually dialled)', () => {
   const lookupOnce = (lookup: ReturnType<typeof guardedLookup>, host: string) =>
-    new Promise<{ error: Error | null; address: unknown }>((resolve) => lookup(host, {}, (error, address) => resolve({ error, address })));
+    new Promise<{ error: Error | null; address: unknown }>((resolve) =>
+      lookup(host, {}, (error, address) => resolve({ error, address })),
+    );
 
   it('refuses a name whose resolution changed to loopback since it was checked (DNS rebinding)', async () => {
     let lookups = 0;
-    const rebinding = (_host: string, _options: object, callback: (error: null, addresses: { address: string; family: number }[]) => void) => {
+    const rebinding = (
+      _host: string,
+      _options: object,
+      callback: (error: null, addresses: { address: string; family: number }[]) => void,
+    ) => {
       lookups++;
       callback(null, [{ address: lookups === 1 ? '93.184.215.14' : '127.0.0.1', family: 4 }]);
     };
@@ -101,7 +109,11 @@ describe('the connect-time check (the address actually dialled)', () => {
     const agent = new Agent({ connect: { lookup: guardedLookup(strict.checkAddress) } });
     try {
       const port = (server.address() as AddressInfo).port;
-      const failure = await request(`http://localhost:${port}/hook`, { method: 'POST', dispatcher: agent, body: '{}' }).catch((error: unknown) => error);
+      const failure = await request(`http://localhost:${port}/hook`, {
+        method: 'POST',
+        dispatcher: agent,
+        body: '{}',
+      }).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(Error);
       expect(requests).toEqual([]);
     } finally {

@@ -10,14 +10,25 @@ describe('webhook signature', () => {
   it('verifies with the standardwebhooks reference verifier', () => {
     const body = JSON.stringify(webhookPayload(event, 'order-event-failed'));
     const timestamp = Math.floor(Date.now() / 1000);
-    const headers = { 'webhook-id': 'msg_42_1', 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secret, 'msg_42_1', timestamp, body) };
-    expect(new Webhook(secret).verify(body, headers)).toMatchObject({ type: 'order.event.failed', data: { eventId: '42', errorDesc: 'card declined' } });
+    const headers = {
+      'webhook-id': 'msg_42_1',
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signWebhook(secret, 'msg_42_1', timestamp, body),
+    };
+    expect(new Webhook(secret).verify(body, headers)).toMatchObject({
+      type: 'order.event.failed',
+      data: { eventId: '42', errorDesc: 'card declined' },
+    });
   });
 
   it('does not verify once the body is changed', () => {
     const body = JSON.stringify(webhookPayload(event, 'order-event-failed'));
     const timestamp = Math.floor(Date.now() / 1000);
-    const headers = { 'webhook-id': 'msg_42_1', 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secret, 'msg_42_1', timestamp, body) };
+    const headers = {
+      'webhook-id': 'msg_42_1',
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signWebhook(secret, 'msg_42_1', timestamp, body),
+    };
     expect(() => new Webhook(secret).verify(body.replace('card declined', 'card accepted'), headers)).toThrow();
   });
 });
@@ -32,13 +43,26 @@ describe('classifyResponse', () => {
   });
 
   it('429 and 503 wait for Retry-After; only 503 counts against the circuit', () => {
-    expect(classifyResponse(429, '7', now)).toMatchObject({ kind: 'retry', retryAfterMs: 7_000, countsAsFailure: false });
-    expect(classifyResponse(503, 'Sat, 21 Nov 2026 07:00:30 GMT', now)).toMatchObject({ kind: 'retry', retryAfterMs: 30_000, countsAsFailure: true });
+    expect(classifyResponse(429, '7', now)).toMatchObject({
+      kind: 'retry',
+      retryAfterMs: 7_000,
+      countsAsFailure: false,
+    });
+    expect(classifyResponse(503, 'Sat, 21 Nov 2026 07:00:30 GMT', now)).toMatchObject({
+      kind: 'retry',
+      retryAfterMs: 30_000,
+      countsAsFailure: true,
+    });
     expect(classifyResponse(503, undefined, now)).not.toHaveProperty('retryAfterMs');
   });
 
   it('other 5xx are retried on the schedule and count against the circuit', () => {
-    expect(classifyResponse(500, '5', now)).toEqual({ kind: 'retry', status: 500, countsAsFailure: true, message: 'the endpoint answered 500' });
+    expect(classifyResponse(500, '5', now)).toEqual({
+      kind: 'retry',
+      status: 500,
+      countsAsFailure: true,
+      message: 'the endpoint answered 500',
+    });
   });
 
   it('ignores a Retry-After that is neither seconds nor a date', () => {

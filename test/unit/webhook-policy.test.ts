@@ -12,7 +12,14 @@ import {
   takeToken,
 } from '../../src/webhook-policy.js';
 
-const policy: EndpointPolicy = { retryScheduleS: [5, 30, 120], maxAgeS: 3600, ratePerSecond: 2, maxInFlight: 4, circuitFailureThreshold: 3, circuitCooldownS: 10 };
+const policy: EndpointPolicy = {
+  retryScheduleS: [5, 30, 120],
+  maxAgeS: 3600,
+  ratePerSecond: 2,
+  maxInFlight: 4,
+  circuitFailureThreshold: 3,
+  circuitCooldownS: 10,
+};
 
 describe('circuit breaker', () => {
   it('opens after the threshold of consecutive failures, not before', () => {
@@ -44,7 +51,11 @@ describe('circuit breaker', () => {
 
   it('a failed probe opens it again for another cooldown; a successful one closes it', () => {
     const probing = { state: 'half_open' as const, consecutiveFailures: 3, openUntil: 11_000 };
-    expect(circuitOnFailure(probing, 12_000, policy)).toEqual({ state: 'open', consecutiveFailures: 4, openUntil: 22_000 });
+    expect(circuitOnFailure(probing, 12_000, policy)).toEqual({
+      state: 'open',
+      consecutiveFailures: 4,
+      openUntil: 22_000,
+    });
     expect(circuitOnSuccess()).toEqual(closedCircuit());
   });
 });
@@ -70,7 +81,9 @@ describe('token bucket', () => {
 describe('retry delay', () => {
   it('follows the schedule, repeats its last entry, and jitters by at most 10%', () => {
     const exact = () => 0.5;
-    expect([1, 2, 3, 4, 9].map((n) => retryDelayMs(policy, n, exact))).toEqual([5_000, 30_000, 120_000, 120_000, 120_000]);
+    expect([1, 2, 3, 4, 9].map((n) => retryDelayMs(policy, n, exact))).toEqual([
+      5_000, 30_000, 120_000, 120_000, 120_000,
+    ]);
     expect(retryDelayMs(policy, 1, () => 0)).toBe(4_500);
     expect(retryDelayMs(policy, 1, () => 0.999_999)).toBe(5_500);
   });

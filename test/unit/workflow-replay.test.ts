@@ -10,13 +10,18 @@ const historiesDir = fileURLToPath(new URL('../fixtures/histories/', import.meta
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 describe('workflow replay', () => {
-  it('replays every saved history with today\'s workflow code (a change that breaks running workflows fails here)', async () => {
+  it("replays every saved history with today's workflow code (a change that breaks running workflows fails here)", async () => {
     const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
     const files = readdirSync(historiesDir).filter((file) => file.endsWith('.json'));
     expect(files.length).toBeGreaterThan(0);
-    const histories = files.map((file) => ({ workflowId: file, history: JSON.parse(readFileSync(join(historiesDir, file), 'utf8')) as object }));
+    const histories = files.map((file) => ({
+      workflowId: file,
+      history: JSON.parse(readFileSync(join(historiesDir, file), 'utf8')) as object,
+    }));
     const results = [];
     for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) results.push(result);
-    expect(results.map((r) => ({ workflowId: r.workflowId, error: r.error?.message }))).toEqual(files.map((workflowId) => ({ workflowId, error: undefined })));
+    expect(results.map((r) => ({ workflowId: r.workflowId, error: r.error?.message }))).toEqual(
+      files.map((workflowId) => ({ workflowId, error: undefined })),
+    );
   }, 60_000);
 });
