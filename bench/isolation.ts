@@ -8,7 +8,7 @@
  * For A, each phase reports delivered/s and p50/p95/p99 latency from occurred_at to the endpoint receiving
  * the POST, checked against MySQL (lost, duplicates, order violations). After phase 2 B's endpoint recovers
  * and B's backlog must arrive complete and in order. Prints both phases and their ratio; writes
- * bench/results/isolation-<timestamp>.json and isolation-latest.json.
+ * bench/results/isolation-<timestamp>.json.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -216,7 +216,6 @@ async function main(): Promise<void> {
     mkdirSync(resultsDir, { recursive: true });
     const file = join(resultsDir, `isolation-${result.when.replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    writeFileSync(join(resultsDir, 'isolation-latest.json'), `${JSON.stringify(result, null, 2)}\n`);
     console.log(`results: ${file}`);
     if (failed) process.exitCode = 1;
   } finally {

@@ -11,7 +11,7 @@
  * Per event it also reports CPU ms per process and, from sampled histories, Temporal's cost (workflow tasks,
  * history events, billable actions) beside the ceiling workflow's.
  * Every phase is checked against MySQL's rows: lost, duplicates and order violations make it a failed phase.
- * Prints a table and writes bench/results/<timestamp>.json (and latest.json).
+ * Prints a table and writes bench/results/<timestamp>.json.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -467,7 +467,6 @@ async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `${result.when.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   console.log(`results: ${file} (logs in ${logDir})`);
   if (result.failed_phases.length > 0) process.exitCode = 1;
 }
