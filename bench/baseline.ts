@@ -1,5 +1,5 @@
 /**
- * The benchmark's plain-consumer baseline (the shape of seed 003's notifier): reads the same CDC topic with
+ * The benchmark's plain-consumer baseline (the usual shape of a notifier: consume, look up, send): reads the same CDC topic with
  * kafkajs, looks up the subscriptions, renders the same templates and sends through the same SMTP pool, with
  * no Temporal and no ledger. Each order's events go in offset order (one lane per key, as in the ingest).
  * Whatever Orderly costs beyond this is the price of its durability. Prints `ready` once it has joined its group.
