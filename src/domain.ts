@@ -30,6 +30,18 @@ export interface OrderEvent {
   rerun?: string;
 }
 
+/**
+ * The longest error description carried into a notification. error_desc is MEDIUMTEXT upstream; a workflow
+ * payload must stay far below Temporal's 2 MB limit, and nobody reads megabytes in an email.
+ */
+export const maxErrorDescChars = 16_384;
+
+/** An `error_desc` as a notification carries it, from Debezium's copy of the row or from the row itself. */
+export function truncateErrorDesc(text: string | null): string | null {
+  if (text === null || text.length <= maxErrorDescChars) return text;
+  return `${text.slice(0, maxErrorDescChars)} [... ${text.length - maxErrorDescChars} more characters truncated by Orderly]`;
+}
+
 /** The identity of the notification an event change asks for (see {@link OrderEvent.notificationId}). */
 export function notificationKey(event: Pick<OrderEvent, 'eventId' | 'notificationId'>): string {
   return event.notificationId ?? event.eventId;

@@ -1,10 +1,18 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { type ApplicationFailure, Context } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { z } from 'zod';
 import { renderEmail } from '../../emails/index.js';
 import { type OrderEvent, type TemplateId, notificationKey, permanentErrors } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
+import {
+  type ActivityError,
+  InvalidRecipient,
+  SmtpConnectionFailure,
+  SmtpPermanentFailure,
+  SmtpTransientFailure,
+  toFailure,
+} from './errors.js';
 
 export interface SendEmailInput {
   template: TemplateId;
@@ -43,12 +51,7 @@ export function createEmailActivities({
       const attempts = (input.previousAttempts ?? 0) + Context.current().info.attempt;
       if (input.to === null || !emailAddress.safeParse(input.to).success) {
         metrics?.attempts.inc({ channel: 'email', result: permanentErrors.invalidRecipient });
-        throw ApplicationFailure.create({
-          message: `user ${input.userId} has no valid email address (${JSON.stringify(input.to)})`,
-          type: permanentErrors.invalidRecipient,
-          nonRetryable: true,
-          details: [{ attempts }],
-        });
+        throw toFailure(new InvalidRecipient(input.userId, input.to), [{ attempts }]);
       }
       const rendered = await renderEmail(input.template, { event: input.event, username: input.username });
       try {
@@ -85,23 +88,17 @@ export function createEmailActivities({
  * so a dead letter can say how many attempts were made.
  */
 export function classifySmtpError(error: unknown, attempts: number): ApplicationFailure {
+  return toFailure(smtpErrorOf(error), [{ attempts }]);
+}
+
+/** 5xx replies are permanent, 4xx replies and connection errors may pass. */
+function smtpErrorOf(error: unknown): ActivityError {
   const smtp = error as { responseCode?: number; response?: string; message?: string; code?: string };
   const reply = smtp.response ?? smtp.message ?? String(error);
-  const failure = (message: string, type: string, nonRetryable: boolean): ApplicationFailure =>
-    ApplicationFailure.create({
-      message,
-      type,
-      nonRetryable,
-      details: [{ attempts }],
-      cause: error instanceof Error ? error : undefined,
-    });
-  if (typeof smtp.responseCode === 'number' && smtp.responseCode >= 500) {
-    return failure(`SMTP server refused the message permanently: ${reply}`, permanentErrors.smtpRejected, true);
-  }
-  if (typeof smtp.responseCode === 'number' && smtp.responseCode >= 400) {
-    return failure(`SMTP server deferred the message: ${reply}`, 'SmtpTransientFailure', false);
-  }
-  return failure(`SMTP connection failed: ${reply}`, smtp.code ?? 'SmtpConnectionFailure', false);
+  const cause = error instanceof Error ? error : undefined;
+  if (typeof smtp.responseCode === 'number' && smtp.responseCode >= 500) return new SmtpPermanentFailure(reply, cause);
+  if (typeof smtp.responseCode === 'number' && smtp.responseCode >= 400) return new SmtpTransientFailure(reply, cause);
+  return new SmtpConnectionFailure(reply, smtp.code, cause);
 }
 
 /** The ids every log line about a send carries. */

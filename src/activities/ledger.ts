@@ -9,11 +9,21 @@ import {
   notificationKey,
 } from '../domain.js';
 
+interface LedgerDeps {
+  pool: Pool;
+  metrics?: LedgerMetrics;
+}
+
 /**
  * Writes the `deliveries` and `dead_letters` rows: the queryable record of what happened to every notification.
  * Every write is idempotent (keyed by notification x user x channel) because activities can run more than once.
  */
-export function createLedgerActivities({ pool, metrics }: { pool: Pool; metrics?: LedgerMetrics }) {
+export function createLedgerActivities(deps: LedgerDeps) {
+  return { ...createAudienceLedger(deps), ...createOutcomeLedger(deps), ...createDeadLetterLedger(deps) };
+}
+
+/** Who a notification goes to: a `deliveries` row per recipient (pending) and per suppressed user (with why). */
+function createAudienceLedger({ pool, metrics }: LedgerDeps) {
   return {
     /**
      * Records the audience of an event: recipients as pending, the others as suppressed with a reason.
@@ -26,34 +36,7 @@ export function createLedgerActivities({ pool, metrics }: { pool: Pool; metrics?
       suppressed: Suppression[],
     ): Promise<Recipient[]> {
       const key = notificationKey(event);
-      const rows = [
-        ...recipients.map((r) => [
-          key,
-          event.eventId,
-          event.orderId,
-          event.customerId,
-          r.userId,
-          r.channel,
-          r.endpoint?.id ?? 0,
-          addressOf(r),
-          template,
-          'pending',
-          null,
-        ]),
-        ...suppressed.map((s) => [
-          key,
-          event.eventId,
-          event.orderId,
-          event.customerId,
-          s.userId,
-          s.channel,
-          s.endpointId ?? 0,
-          null,
-          template,
-          'suppressed',
-          s.reason,
-        ]),
-      ];
+      const rows = audienceRows(event, template, recipients, suppressed);
       if (rows.length === 0) return [];
       for (const s of suppressed) metrics?.inc({ channel: s.channel, outcome: 'suppressed' });
       await pool.query(
@@ -72,7 +55,12 @@ export function createLedgerActivities({ pool, metrics }: { pool: Pool; metrics?
       const finished = new Set(done.map((row) => `${row.user_id}/${row.channel}/${row.endpoint_id}`));
       return recipients.filter((r) => !finished.has(`${r.userId}/${r.channel}/${r.endpoint?.id ?? 0}`));
     },
+  };
+}
 
+/** What became of each delivery: delivered, or cancelled by an operator. */
+function createOutcomeLedger({ pool, metrics }: LedgerDeps) {
+  return {
     async recordDelivered(delivery: {
       notificationId: string;
       userId: string;
@@ -103,7 +91,12 @@ export function createLedgerActivities({ pool, metrics }: { pool: Pool; metrics?
         [reason.slice(0, 255), notificationId],
       );
     },
+  };
+}
 
+/** A delivery (or a whole event) given up: the delivery's row says so, and `dead_letters` keeps the entry. */
+function createDeadLetterLedger({ pool, metrics }: LedgerDeps) {
+  return {
     /** Marks the delivery (or, without a user, the event) as dead-lettered and keeps the reason. */
     async recordDeadLetter(deadLetter: DeadLetter): Promise<void> {
       metrics?.inc({ channel: deadLetter.channel ?? 'none', outcome: 'dead_lettered' });
@@ -140,6 +133,24 @@ export function createLedgerActivities({ pool, metrics }: { pool: Pool; metrics?
       );
     },
   };
+}
+
+/** The `deliveries` rows of an event's audience, in the column order of {@link createAudienceLedger}'s insert. */
+function audienceRows(event: OrderEvent, template: TemplateId, recipients: Recipient[], suppressed: Suppression[]) {
+  const key = notificationKey(event);
+  const row = (userId: string, channel: string, endpointId: string | undefined) => [
+    key,
+    event.eventId,
+    event.orderId,
+    event.customerId,
+    userId,
+    channel,
+    endpointId ?? 0,
+  ];
+  return [
+    ...recipients.map((r) => [...row(r.userId, r.channel, r.endpoint?.id), addressOf(r), template, 'pending', null]),
+    ...suppressed.map((s) => [...row(s.userId, s.channel, s.endpointId), null, template, 'suppressed', s.reason]),
+  ];
 }
 
 /** What the `recipient` column shows: the address, or which endpoint. */

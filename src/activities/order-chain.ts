@@ -1,7 +1,7 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import { runState, settleRun } from '../db/notification-chain.js';
-import { signalNames } from '../domain.js';
+import { pendingEventsQuery, predecessorSettledSignal } from '../workflows/messages.js';
 
 /**
  * A notification submitted this long ago whose workflow Temporal does not know was never started (its submitter
@@ -22,7 +22,7 @@ export function createOrderChainActivities({ pool, client }: { pool: Pool; clien
       if (status.name !== 'RUNNING') return 'settled';
       // An order workflow of the previous design (until they are drained): busy while its queue holds events.
       if (workflowId.startsWith('order:'))
-        return (await handle.query<string[]>('pendingEvents')).length > 0 ? 'running' : 'settled';
+        return (await handle.query(pendingEventsQuery)).length > 0 ? 'running' : 'settled';
       return 'running';
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
@@ -49,7 +49,7 @@ export function createOrderChainActivities({ pool, client }: { pool: Pool; clien
         successors.map((successor) =>
           client.workflow
             .getHandle(successor)
-            .signal(signalNames.predecessorSettled)
+            .signal(predecessorSettledSignal)
             // Not started yet: when it starts, it finds this one settled in MySQL.
             .catch((error: unknown) => {
               if (!(error instanceof WorkflowNotFoundError)) throw error;

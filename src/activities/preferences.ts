@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { loadOrderEvent } from '../db/order-events.js';
 import {
@@ -8,8 +7,8 @@ import {
   type QueuedEventRef,
   type Recipient,
   type Suppression,
-  permanentErrors,
 } from '../domain.js';
+import { CustomerMismatch, UnknownCustomer, UnknownEvent, UnknownOrder, toFailure } from './errors.js';
 
 export interface AudienceOfEvent {
   recipients: Recipient[];
@@ -54,19 +53,10 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
         [event.customerId, event.orderId],
       );
       const order = orders[0];
-      if (order === undefined)
-        throw ApplicationFailure.nonRetryable(`order ${event.orderId} does not exist`, permanentErrors.unknownOrder);
-      if (order.customer === null)
-        throw ApplicationFailure.nonRetryable(
-          `customer ${event.customerId} does not exist`,
-          permanentErrors.unknownCustomer,
-        );
-      if (String(order.customer_id) !== event.customerId) {
-        throw ApplicationFailure.nonRetryable(
-          `order ${event.orderId} belongs to customer ${String(order.customer_id)}, not ${event.customerId}`,
-          permanentErrors.customerMismatch,
-        );
-      }
+      if (order === undefined) throw toFailure(new UnknownOrder(event.orderId));
+      if (order.customer === null) throw toFailure(new UnknownCustomer(event.customerId));
+      if (String(order.customer_id) !== event.customerId)
+        throw toFailure(new CustomerMismatch(event.orderId, String(order.customer_id), event.customerId));
       const [rows] = await pool.execute<SubscriptionRow[]>(
         `SELECT u.id AS user_id, u.username, u.email, s.flow_id, s.on_success, s.on_failure, s.channel, s.muted, s.endpoint_id,
                 e.enabled AS endpoint_enabled, e.disabled_reason AS endpoint_disabled_reason, e.retry_schedule_s, e.max_age_s,
@@ -88,11 +78,7 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
     /** A queued event carried by reference (see compactQueue), whole again from its `order_events` row. */
     async loadQueuedEvent(ref: QueuedEventRef): Promise<OrderEvent> {
       const event = await loadOrderEvent(pool, ref.eventId);
-      if (event === undefined)
-        throw ApplicationFailure.nonRetryable(
-          `event ${ref.eventId} is no longer in order_events`,
-          permanentErrors.unknownEvent,
-        );
+      if (event === undefined) throw toFailure(new UnknownEvent(ref.eventId));
       return {
         ...event,
         status: ref.status,

@@ -1,22 +1,18 @@
 import type { Client } from '@temporalio/client';
 import { type DeadLetter, workflowIds } from '../domain.js';
 import { searchAttributes } from '../search-attributes.js';
-import { deadLetterSignal, deadLettersWorkflow } from '../workflows/dead-letters.js';
-import {
-  type WebhookDeliveryRequest,
-  webhookDeliverySignal,
-  webhookEndpointWorkflow,
-} from '../workflows/webhook-endpoint.js';
+import { type WebhookDeliveryRequest, deadLetterSignal, webhookDeliverySignal } from '../workflows/messages.js';
 
 /**
  * Signals to Orderly's long-lived workflows, starting them when they are not running (signal-with-start is a
- * client call, which workflow code cannot make).
+ * client call, which workflow code cannot make). Workflows are named by their type, as the worker registers
+ * them: activities import the messages, never a workflow module.
  */
 export function createTemporalActivities({ client, taskQueue }: { client: Client; taskQueue: string }) {
   return {
     /** Hands a failed notification to the `dead-letters` workflow. */
     async reportDeadLetter(deadLetter: DeadLetter): Promise<void> {
-      await client.workflow.signalWithStart(deadLettersWorkflow, {
+      await client.workflow.signalWithStart('deadLettersWorkflow', {
         workflowId: workflowIds.deadLetters,
         taskQueue,
         args: [{ entries: [] }],
@@ -27,7 +23,7 @@ export function createTemporalActivities({ client, taskQueue }: { client: Client
 
     /** Queues a webhook delivery with the endpoint's workflow, which answers with a result signal. */
     async requestWebhookDelivery(request: WebhookDeliveryRequest): Promise<void> {
-      await client.workflow.signalWithStart(webhookEndpointWorkflow, {
+      await client.workflow.signalWithStart('webhookEndpointWorkflow', {
         workflowId: workflowIds.webhookEndpoint(request.endpointId),
         taskQueue,
         args: [{ endpointId: request.endpointId }],

@@ -38,18 +38,7 @@ interface EndpointRow extends RowDataPacket {
   disabled_reason: string | null;
 }
 
-/**
- * POSTs one order event to a customer's webhook endpoint, signed per Standard Webhooks. Never throws for an
- * HTTP outcome: each attempt's result goes back to the endpoint workflow, which owns retries, the circuit
- * breaker and the rate limit. URL and secret are read here, at send time, so they never enter workflow history.
- */
-export function createWebhookActivities({
-  pool,
-  agent,
-  destinations,
-  secrets,
-  metrics,
-}: {
+interface WebhookDeps {
   pool: Pool;
   /** Its connections go only where `destinations` allows: see {@link createWebhookAgent}. */
   agent: Dispatcher;
@@ -57,7 +46,46 @@ export function createWebhookActivities({
   /** Opens the sealed secrets of `webhook_endpoints`. */
   secrets: SecretBox;
   metrics?: SenderMetrics;
-}) {
+}
+
+/**
+ * POSTs one order event to a customer's webhook endpoint, signed per Standard Webhooks. Never throws for an
+ * HTTP outcome: each attempt's result goes back to the endpoint workflow, which owns retries, the circuit
+ * breaker and the rate limit. URL and secret are read here, at send time, so they never enter workflow history.
+ */
+export function createWebhookActivities({ pool, agent, destinations, secrets, metrics }: WebhookDeps) {
+  const endpoints = webhookEndpoints(pool);
+  const send = webhookSender({ agent, secrets });
+
+  async function post(input: PostWebhookInput): Promise<WebhookAttempt> {
+    const endpoint = await endpoints.find(input.endpointId);
+    if (endpoint === undefined)
+      return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} no longer exists` };
+    if (!endpoint.enabled)
+      return {
+        kind: 'disabled',
+        message: `webhook endpoint ${input.endpointId} is disabled (${endpoint.disabled_reason ?? 'by an operator'})`,
+      };
+    try {
+      // IP-address hosts are dialled without a lookup: checked here. Host names: when connecting.
+      destinations.checkUrl(endpoint.url);
+    } catch (error) {
+      if (error instanceof WebhookDestinationForbidden) return { kind: 'forbidden', message: error.message };
+      throw error;
+    }
+    let answer: { status: number; retryAfter: string | undefined };
+    try {
+      answer = await send(endpoint, input);
+    } catch (error) {
+      const refused = forbiddenCause(error);
+      if (refused !== undefined) return { kind: 'forbidden', message: refused.message };
+      return { kind: 'retry', countsAsFailure: true, message: describeTransportError(error) };
+    }
+    const attempt = classifyResponse(answer.status, answer.retryAfter, Date.now());
+    if (attempt.kind === 'gone') await endpoints.disableGone(input.endpointId);
+    return attempt;
+  }
+
   return {
     async postWebhook(input: PostWebhookInput): Promise<WebhookAttempt> {
       const attempt = await post(input);
@@ -83,67 +111,62 @@ export function createWebhookActivities({
       return attempt;
     },
   };
+}
 
-  async function post(input: PostWebhookInput): Promise<WebhookAttempt> {
-    const [rows] = await pool.execute<EndpointRow[]>(
-      `SELECT url, secret, IF(previous_secret_expires_at > CURRENT_TIMESTAMP(6), previous_secret, NULL) AS previous_secret, enabled, disabled_reason
-         FROM webhook_endpoints WHERE id = ?`,
-      [input.endpointId],
-    );
-    const endpoint = rows[0];
-    if (endpoint === undefined)
-      return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} no longer exists` };
-    if (!endpoint.enabled)
-      return {
-        kind: 'disabled',
-        message: `webhook endpoint ${input.endpointId} is disabled (${endpoint.disabled_reason ?? 'by an operator'})`,
-      };
+/** `webhook_endpoints`, as the sender reads it at send time. */
+function webhookEndpoints(pool: Pool) {
+  return {
+    /** URL, secrets (the previous one while its grace period lasts) and whether the endpoint is enabled. */
+    async find(endpointId: string): Promise<EndpointRow | undefined> {
+      const [rows] = await pool.execute<EndpointRow[]>(
+        `SELECT url, secret, IF(previous_secret_expires_at > CURRENT_TIMESTAMP(6), previous_secret, NULL) AS previous_secret, enabled, disabled_reason
+           FROM webhook_endpoints WHERE id = ?`,
+        [endpointId],
+      );
+      return rows[0];
+    },
 
-    try {
-      // IP-address hosts are dialled without a lookup: checked here. Host names: when connecting.
-      destinations.checkUrl(endpoint.url);
-    } catch (error) {
-      if (error instanceof WebhookDestinationForbidden) return { kind: 'forbidden', message: error.message };
-      throw error;
-    }
+    /** The endpoint answered 410 Gone: it asked never to be called again. */
+    async disableGone(endpointId: string): Promise<void> {
+      await pool.execute("UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = '410 Gone' WHERE id = ?", [
+        endpointId,
+      ]);
+    },
+  };
+}
+
+/**
+ * The signed POST itself: returns the endpoint's answer (status and Retry-After), throws when there was none
+ * (refused connection, timeout, a destination refused at connect time).
+ */
+function webhookSender({ agent, secrets }: Pick<WebhookDeps, 'agent' | 'secrets'>) {
+  return async function send(
+    endpoint: Pick<EndpointRow, 'url' | 'secret' | 'previous_secret'>,
+    input: PostWebhookInput,
+  ): Promise<{ status: number; retryAfter: string | undefined }> {
     const body = JSON.stringify(webhookPayload(input.event, input.template));
     const timestamp = Math.floor(Date.now() / 1000);
-    let status: number;
-    let retryAfter: string | undefined;
-    try {
-      const response = await request(endpoint.url, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'Orderly-Webhooks/1',
-          'webhook-id': input.messageId,
-          'webhook-timestamp': String(timestamp),
-          // After a rotation, both secrets' signatures (space-separated, as Standard Webhooks specifies).
-          'webhook-signature': [endpoint.secret, endpoint.previous_secret]
-            .filter((secret): secret is string => secret !== null)
-            .map((secret) => signWebhook(secrets.open(secret), input.messageId, timestamp, body))
-            .join(' '),
-        },
-        body,
-      });
-      status = response.statusCode;
-      const header = response.headers['retry-after'];
-      retryAfter = Array.isArray(header) ? header[0] : header;
-      await response.body.dump();
-    } catch (error) {
-      const refused = forbiddenCause(error);
-      if (refused !== undefined) return { kind: 'forbidden', message: refused.message };
-      return { kind: 'retry', countsAsFailure: true, message: describeTransportError(error) };
-    }
-    const attempt = classifyResponse(status, retryAfter, Date.now());
-    if (attempt.kind === 'gone') {
-      await pool.execute("UPDATE webhook_endpoints SET enabled = FALSE, disabled_reason = '410 Gone' WHERE id = ?", [
-        input.endpointId,
-      ]);
-    }
-    return attempt;
-  }
+    const response = await request(endpoint.url, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'Orderly-Webhooks/1',
+        'webhook-id': input.messageId,
+        'webhook-timestamp': String(timestamp),
+        // After a rotation, both secrets' signatures (space-separated, as Standard Webhooks specifies).
+        'webhook-signature': [endpoint.secret, endpoint.previous_secret]
+          .filter((secret): secret is string => secret !== null)
+          .map((secret) => signWebhook(secrets.open(secret), input.messageId, timestamp, body))
+          .join(' '),
+      },
+      body,
+    });
+    const header = response.headers['retry-after'];
+    const retryAfter = Array.isArray(header) ? header[0] : header;
+    await response.body.dump();
+    return { status: response.statusCode, retryAfter };
+  };
 }
 
 /** The JSON body: Standard Webhooks' recommended `type` / `timestamp` / `data` envelope. */

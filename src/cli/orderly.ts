@@ -14,9 +14,10 @@ import { auditOperations } from '../operations/audit.js';
 import { customerOperations } from '../operations/customers.js';
 import { type DeadLetterRecord, type DeadLetterStatus, deadLetterOperations } from '../operations/dead-letters.js';
 import { NotFound, requireId } from '../operations/errors.js';
-import { type EventStatus, type OrderStatus, notificationOperations } from '../operations/notifications.js';
+import { type EventStatus, eventOperations } from '../operations/events.js';
+import { type OrderStatus, orderOperations } from '../operations/orders.js';
 import { replayOperations } from '../operations/replay.js';
-import { resourceOperations } from '../operations/resources.js';
+import { webhookEndpointOperations } from '../operations/webhook-endpoints.js';
 import { createSecretBox } from '../secrets.js';
 import { destinationChecks } from '../webhook-destination.js';
 
@@ -150,11 +151,10 @@ program
   .option('--json', 'print JSON')
   .action(
     withContext(async ({ pool, client }, id: string, options: { order?: boolean; json?: boolean }) => {
-      const notifications = notificationOperations({ pool, client });
       requireId(options.order ? 'order' : 'event or order', id);
       if (!options.order) {
         try {
-          const status = await notifications.eventStatus(id);
+          const status = await eventOperations({ pool, client }).status(id);
           output(options.json, status, () => renderEvent(status));
           return;
         } catch (error) {
@@ -162,7 +162,7 @@ program
         }
       }
       try {
-        const status = await notifications.orderStatus(id);
+        const status = await orderOperations({ pool, client }).status(id);
         output(options.json, status, () => renderOrder(status));
       } catch (error) {
         if (error instanceof NotFound && !options.order) throw new NotFound(`there is no event or order ${id}`);
@@ -177,7 +177,7 @@ program
   .action(
     withContext(
       async ({ pool, client }, eventId: string) => {
-        await notificationOperations({ pool, client }).retry(requireId('event', eventId));
+        await eventOperations({ pool, client }).retry(requireId('event', eventId));
         console.log(`event ${eventId}: asked its notification to try again now`);
       },
       { audit: 'retry' },
@@ -191,7 +191,7 @@ program
   .action(
     withContext(
       async ({ pool, client }, eventId: string, options: { reason: string }) => {
-        await notificationOperations({ pool, client }).cancel(requireId('event', eventId), options.reason);
+        await eventOperations({ pool, client }).cancel(requireId('event', eventId), options.reason);
         console.log(`event ${eventId}: notification cancelled (${options.reason})`);
       },
       { audit: 'cancel' },
@@ -370,17 +370,13 @@ endpoint
     withContext(
       async ({ pool }, id: string, options: { grace?: number }) => {
         const config = loadConfig();
-        const resources = resourceOperations({
+        const endpoints = webhookEndpointOperations({
           pool,
           destinations: destinationChecks(webhookDestinationPolicy(config)),
           secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS),
           secretGraceS: config.WEBHOOK_SECRET_GRACE_S,
         });
-        const rotated = await resources.rotateEndpointSecret(
-          requireId('webhook endpoint', id),
-          undefined,
-          options.grace,
-        );
+        const rotated = await endpoints.rotateSecret(requireId('webhook endpoint', id), undefined, options.grace);
         console.log(`webhook endpoint ${id}: new secret ${rotated.secret}`);
         console.log(
           `Store it now: it is kept sealed. The previous secret keeps signing until ${rotated.previousSecretExpiresAt}.`,

@@ -1,6 +1,5 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import type { OrderEvent } from '../domain.js';
-import { truncateErrorDesc } from '../ingest/change-event.js';
+import { type OrderEvent, truncateErrorDesc } from '../domain.js';
 
 interface OrderEventRow extends RowDataPacket {
   id: string;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { OrderEvent } from '../domain.js';
+import { type OrderEvent, truncateErrorDesc } from '../domain.js';
+import { MalformedChangeEvent } from './errors.js';
 
 /** Debezium MariaDB/MySQL connectors write BIGINT columns as JSON numbers; ids travel as strings. */
 const id = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]).transform(String);
@@ -28,23 +29,9 @@ const changeEnvelope = z.object({
     .loose(),
 });
 
-/**
- * The longest error description carried into a notification. error_desc is MEDIUMTEXT upstream; a workflow
- * payload must stay far below Temporal's 2 MB limit, and nobody reads megabytes in an email.
- */
-export const maxErrorDescChars = 16_384;
-
-export function truncateErrorDesc(text: string | null): string | null {
-  if (text === null || text.length <= maxErrorDescChars) return text;
-  return `${text.slice(0, maxErrorDescChars)} [... ${text.length - maxErrorDescChars} more characters truncated by Orderly]`;
-}
-
 export type ChangeDecision =
   | { kind: 'notify'; event: OrderEvent }
   | { kind: 'skip'; reason: 'tombstone' | 'snapshot' | 'delete' | 'truncate' | 'status-unchanged' };
-
-/** A message that can never become a notification: it goes to the dead-letter topic, not back to Kafka. */
-export class MalformedChangeEvent extends Error {}
 
 /**
  * Decides what one Debezium change event means for Orderly: inserts notify, updates notify only when the

@@ -14,7 +14,8 @@ import type { Config } from '../config.js';
 import { submitOrderEvent } from '../client/order-events.js';
 import type { OrderEvent } from '../domain.js';
 import type { IngestMetrics } from '../metrics.js';
-import { MalformedChangeEvent, interpretChangeEvent } from './change-event.js';
+import { interpretChangeEvent } from './change-event.js';
+import { MalformedChangeEvent } from './errors.js';
 
 export interface IngestCounts {
   accepted: number;
@@ -52,105 +53,54 @@ export function createIngest({
   log: Logger;
   metrics?: IngestMetrics;
 }): Ingest {
-  let consumer: Consumer | undefined;
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
   const counts: IngestCounts = { accepted: 0, skipped: {}, deadLettered: 0 };
   let stopping = false;
+  const isStopping = () => stopping;
+  const deadLetters = createDeadLetterTopic({ kafka, config, log, metrics, counts });
+  const handOver = createHandOver({ client, pool, log, metrics, counts, isStopping });
+  const eachBatch = createBatchHandler({ handOver, deadLetters, metrics, counts });
+  const consumer = createSelfHealingConsumer({ kafka, config, log, eachBatch, isStopping });
 
-  /** Retries until Temporal accepts: an outage holds the partition rather than dropping or dead-lettering. */
-  async function handOver(event: OrderEvent, payload: EachBatchPayload): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await submitOrderEvent({ client, pool }, event);
-        counts.accepted++;
-        metrics?.messages.inc({ outcome: 'accepted', reason: '' });
-        return;
-      } catch (error) {
-        if (stopping || !payload.isRunning() || payload.isStale()) throw error;
-        log.warn(
-          { err: error, eventId: event.eventId, orderId: event.orderId, attempt },
-          'Temporal did not accept the event; retrying',
-        );
-        await payload.heartbeat();
-        await sleep(Math.min(500 * attempt, 5_000));
-      }
-    }
-  }
+  return {
+    counts,
+    async start() {
+      await deadLetters.connect();
+      await consumer.run();
+    },
+    async stop() {
+      stopping = true;
+      // disconnect() waits for the running batch, commits what was resolved, then leaves the group.
+      await consumer.disconnect();
+      await deadLetters.disconnect();
+    },
+  };
+}
 
-  async function deadLetter(message: KafkaMessage, partition: number, reason: string): Promise<void> {
-    await producer.send({
-      topic: config.KAFKA_DEAD_LETTER_TOPIC,
-      messages: [
-        {
-          key: message.key,
-          value: message.value,
-          headers: {
-            'orderly-reason': reason,
-            'orderly-source-topic': config.KAFKA_EVENTS_TOPIC,
-            'orderly-source-partition': String(partition),
-            'orderly-source-offset': message.offset,
-          },
-        },
-      ],
-    });
-    counts.deadLettered++;
-    metrics?.messages.inc({ outcome: 'dead_lettered', reason: '' });
-    log.error(
-      { partition, offset: message.offset, reason },
-      'message can never be processed; sent to the dead-letter topic',
-    );
-  }
-
-  async function handleMessage(message: KafkaMessage, payload: EachBatchPayload): Promise<void> {
-    let decision;
-    try {
-      decision = interpretChangeEvent(message.value);
-    } catch (error) {
-      if (!(error instanceof MalformedChangeEvent)) throw error;
-      await deadLetter(message, payload.batch.partition, error.message);
-      return;
-    }
-    if (decision.kind === 'skip') {
-      counts.skipped[decision.reason] = (counts.skipped[decision.reason] ?? 0) + 1;
-      metrics?.messages.inc({ outcome: 'skipped', reason: decision.reason });
-      return;
-    }
-    await handOver(decision.event, payload);
-  }
-
-  async function eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
-    metrics?.lag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
-    for (let start = 0; start < batch.messages.length; start += chunkSize) {
-      if (!payload.isRunning() || payload.isStale()) return;
-      const chunk = batch.messages.slice(start, start + chunkSize);
-      // One lane per key keeps each order's events in offset order; lanes run side by side.
-      const lanes = new Map<string, KafkaMessage[]>();
-      for (const message of chunk) {
-        const key = message.key?.toString('utf8') ?? '';
-        lanes.set(key, [...(lanes.get(key) ?? []), message]);
-      }
-      await Promise.all(
-        [...lanes.values()].map(async (lane) => {
-          for (const message of lane) await handleMessage(message, payload);
-        }),
-      );
-      payload.resolveOffset(chunk[chunk.length - 1]!.offset);
-      await payload.commitOffsetsIfNecessary();
-      await payload.heartbeat();
-    }
-  }
+/**
+ * The consumer group member, replaced by a new one when it crashes on an error kafkajs does not retry itself.
+ * `run` resolves once the first one runs.
+ */
+function createSelfHealingConsumer({
+  kafka,
+  config,
+  log,
+  eachBatch,
+  isStopping,
+}: {
+  kafka: Kafka;
+  config: Config;
+  log: Logger;
+  eachBatch: (payload: EachBatchPayload) => Promise<void>;
+  isStopping: () => boolean;
+}) {
+  let consumer: Consumer | undefined;
 
   async function runConsumer(): Promise<void> {
     const next = kafka.consumer({ groupId: config.KAFKA_GROUP_ID, maxWaitTimeInMs: 100 });
     next.on(next.events.CRASH, ({ payload }) => {
       // kafkajs restarts itself after retriable errors only. Others (e.g. "Failed to find group coordinator"
       // while the broker restarts) leave it disconnected for good: a live process consuming nothing.
-      if (payload.restart || stopping) return;
+      if (payload.restart || isStopping()) return;
       log.error(
         { err: payload.error },
         'Kafka consumer stopped on an error kafkajs does not retry; starting a new one',
@@ -177,9 +127,9 @@ export function createIngest({
 
   /** Replaces a crashed consumer, retrying with backoff until Kafka answers again (or the ingest stops). */
   async function restartConsumer(): Promise<void> {
-    for (let attempt = 1; !stopping; attempt++) {
+    for (let attempt = 1; !isStopping(); attempt++) {
       await sleep(Math.min(1_000 * attempt, 10_000));
-      if (stopping) return;
+      if (isStopping()) return;
       try {
         await runConsumer();
         log.info({ attempt }, 'Kafka consumer running again');
@@ -191,16 +141,139 @@ export function createIngest({
   }
 
   return {
-    counts,
-    async start() {
-      await producer.connect();
-      await runConsumer();
+    run: runConsumer,
+    disconnect: async () => consumer?.disconnect(),
+  };
+}
+
+interface IngestParts {
+  log: Logger;
+  metrics?: IngestMetrics;
+  /** Shared with the ingest: every part counts what it did. */
+  counts: IngestCounts;
+}
+
+/** The dead-letter topic: a message that can never be processed goes there with its original bytes and the reason. */
+function createDeadLetterTopic({
+  kafka,
+  config,
+  log,
+  metrics,
+  counts,
+}: IngestParts & { kafka: Kafka; config: Config }) {
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  return {
+    connect: () => producer.connect(),
+    disconnect: () => producer.disconnect(),
+    async send(message: KafkaMessage, partition: number, reason: string): Promise<void> {
+      await producer.send({
+        topic: config.KAFKA_DEAD_LETTER_TOPIC,
+        messages: [
+          {
+            key: message.key,
+            value: message.value,
+            headers: {
+              'orderly-reason': reason,
+              'orderly-source-topic': config.KAFKA_EVENTS_TOPIC,
+              'orderly-source-partition': String(partition),
+              'orderly-source-offset': message.offset,
+            },
+          },
+        ],
+      });
+      counts.deadLettered++;
+      metrics?.messages.inc({ outcome: 'dead_lettered', reason: '' });
+      log.error(
+        { partition, offset: message.offset, reason },
+        'message can never be processed; sent to the dead-letter topic',
+      );
     },
-    async stop() {
-      stopping = true;
-      // disconnect() waits for the running batch, commits what was resolved, then leaves the group.
-      await consumer?.disconnect();
-      await producer.disconnect();
-    },
+  };
+}
+
+/** Hands an event to Temporal, retrying until it accepts: an outage holds the partition rather than dropping or dead-lettering. */
+function createHandOver({
+  client,
+  pool,
+  log,
+  metrics,
+  counts,
+  isStopping,
+}: IngestParts & { client: Client; pool: Pool; isStopping: () => boolean }) {
+  return async function handOver(event: OrderEvent, payload: EachBatchPayload): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await submitOrderEvent({ client, pool }, event);
+        counts.accepted++;
+        metrics?.messages.inc({ outcome: 'accepted', reason: '' });
+        return;
+      } catch (error) {
+        if (isStopping() || !payload.isRunning() || payload.isStale()) throw error;
+        log.warn(
+          { err: error, eventId: event.eventId, orderId: event.orderId, attempt },
+          'Temporal did not accept the event; retrying',
+        );
+        await payload.heartbeat();
+        await sleep(Math.min(500 * attempt, 5_000));
+      }
+    }
+  };
+}
+
+/**
+ * Each batch: messages decided one by one (notify, skip, dead-letter), one lane per key so each order's events go
+ * in offset order while lanes run side by side; offsets resolved and committed a chunk at a time.
+ */
+function createBatchHandler({
+  handOver,
+  deadLetters,
+  metrics,
+  counts,
+}: Omit<IngestParts, 'log'> & {
+  handOver: ReturnType<typeof createHandOver>;
+  deadLetters: ReturnType<typeof createDeadLetterTopic>;
+}) {
+  async function handleMessage(message: KafkaMessage, payload: EachBatchPayload): Promise<void> {
+    let decision;
+    try {
+      decision = interpretChangeEvent(message.value);
+    } catch (error) {
+      if (!(error instanceof MalformedChangeEvent)) throw error;
+      await deadLetters.send(message, payload.batch.partition, error.message);
+      return;
+    }
+    if (decision.kind === 'skip') {
+      counts.skipped[decision.reason] = (counts.skipped[decision.reason] ?? 0) + 1;
+      metrics?.messages.inc({ outcome: 'skipped', reason: decision.reason });
+      return;
+    }
+    await handOver(decision.event, payload);
+  }
+
+  return async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    metrics?.lag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
+    for (let start = 0; start < batch.messages.length; start += chunkSize) {
+      if (!payload.isRunning() || payload.isStale()) return;
+      const chunk = batch.messages.slice(start, start + chunkSize);
+      // One lane per key keeps each order's events in offset order; lanes run side by side.
+      const lanes = new Map<string, KafkaMessage[]>();
+      for (const message of chunk) {
+        const key = message.key?.toString('utf8') ?? '';
+        lanes.set(key, [...(lanes.get(key) ?? []), message]);
+      }
+      await Promise.all(
+        [...lanes.values()].map(async (lane) => {
+          for (const message of lane) await handleMessage(message, payload);
+        }),
+      );
+      payload.resolveOffset(chunk[chunk.length - 1]!.offset);
+      await payload.commitOffsetsIfNecessary();
+      await payload.heartbeat();
+    }
   };
 }

@@ -1,5 +1,5 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import type { Scope } from './resources.js';
+import type { Scope } from './scope.js';
 
 /** One state-changing action: who took it (`api-key:<id>`, `cli:<user>`), what, on what, and how it ended. */
 export interface AuditEntry {

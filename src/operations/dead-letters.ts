@@ -70,55 +70,68 @@ export interface DeadLetterFilter {
   limit?: number;
 }
 
+/** One dead letter, whichever its status. */
+async function findDeadLetter(pool: Pool, id: string): Promise<DeadLetterRecord> {
+  const [rows] = await pool.execute<DeadLetterRow[]>('SELECT * FROM dead_letters WHERE id = ?', [id]);
+  if (rows[0] === undefined) throw new NotFound(`there is no dead letter ${id}`);
+  return toRecord(rows[0]);
+}
+
+async function listDeadLetters(pool: Pool, filter: DeadLetterFilter = {}): Promise<DeadLetterRecord[]> {
+  const where: string[] = [];
+  const values: (string | Date | number)[] = [];
+  if ((filter.status ?? 'open') !== 'all') {
+    where.push('status = ?');
+    values.push(filter.status ?? 'open');
+  }
+  if (filter.customerId !== undefined) {
+    where.push('customer_id = ?');
+    values.push(filter.customerId);
+  }
+  if (filter.since !== undefined) {
+    where.push('created_at >= ?');
+    values.push(filter.since);
+  }
+  values.push(filter.limit ?? 1_000);
+  const [rows] = await pool.query<DeadLetterRow[]>(
+    `SELECT * FROM dead_letters ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`,
+    values,
+  );
+  return rows.map(toRecord);
+}
+
+/** Marks an open dead letter resolved; refuses one that is not open any more. */
+async function resolveDeadLetter(
+  pool: Pool,
+  id: string,
+  status: Exclude<DeadLetterStatus, 'open'>,
+  resolution: string,
+): Promise<void> {
+  const [result] = await pool.execute<ResultSetHeader>(
+    "UPDATE dead_letters SET status = ?, resolved_at = CURRENT_TIMESTAMP(6), resolution = ? WHERE id = ? AND status = 'open'",
+    [status, resolution, id],
+  );
+  if (result.affectedRows === 0) {
+    const current = await findDeadLetter(pool, id);
+    throw new Conflict(`dead letter ${id} is already ${current.status}`);
+  }
+}
+
+/** Undoes a resolution (a redrive that could not be submitted). */
+async function reopenDeadLetter(pool: Pool, id: string): Promise<void> {
+  await pool.execute("UPDATE dead_letters SET status = 'open', resolved_at = NULL, resolution = NULL WHERE id = ?", [
+    id,
+  ]);
+}
+
 /**
  * Operators' view of the `dead_letters` table (the dead-letter workflow keeps the newest for the Web UI;
  * the table keeps all): list, show, redrive through the pipeline, discard.
  */
 export function deadLetterOperations({ pool, client }: { pool: Pool; client: Client }) {
-  async function find(id: string): Promise<DeadLetterRecord> {
-    const [rows] = await pool.execute<DeadLetterRow[]>('SELECT * FROM dead_letters WHERE id = ?', [id]);
-    if (rows[0] === undefined) throw new NotFound(`there is no dead letter ${id}`);
-    return toRecord(rows[0]);
-  }
-
-  async function list(filter: DeadLetterFilter = {}): Promise<DeadLetterRecord[]> {
-    const where: string[] = [];
-    const values: (string | Date | number)[] = [];
-    if ((filter.status ?? 'open') !== 'all') {
-      where.push('status = ?');
-      values.push(filter.status ?? 'open');
-    }
-    if (filter.customerId !== undefined) {
-      where.push('customer_id = ?');
-      values.push(filter.customerId);
-    }
-    if (filter.since !== undefined) {
-      where.push('created_at >= ?');
-      values.push(filter.since);
-    }
-    values.push(filter.limit ?? 1_000);
-    const [rows] = await pool.query<DeadLetterRow[]>(
-      `SELECT * FROM dead_letters ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`,
-      values,
-    );
-    return rows.map(toRecord);
-  }
-
-  /** Marks an open dead letter resolved; refuses one that is not open any more. */
-  async function resolve(id: string, status: Exclude<DeadLetterStatus, 'open'>, resolution: string): Promise<void> {
-    const [result] = await pool.execute<ResultSetHeader>(
-      "UPDATE dead_letters SET status = ?, resolved_at = CURRENT_TIMESTAMP(6), resolution = ? WHERE id = ? AND status = 'open'",
-      [status, resolution, id],
-    );
-    if (result.affectedRows === 0) {
-      const current = await find(id);
-      throw new Conflict(`dead letter ${id} is already ${current.status}`);
-    }
-  }
-
   return {
-    list,
-    show: find,
+    list: (filter: DeadLetterFilter = {}) => listDeadLetters(pool, filter),
+    show: (id: string) => findDeadLetter(pool, id),
 
     /**
      * Sends the dead letter's notification through its order's workflow again, as a run of its own
@@ -126,21 +139,18 @@ export function deadLetterOperations({ pool, client }: { pool: Pool; client: Cli
      * what failed is sent. If it fails again, the same dead letter opens again.
      */
     async redrive(id: string): Promise<{ deadLetter: DeadLetterRecord; workflowId: string }> {
-      const deadLetter = await find(id);
+      const deadLetter = await findDeadLetter(pool, id);
       if (deadLetter.status !== 'open') throw new Conflict(`dead letter ${id} is already ${deadLetter.status}`);
       const event = await loadOrderEvent(pool, deadLetter.eventId);
       if (event === undefined)
         throw new NotFound(`event ${deadLetter.eventId} of dead letter ${id} is no longer in order_events`);
       const rerun = { ...event, notificationId: deadLetter.notificationId, rerun: `redrive-${id}` };
       // Claimed first, so a redrive that fails at once reopens the row after this, not before.
-      await resolve(id, 'redriven', 'redriven by an operator');
+      await resolveDeadLetter(pool, id, 'redriven', 'redriven by an operator');
       try {
         await submitOrderEvent({ client, pool }, rerun);
       } catch (error) {
-        await pool.execute(
-          "UPDATE dead_letters SET status = 'open', resolved_at = NULL, resolution = NULL WHERE id = ?",
-          [id],
-        );
+        await reopenDeadLetter(pool, id);
         throw error;
       }
       return {
@@ -150,8 +160,8 @@ export function deadLetterOperations({ pool, client }: { pool: Pool; client: Cli
     },
 
     async discard(id: string, reason = 'discarded by an operator'): Promise<DeadLetterRecord> {
-      await resolve(id, 'discarded', reason);
-      return find(id);
+      await resolveDeadLetter(pool, id, 'discarded', reason);
+      return findDeadLetter(pool, id);
     },
   };
 }

@@ -1,16 +1,6 @@
-import {
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  defineQuery,
-  defineSignal,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DeadLetter } from '../domain.js';
-
-export const deadLetterSignal = defineSignal<[DeadLetter]>('deadLetter');
-export const deadLettersQuery = defineQuery<DeadLetter[]>('deadLetters');
+import { deadLetterSignal, deadLettersQuery } from './messages.js';
 
 export interface DeadLettersState {
   entries: DeadLetter[];

@@ -2,14 +2,8 @@ import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { NotificationAttempt } from '../activities/first-attempt.js';
 import { type OrderEvent, classify } from '../domain.js';
 import { predecessorSettledSignal } from './messages.js';
-import {
-  type NotificationOutcome,
-  NotificationRun,
-  deadLetter,
-  deadLetterOf,
-  failureOf,
-  finish,
-} from './notification-run.js';
+import { deadLetter, deadLetterOf, failureOf } from './dead-lettering.js';
+import { type NotificationOutcome, NotificationRun, finish } from './notification-run.js';
 import { chain, email, firstAttempt } from './proxies.js';
 
 export interface EventNotificationInput {
@@ -57,7 +51,7 @@ export async function eventNotificationWorkflow({
         send: run.cancellation === undefined,
       });
     } catch (error) {
-      await deadLetter(failureOf(error, event));
+      await deadLetter(deadLetterOf(event, failureOf(error)));
       await chain.settleNotification(workflowId);
       return finish(event, { status: 'dead_lettered', delivered: 0, suppressed: 0, deadLettered: 1 });
     }
@@ -82,7 +76,7 @@ export async function eventNotificationWorkflow({
 
   const earlier = { delivered: attempt.delivered, suppressed: attempt.suppressed, deadLettered: attempt.failed.length };
   const failed = attempt.failed.map(({ userId, ...failure }) =>
-    deadLetter({ ...deadLetterOf(event, failure), userId, channel: 'email' }),
+    deadLetter(deadLetterOf(event, failure, { userId, channel: 'email' })),
   );
   const [outcome] = await Promise.all([
     run.cancellation === undefined

@@ -1,5 +1,13 @@
-import { defineSignal } from '@temporalio/workflow';
-import { signalNames } from '../domain.js';
+/**
+ * Every signal and query of Orderly's workflows, with the payloads they carry, apart from the workflow logic
+ * (as in temporalio/samples-typescript `mutex/src/shared.ts`): activities, operations and tests import these
+ * without importing a workflow module.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { type DeadLetter, type EndpointPolicy, type OrderEvent, type TemplateId, signalNames } from '../domain.js';
+import type { CircuitState } from '../webhook-policy.js';
+
+// The notification workflows (`eventNotificationWorkflow`, and the previous design's `notificationWorkflow`).
 
 /** An operator stops the notification (`orderly cancel`): what is not delivered yet is recorded as cancelled. */
 export const cancelNotificationSignal = defineSignal<[{ reason: string }]>('cancelNotification');
@@ -10,3 +18,64 @@ export const resumeSignal = defineSignal('resume');
 
 /** The order's previous notification is delivered, suppressed, cancelled or dead-lettered: go. */
 export const predecessorSettledSignal = defineSignal(signalNames.predecessorSettled);
+
+// The previous design's per-order workflow (`orderWorkflow`).
+
+/** An event for the order's queue. */
+export const orderEventSignal = defineSignal<[OrderEvent]>('orderEvent');
+/** The notification run keys still queued: the order workflow is busy while there are any. */
+export const pendingEventsQuery = defineQuery<string[]>('pendingEvents');
+
+// The dead-letter workflow (`deadLettersWorkflow`, id `dead-letters`).
+
+/** A notification (or one of its deliveries) failed for good. */
+export const deadLetterSignal = defineSignal<[DeadLetter]>('deadLetter');
+/** The newest dead letters, oldest first. */
+export const deadLettersQuery = defineQuery<DeadLetter[]>('deadLetters');
+
+// A webhook endpoint's workflow (`webhookEndpointWorkflow`, id `webhook-endpoint:<endpointId>`).
+
+/** One delivery of one notification to this endpoint, asked for by a notification workflow. */
+export interface WebhookDeliveryRequest {
+  messageId: string;
+  endpointId: string;
+  policy: EndpointPolicy;
+  /** Where the result goes (signal {@link webhookResultSignal}). */
+  notificationWorkflowId: string;
+  event: OrderEvent;
+  template: TemplateId;
+  /** When the delivery was first asked for (epoch ms): its maximum age counts from here. */
+  requestedAt: number;
+}
+
+export interface WebhookDeliveryResult {
+  messageId: string;
+  delivered: boolean;
+  attempts: number;
+  status?: number;
+  /** Set when not delivered: one of `webhookFailures` (domain). */
+  errorType?: string;
+  message?: string;
+}
+
+export interface EndpointState {
+  endpointId: string;
+  circuit: CircuitState;
+  consecutiveFailures: number;
+  /** While open: when the next probe may go (ISO 8601). */
+  probeAt: string | null;
+  inFlight: number;
+  waiting: number;
+  /** The earliest time a waiting delivery is due (ISO 8601). */
+  nextAttemptAt: string | null;
+}
+
+/** A notification asks the endpoint for a delivery (signal-with-start, from an activity). */
+export const webhookDeliverySignal = defineSignal<[WebhookDeliveryRequest]>('webhookDelivery');
+/** The endpoint workflow answers the notification workflow that asked. */
+export const webhookResultSignal = defineSignal<[WebhookDeliveryResult]>('webhookResult');
+export const endpointStateQuery = defineQuery<EndpointState>('endpointState');
+/** The notification was cancelled: drop its delivery if it is still waiting. */
+export const webhookWithdrawSignal = defineSignal<[string]>('webhookWithdraw');
+/** An operator asked for the next attempt now: a waiting delivery is due at once (the circuit still applies). */
+export const webhookRetryNowSignal = defineSignal<[string]>('webhookRetryNow');

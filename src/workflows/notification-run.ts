@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
@@ -11,7 +10,6 @@ import {
 } from '@temporalio/workflow';
 import type { SendEmailInput, SentEmail } from '../activities/email.js';
 import {
-  type DeadLetter,
   type OrderEvent,
   type Recipient,
   type TemplateId,
@@ -20,15 +18,17 @@ import {
   workflowIds,
 } from '../domain.js';
 import { type NotificationStatus, searchAttributes } from '../search-attributes.js';
-import { activityFailureCause } from './failures.js';
-import { cancelNotificationSignal, resumeSignal, retryNowSignal } from './messages.js';
-import { ledger, signals } from './proxies.js';
+import { deadLetter, deadLetterOf, failureOf } from './dead-lettering.js';
 import {
   type WebhookDeliveryResult,
+  cancelNotificationSignal,
+  resumeSignal,
+  retryNowSignal,
   webhookResultSignal,
   webhookRetryNowSignal,
   webhookWithdrawSignal,
-} from './webhook-endpoint.js';
+} from './messages.js';
+import { ledger, signals } from './proxies.js';
 
 export interface NotificationOutcome {
   status: NotificationStatus;
@@ -159,7 +159,7 @@ export class NotificationRun {
       return 'delivered';
     } catch (error) {
       if (isCancellation(error) || this.deliveries.consideredCancelled) throw error;
-      await deadLetter({ ...failureOf(error, event), userId: recipient.userId, channel: recipient.channel });
+      await deadLetter(deadLetterOf(event, failureOf(error), recipient));
       return 'dead_lettered';
     }
   }
@@ -214,14 +214,17 @@ export class NotificationRun {
       );
       return 'delivered';
     }
-    await deadLetter({
-      ...deadLetterOf(event, {
-        errorType: result.errorType ?? 'WebhookFailed',
-        message: result.message ?? 'the webhook delivery failed',
-        attempts: result.attempts,
-      }),
-      ...delivery,
-    });
+    await deadLetter(
+      deadLetterOf(
+        event,
+        {
+          errorType: result.errorType ?? 'WebhookFailed',
+          message: result.message ?? 'the webhook delivery failed',
+          attempts: result.attempts,
+        },
+        delivery,
+      ),
+    );
     return 'dead_lettered';
   }
 }
@@ -236,41 +239,6 @@ async function signalEndpoint(
   } catch {
     // The endpoint workflow finished: nothing of this notification is waiting there.
   }
-}
-
-/** Records a failed delivery (or event) in the ledger and hands it to the dead-letter workflow. */
-export async function deadLetter(entry: DeadLetter): Promise<void> {
-  log.warn('notification dead-lettered', { ...entry });
-  await ledger.recordDeadLetter(entry);
-  await signals.reportDeadLetter(entry);
-}
-
-/** Turns an activity failure into a dead-letter entry; anything else is a bug and fails the workflow task. */
-export function failureOf(error: unknown, event: OrderEvent): DeadLetter {
-  const cause = activityFailureCause(error);
-  if (cause === undefined) throw error;
-  const details =
-    cause instanceof ApplicationFailure ? (cause.details?.[0] as { attempts?: number } | undefined) : undefined;
-  return deadLetterOf(event, {
-    errorType: cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : cause.name,
-    message: cause.message,
-    attempts: details?.attempts ?? 1,
-  });
-}
-
-/** The dead-letter entry of an event's notification; add the recipient's fields for one failed delivery. */
-export function deadLetterOf(
-  event: Pick<OrderEvent, 'eventId' | 'notificationId' | 'orderId' | 'customerId'>,
-  failure: Pick<DeadLetter, 'errorType' | 'message' | 'attempts'>,
-): DeadLetter {
-  return {
-    eventId: event.eventId,
-    notificationId: notificationKey(event),
-    orderId: event.orderId,
-    customerId: event.customerId,
-    ...failure,
-    failedAt: new Date(Date.now()).toISOString(),
-  };
 }
 
 export function setStatus(status: NotificationStatus): void {

@@ -3,14 +3,8 @@ import type { SendEmailInput, SentEmail } from '../activities/email.js';
 import type { AudienceOfEvent } from '../activities/preferences.js';
 import { type OrderEvent, classify } from '../domain.js';
 import { activityFailureCause } from './failures.js';
-import {
-  type NotificationOutcome,
-  NotificationRun,
-  deadLetter,
-  failureOf,
-  finish,
-  setStatus,
-} from './notification-run.js';
+import { deadLetter, deadLetterOf, failureOf } from './dead-lettering.js';
+import { type NotificationOutcome, NotificationRun, finish, setStatus } from './notification-run.js';
 import { email, emailFirstAttempt, ledger, preferences } from './proxies.js';
 
 export type { NotificationOutcome } from './notification-run.js';
@@ -31,7 +25,7 @@ export async function notificationWorkflow(event: OrderEvent): Promise<Notificat
       audience = await preferences.findAudience(event);
     }
   } catch (error) {
-    await deadLetter(failureOf(error, event));
+    await deadLetter(deadLetterOf(event, failureOf(error)));
     return finish(event, { status: 'dead_lettered', delivered: 0, suppressed: 0, deadLettered: 1 });
   }
   if (audience.held) setStatus('processing');

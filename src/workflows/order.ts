@@ -6,8 +6,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   executeChild,
   patched,
   setHandler,
@@ -24,12 +22,10 @@ import {
 } from '../domain.js';
 import { startingSearchAttributes } from '../search-attributes.js';
 import { activityFailureCause } from './failures.js';
+import { orderEventSignal, pendingEventsQuery } from './messages.js';
 import { notificationWorkflow } from './notification.js';
-import { deadLetter, deadLetterOf } from './notification-run.js';
+import { deadLetter, deadLetterOf } from './dead-lettering.js';
 import { preferences } from './proxies.js';
-
-export const orderEventSignal = defineSignal<[OrderEvent]>('orderEvent');
-export const pendingEventsQuery = defineQuery<string[]>('pendingEvents');
 
 export interface OrderWorkflowInput {
   orderId: string;

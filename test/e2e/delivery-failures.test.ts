@@ -6,7 +6,7 @@ import { sample } from '../../scripts/sample-data.js';
 import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { workflowIds } from '../../src/domain.js';
-import { deadLettersQuery } from '../../src/workflows/dead-letters.js';
+import { deadLettersQuery } from '../../src/workflows/messages.js';
 import { deliveriesOf } from '../support/expectations.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
 import { until } from '../support/until.js';

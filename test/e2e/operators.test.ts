@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
 import { repoRoot } from '../../stack/paths.js';
 import { workflowIds } from '../../src/domain.js';
-import { deadLettersQuery } from '../../src/workflows/dead-letters.js';
+import { deadLettersQuery } from '../../src/workflows/messages.js';
 import { deliveriesOf } from '../support/expectations.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
 import { subscribedCustomer, usePipeline, useTemporalClient } from '../support/pipeline.js';

@@ -5,11 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type EndpointSpec, sample } from '../../scripts/sample-data.js';
 import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
 import { workflowIds } from '../../src/domain.js';
-import { resourceOperations } from '../../src/operations/resources.js';
+import { webhookEndpointOperations } from '../../src/operations/webhook-endpoints.js';
 import { createSecretBox } from '../../src/secrets.js';
 import { destinationChecks } from '../../src/webhook-destination.js';
 import { defaultMetricsPorts } from '../../src/metrics.js';
-import { type EndpointState, endpointStateQuery } from '../../src/workflows/webhook-endpoint.js';
+import { type EndpointState, endpointStateQuery } from '../../src/workflows/messages.js';
 import { deliveriesOf } from '../support/expectations.js';
 import { usePipeline, useTemporalClient } from '../support/pipeline.js';
 import { until } from '../support/until.js';
@@ -147,13 +147,13 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
   it('rotates a secret without downtime: for the grace period each request carries both signatures, each verifiable', async () => {
     const { endpoint, receiver, newOrder, customerId } = await webhookCustomer();
     const config = loadConfig();
-    const resources = resourceOperations({
+    const endpoints = webhookEndpointOperations({
       pool: pipeline.pool,
       destinations: destinationChecks(webhookDestinationPolicy(config)),
       secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS),
       secretGraceS: 3600,
     });
-    const rotated = await resources.rotateEndpointSecret(endpoint.id, undefined);
+    const rotated = await endpoints.rotateSecret(endpoint.id, undefined);
     expect(rotated.secret).toMatch(/^whsec_/);
     expect(Date.parse(rotated.previousSecretExpiresAt) - Date.now()).toBeGreaterThan(3500_000);
     const [[row]] = await pipeline.pool.query<RowDataPacket[]>(

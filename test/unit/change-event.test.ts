@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MalformedChangeEvent, interpretChangeEvent, maxErrorDescChars } from '../../src/ingest/change-event.js';
+import { maxErrorDescChars } from '../../src/domain.js';
+import { interpretChangeEvent } from '../../src/ingest/change-event.js';
+import { MalformedChangeEvent } from '../../src/ingest/errors.js';
 
 const row = {
   id: 7,

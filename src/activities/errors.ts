@@ -1,0 +1,106 @@
+/**
+ * What Orderly's activities fail with, in one place: a small tree of named errors, kafkajs-style (a `name` each,
+ * one `retriable` flag). They reach workflows as Temporal `ApplicationFailure`s, never extended: {@link toFailure}
+ * makes one whose `type` is the error's {@link ActivityError.type}, the stable string that retry policies'
+ * `nonRetryableErrorTypes` and dead letters match.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { permanentErrors } from '../domain.js';
+
+export class ActivityError extends Error {
+  /** Worth another attempt: the same call may pass later. */
+  readonly retriable: boolean;
+  /** The failure's `type` on the wire. */
+  readonly type: string;
+
+  constructor(message: string, { retriable, type, cause }: { retriable: boolean; type: string; cause?: unknown }) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'ActivityError';
+    this.retriable = retriable;
+    this.type = type;
+  }
+}
+
+/** An answer that will never change: retrying cannot help. */
+export class NonRetriableActivityError extends ActivityError {
+  constructor(message: string, { type, cause }: { type: string; cause?: unknown }) {
+    super(message, { retriable: false, type, cause });
+    this.name = 'NonRetriableActivityError';
+  }
+}
+
+export class UnknownOrder extends NonRetriableActivityError {
+  constructor(orderId: string) {
+    super(`order ${orderId} does not exist`, { type: permanentErrors.unknownOrder });
+    this.name = 'UnknownOrder';
+  }
+}
+
+export class UnknownCustomer extends NonRetriableActivityError {
+  constructor(customerId: string) {
+    super(`customer ${customerId} does not exist`, { type: permanentErrors.unknownCustomer });
+    this.name = 'UnknownCustomer';
+  }
+}
+
+/** The event names a customer that does not own its order. */
+export class CustomerMismatch extends NonRetriableActivityError {
+  constructor(orderId: string, owner: string, customerId: string) {
+    super(`order ${orderId} belongs to customer ${owner}, not ${customerId}`, {
+      type: permanentErrors.customerMismatch,
+    });
+    this.name = 'CustomerMismatch';
+  }
+}
+
+/** A queued event carried by reference is gone from `order_events`. */
+export class UnknownEvent extends NonRetriableActivityError {
+  constructor(eventId: string) {
+    super(`event ${eventId} is no longer in order_events`, { type: permanentErrors.unknownEvent });
+    this.name = 'UnknownEvent';
+  }
+}
+
+export class InvalidRecipient extends NonRetriableActivityError {
+  constructor(userId: string, address: string | null) {
+    super(`user ${userId} has no valid email address (${JSON.stringify(address)})`, {
+      type: permanentErrors.invalidRecipient,
+    });
+    this.name = 'InvalidRecipient';
+  }
+}
+
+/** An SMTP 5xx reply: the server refused the message for good. */
+export class SmtpPermanentFailure extends NonRetriableActivityError {
+  constructor(reply: string, cause?: unknown) {
+    super(`SMTP server refused the message permanently: ${reply}`, { type: permanentErrors.smtpRejected, cause });
+    this.name = 'SmtpPermanentFailure';
+  }
+}
+
+/** An SMTP 4xx reply: the server deferred the message. */
+export class SmtpTransientFailure extends ActivityError {
+  constructor(reply: string, cause?: unknown) {
+    super(`SMTP server deferred the message: ${reply}`, { retriable: true, type: 'SmtpTransientFailure', cause });
+    this.name = 'SmtpTransientFailure';
+  }
+}
+
+/** No SMTP reply at all (refused, reset, timed out): its type is the socket error's code when there is one. */
+export class SmtpConnectionFailure extends ActivityError {
+  constructor(reply: string, code: string | undefined, cause?: unknown) {
+    super(`SMTP connection failed: ${reply}`, { retriable: true, type: code ?? 'SmtpConnectionFailure', cause });
+    this.name = 'SmtpConnectionFailure';
+  }
+}
+
+/** The failure a workflow sees: non-retryable unless the error is retriable; `details` travel with it. */
+export function toFailure(error: ActivityError, details?: unknown[]): ApplicationFailure {
+  return ApplicationFailure.create({
+    message: error.message,
+    type: error.type,
+    nonRetryable: !error.retriable,
+    ...(details === undefined ? {} : { details }),
+    cause: error.cause instanceof Error ? error.cause : undefined,
+  });
+}
