@@ -5,12 +5,13 @@
  * `npm run demo -- --once` stops after the summary.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool } from 'mysql2/promise';
 import { stackUp } from '../stack/lifecycle.js';
 import { local } from '../stack/local-settings.js';
 import { logDir } from '../stack/paths.js';
 import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
+import { type DeliveryRow, readDeliveries, summaryLines } from './demo-summary.js';
 import { type OrderlyProcess, startPipeline, stopAll } from './orderly-processes.js';
 import { type EventSpec, sample } from './sample-data.js';
 
@@ -50,16 +51,11 @@ async function writeSampleData(pool: Pool): Promise<{ eventIds: string[]; orderI
   return { eventIds, orderIds };
 }
 
-async function waitUntilSettled(pool: Pool, eventIds: string[]): Promise<RowDataPacket[]> {
+async function waitUntilSettled(pool: Pool, eventIds: string[]): Promise<DeliveryRow[]> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const [rows] = await pool.query<RowDataPacket[]>(
-      `SELECT d.event_id, e.order_id, e.status, u.username, d.state, d.reason
-         FROM deliveries d JOIN order_events e ON e.id = d.event_id JOIN users u ON u.id = d.user_id
-        WHERE d.event_id IN (?) ORDER BY d.event_id, u.username`,
-      [eventIds],
-    );
-    const settled = new Set(rows.filter((r) => r.state !== 'pending').map((r) => String(r.event_id)));
+    const rows = await readDeliveries(pool, eventIds);
+    const settled = new Set(rows.filter((r) => r.state !== 'pending').map((r) => r.eventId));
     if (eventIds.every((id) => settled.has(id)) && rows.every((r) => r.state !== 'pending')) return rows;
     if (Date.now() > deadline)
       throw new Error(`notifications did not settle within 2 minutes; see the logs in ${logDir}`);
@@ -80,19 +76,9 @@ async function main(): Promise<void> {
     const { eventIds, orderIds } = await writeSampleData(pool);
     const rows = await waitUntilSettled(pool, eventIds);
 
-    console.log('\nWhat happened (from the deliveries table):');
-    console.table(
-      rows.map((r) => ({
-        event: String(r.event_id),
-        order: String(r.order_id),
-        status: String(r.status),
-        user: String(r.username),
-        delivery: String(r.state),
-        reason: String(r.reason ?? ''),
-      })),
-    );
-    const delivered = rows.filter((r) => r.state === 'delivered').length;
-    console.log(`${delivered} emails delivered, ${rows.length - delivered} suppressed by preference.\n`);
+    console.log('\nWhat happened, one line per order event (from the deliveries table):');
+    for (const line of summaryLines(rows)) console.log(line);
+    console.log('');
     console.log('Where to look:');
     console.log(`  Mail (SMTP sink):   http://127.0.0.1:${local.mailUiPort}`);
     console.log(`  Temporal Web UI:    http://127.0.0.1:${local.temporalUiPort}/namespaces/default/workflows`);
@@ -102,6 +88,7 @@ async function main(): Promise<void> {
     console.log(
       `  MySQL:              mariadb -h127.0.0.1 -u${local.mysqlUser} -p${local.mysqlPassword} ${local.mysqlDatabase} -e 'SELECT * FROM deliveries'`,
     );
+    console.log(`  This summary again: npx tsx scripts/demo-summary.ts`);
     console.log(`  Logs:               ${logDir}`);
     if (!once) {
       console.log(

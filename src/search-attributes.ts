@@ -8,6 +8,11 @@ export const searchAttributes = {
   notificationStatus: defineSearchAttributeKey('NotificationStatus', SearchAttributeType.KEYWORD),
 } as const;
 
+/** The same keys as plain name/type pairs, for what registers them: `stack:up` and docker-compose (checked equal). */
+export const searchAttributeList: readonly { name: string; type: SearchAttributeType }[] = Object.values(
+  searchAttributes,
+).map(({ name, type }) => ({ name, type }));
+
 export type NotificationStatus = 'processing' | 'held' | 'delivered' | 'suppressed' | 'dead_lettered' | 'cancelled';
 
 /** What a notification workflow starts with: its order, customer and event, and the status `processing`. */

@@ -1,48 +1,133 @@
-import { type Component, components } from './components.js';
-import { type Health, StackError, isPortOpen, logFile, ownPid, stopDaemon, waitUntilHealthy } from './process.js';
+import { type Component, type ComponentName, components } from './components/index.js';
+import {
+  type Health,
+  StackAborted,
+  StackError,
+  errorText,
+  isPortOpen,
+  logFile,
+  ownPid,
+  stopDaemon,
+  waitUntilHealthy,
+} from './process.js';
+import { type Report, Steps } from './steps.js';
 
-export type ComponentName = 'temporal' | 'mariadb' | 'kafka' | 'debezium' | 'smtp-sink';
+export type { ComponentName } from './components/index.js';
 
-function byName(name: ComponentName): Component {
-  const component = components.find((c) => c.name === name);
+function byName(name: ComponentName, among: Component[] = components): Component {
+  const component = among.find((c) => c.name === name);
   if (!component) throw new StackError(`unknown component ${name}`);
   return component;
 }
 
-/** Provisions, starts and configures one component unless it already runs; returns once it is healthy. */
-async function bringUp(component: Component, report: (line: string) => void = () => {}): Promise<void> {
+/**
+ * Runs `work` for every component at once. Each gets `dependencies()`, which resolves once the work of every
+ * component it starts `after` is done. The first failure aborts `signal` so the others' long steps stop, and is
+ * what this throws once all have settled (not the aborts it caused).
+ */
+export async function forEachComponent(
+  among: Component[],
+  work: (component: Component, dependencies: () => Promise<void>, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const abort = new AbortController();
+  const runs = new Map<ComponentName, Promise<void>>();
+  const run = (component: Component): Promise<void> => {
+    const existing = runs.get(component.name);
+    if (existing) return existing;
+    const dependencies = async (): Promise<void> => {
+      await Promise.all(component.after.map((name) => run(byName(name, among))));
+    };
+    const promise = work(component, dependencies, abort.signal).catch((error: unknown) => {
+      abort.abort();
+      throw error;
+    });
+    runs.set(component.name, promise);
+    return promise;
+  };
+  const results = await Promise.allSettled(among.map(run));
+  const failures = results.flatMap((result) =>
+    result.status === 'rejected'
+      ? [result.reason instanceof Error ? result.reason : new Error(errorText(result.reason))]
+      : [],
+  );
+  const cause = failures.find((error) => !(error instanceof StackAborted)) ?? failures[0];
+  if (cause !== undefined) throw cause;
+}
+
+/**
+ * Provisions, starts and configures one component unless it already runs; returns once it is healthy and
+ * configured. Provisioning starts at once; the start waits for `dependencies`.
+ */
+async function bringUp(
+  component: Component,
+  steps: Steps,
+  dependencies: () => Promise<void> = () => Promise.resolve(),
+): Promise<void> {
   const started = Date.now();
-  if (ownPid(component.name) === undefined) {
+  const { name } = component;
+  const wasRunning = ownPid(name) !== undefined;
+  if (!wasRunning) {
     for (const port of component.ports) {
       if (await isPortOpen(port)) {
         throw new StackError(
-          `${component.name}: port ${port} is taken by a process this stack did not start; stop it or free the port.`,
+          `${name}: port ${port} is taken by a process this stack did not start; stop it or free the port.`,
         );
       }
     }
-    component.provision();
-    component.start();
+    await component.provision(steps);
   }
-  const health = await waitUntilHealthy(async () => {
-    if (ownPid(component.name) === undefined) return { healthy: false, reason: 'the process exited' };
-    return component.health();
-  }, component.startTimeoutMs);
-  if (!health.healthy) {
-    throw new StackError(`${component.name} did not become healthy: ${health.reason}; see ${logFile(component.name)}.`);
+  await dependencies();
+  if (steps.signal.aborted) throw new StackAborted(`${name}: not started because another component failed.`);
+  const waitForHealth = async (): Promise<void> => {
+    const health = await waitUntilHealthy(
+      async () => (ownPid(name) === undefined ? { healthy: false, reason: 'the process exited' } : component.health()),
+      component.startTimeoutMs,
+      steps.signal,
+    );
+    if (steps.signal.aborted) throw new StackAborted(`${name}: stopped waiting because another component failed.`);
+    if (!health.healthy)
+      throw new StackError(`${name} did not become healthy: ${health.reason}; see ${logFile(name)}.`);
+  };
+  if (wasRunning) {
+    await waitForHealth();
+  } else {
+    await steps.run(
+      {
+        doing: `starting ${component.what}, waiting until it is healthy (up to ${component.startTimeoutMs / 1000} s)`,
+        done: 'healthy',
+      },
+      async () => {
+        component.start();
+        await waitForHealth();
+      },
+    );
   }
   if (component.configure) {
-    await component.configure();
-    const configured = await waitUntilHealthy(() => component.health(), component.startTimeoutMs);
-    if (!configured.healthy)
-      throw new StackError(`${component.name}: ${configured.reason}; see ${logFile(component.name)}.`);
+    // Configuring a component that was running is a check: its steps say nothing, only news (a migration) is said.
+    await component.configure(wasRunning ? steps.quietly() : steps);
+    const configured = await waitUntilHealthy(() => component.health(), component.startTimeoutMs, steps.signal);
+    if (steps.signal.aborted) throw new StackAborted(`${name}: stopped waiting because another component failed.`);
+    if (!configured.healthy) throw new StackError(`${name}: ${configured.reason}; see ${logFile(name)}.`);
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  report(`up      ${component.name.padEnd(10)} ${component.address}  [pid ${ownPid(component.name)}, ${seconds}s]`);
+  steps.report(`up      ${name.padEnd(10)} ${component.address}  [pid ${ownPid(name)}, ${seconds}s]`);
 }
 
-/** Brings every component up, in dependency order. */
-export async function stackUp(report: (line: string) => void = () => {}): Promise<void> {
-  for (const component of components) await bringUp(component, report);
+/**
+ * Brings every component up: all provision side by side (the Temporal CLI compiles while the jars download),
+ * and each starts as soon as it is provisioned and what it starts after is up.
+ */
+export async function stackUp(report: Report = () => {}): Promise<void> {
+  await forEachComponent(components, (component, dependencies, signal) =>
+    bringUp(component, new Steps(component.name, report, signal), dependencies),
+  );
+}
+
+/** Provisions every component side by side and starts nothing: downloads, builds, data directories, config files. */
+export async function stackProvision(report: Report = () => {}): Promise<void> {
+  await forEachComponent(components, (component, _dependencies, signal) =>
+    component.provision(new Steps(component.name, report, signal)),
+  );
 }
 
 export async function stackStatus(): Promise<
@@ -60,9 +145,10 @@ export async function stackStatus(): Promise<
   return rows;
 }
 
-/** Stops what the stack started, in reverse dependency order. */
-export async function stackDown(report: (line: string) => void = () => {}): Promise<void> {
-  for (const component of [...components].reverse()) {
+/** Stops what the stack started, those that start after others first. */
+export async function stackDown(report: Report = () => {}): Promise<void> {
+  const order = [...components].sort((a, b) => b.after.length - a.after.length);
+  for (const component of order) {
     const stopped = await stopDaemon(component.name);
     report(`${stopped ? 'stopped' : 'not running'} ${component.name}`);
   }
@@ -71,5 +157,5 @@ export async function stackDown(report: (line: string) => void = () => {}): Prom
 /** Stops one component (SIGKILL when `kill`, else SIGTERM) and brings it back: for tests of restarts. */
 export async function restart(name: ComponentName, { kill = false } = {}): Promise<void> {
   await stopDaemon(name, kill ? 0 : 20_000);
-  await bringUp(byName(name));
+  await bringUp(byName(name), new Steps(name, () => {}, new AbortController().signal));
 }

@@ -1,14 +1,23 @@
+import type { SearchAttributeType } from '@temporalio/common';
+import { searchAttributeList } from '../src/search-attributes.js';
+
+const cliTypeNames = {
+  TEXT: 'Text',
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+} as const satisfies Record<SearchAttributeType, string>;
+
 /** Fixed addresses and credentials of the local stack; src/config.ts defaults point at the same ones. */
 export const local = {
   temporalPort: 7233,
   temporalUiPort: 8233,
   temporalAddress: '127.0.0.1:7233',
-  searchAttributes: {
-    OrderId: 'Keyword',
-    CustomerId: 'Keyword',
-    EventId: 'Keyword',
-    NotificationStatus: 'Keyword',
-  },
+  /** Those of src/search-attributes.ts, each with its type as the `temporal` CLI spells it. */
+  searchAttributes: searchAttributeList.map(({ name, type }) => ({ name, type, cliType: cliTypeNames[type] })),
   mysqlPort: 3306,
   mysqlDatabase: 'orderly',
   mysqlUser: 'orderly',
@@ -39,7 +48,21 @@ export const local = {
 
 export const connectorName = 'orderly-order-events';
 
-/** The Debezium connector capturing order_events; docker/connector.json is its MySQL 8 twin for docker-compose. */
+/**
+ * Keys and values as plain JSON: the ingest reads {"order_id":...} keys and Debezium envelopes. Set on the local
+ * Connect worker, and on the connector in docker/connector.json (scripts/check-compose.ts checks they agree).
+ */
+export const jsonConverters = {
+  'key.converter': 'org.apache.kafka.connect.json.JsonConverter',
+  'value.converter': 'org.apache.kafka.connect.json.JsonConverter',
+  'key.converter.schemas.enable': 'false',
+  'value.converter.schemas.enable': 'false',
+};
+
+/**
+ * The Debezium connector capturing order_events; docker/connector.json is its MySQL 8 twin for docker-compose, and
+ * scripts/check-compose.ts checks every setting they share is equal.
+ */
 export const connectorConfig = {
   'connector.class': 'io.debezium.connector.mariadb.MariaDbConnector',
   'tasks.max': '1',

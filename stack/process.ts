@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -82,35 +82,56 @@ export function isPortOpen(port: number, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
-/** Runs a provisioning command to completion, its output in the component's log; throws with a one-line reason. */
-export function runStep(
+/** A step stopped because another component failed first; its own message is not the one to show. */
+export class StackAborted extends StackError {}
+
+/**
+ * Runs a provisioning command to completion without blocking the event loop (so other components provision and
+ * start meanwhile), its output appended to `<name>-provision.log`; rejects with a one-sentence reason naming that log.
+ */
+export async function runCommand(
   name: string,
   what: string,
   command: string,
   args: string[],
-  env: NodeJS.ProcessEnv = {},
-): void {
+  { env = {}, signal }: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
+): Promise<void> {
   mkdirSync(logDir, { recursive: true });
-  const out = openSync(logFile(`${name}-provision`), 'a');
-  const result = spawnSync(command, args, { stdio: ['ignore', out, out], env: { ...process.env, ...env } });
-  if (result.error) {
-    throw new StackError(`${name}: ${what} failed: ${command} is not installed (${result.error.message}).`);
-  }
-  if (result.status !== 0) {
-    throw new StackError(`${name}: ${what} failed (exit ${result.status}); see ${logFile(`${name}-provision`)}.`);
+  const log = logFile(`${name}-provision`);
+  const out = openSync(log, 'a');
+  try {
+    const child = spawn(command, args, { stdio: ['ignore', out, out], env: { ...process.env, ...env }, signal });
+    const [code, exitSignal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (exitCode, closeSignal) => resolve([exitCode, closeSignal]));
+    }).catch((error: unknown) => {
+      if (signal?.aborted) throw new StackAborted(`${name}: ${what} stopped because another component failed.`);
+      throw new StackError(`${name}: ${what} failed: could not run ${command} (${errorText(error)}).`);
+    });
+    if (signal?.aborted) throw new StackAborted(`${name}: ${what} stopped because another component failed.`);
+    if (code !== 0)
+      throw new StackError(`${name}: ${what} failed (${code === null ? exitSignal : `exit ${code}`}); see ${log}.`);
+  } finally {
+    closeSync(out);
   }
 }
+
+export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Whether an executable is on PATH. */
 export function hasCommand(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** Polls `check` until it returns healthy or the time runs out; returns the last reason otherwise. */
-export async function waitUntilHealthy(check: () => Promise<Health>, timeoutMs: number): Promise<Health> {
+/** Polls `check` until it returns healthy, the time runs out or `signal` aborts; returns the last reason otherwise. */
+export async function waitUntilHealthy(
+  check: () => Promise<Health>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Health> {
   const deadline = Date.now() + timeoutMs;
   let health = await check();
-  while (!health.healthy && Date.now() < deadline) {
+  while (!health.healthy && Date.now() < deadline && !signal?.aborted) {
     await sleep(500);
     health = await check();
   }

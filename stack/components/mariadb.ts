@@ -1,0 +1,145 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import { loadConfig } from '../../src/config.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createSecretBox } from '../../src/secrets.js';
+import { local } from '../local-settings.js';
+import { dataDir, runDir } from '../paths.js';
+import { StackError, errorText, hasCommand, healthy, logFile, startDaemon, unhealthy } from '../process.js';
+import type { Steps } from '../steps.js';
+import type { Component } from './component.js';
+
+const mariadbData = join(dataDir, 'mariadb');
+const mariadbSocket = join(runDir, 'mariadb.sock');
+
+/** mariadbd refuses to run as root unless told to. */
+function rootUserFlag(): string[] {
+  return process.getuid?.() === 0 ? ['--user=root'] : [];
+}
+
+async function provision(steps: Steps): Promise<void> {
+  if (!hasCommand('mariadbd')) {
+    if (process.getuid?.() !== 0)
+      throw new StackError(
+        'mariadb: mariadb-server is not installed and installing it needs root; run `sudo apt-get install mariadb-server`.',
+      );
+    await steps.command(
+      { doing: 'updating the Debian package lists', done: 'updated the package lists', expect: 'about 10-30 s' },
+      'apt-get',
+      ['update'],
+    );
+    await steps.command(
+      {
+        doing: 'installing mariadb-server from Debian packages',
+        done: 'installed mariadb-server',
+        expect: 'first run only, about 30-60 s',
+      },
+      'apt-get',
+      ['install', '-y', '--no-install-recommends', 'mariadb-server', 'mariadb-client'],
+      { DEBIAN_FRONTEND: 'noninteractive' },
+    );
+  }
+  if (existsSync(join(mariadbData, 'mysql'))) return;
+  mkdirSync(mariadbData, { recursive: true });
+  await steps.command(
+    { doing: 'initialising the data directory', done: 'initialised the data directory' },
+    'mariadb-install-db',
+    [
+      '--no-defaults',
+      `--datadir=${mariadbData}`,
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+      ...rootUserFlag(),
+    ],
+  );
+}
+
+function start(): void {
+  mkdirSync(runDir, { recursive: true });
+  startDaemon('mariadb', 'mariadbd', [
+    '--no-defaults',
+    `--datadir=${mariadbData}`,
+    `--socket=${mariadbSocket}`,
+    `--pid-file=${join(runDir, 'mariadbd.pid')}`,
+    `--port=${local.mysqlPort}`,
+    '--bind-address=127.0.0.1',
+    '--skip-name-resolve',
+    // What Debezium needs: a row-based binlog with full images, a server id, no compression.
+    `--log-bin=${join(mariadbData, 'binlog')}`,
+    '--binlog-format=ROW',
+    '--binlog-row-image=FULL',
+    '--log-bin-compress=0',
+    '--server-id=1',
+    // DATETIME columns carry no zone; Debezium reads them as UTC, so the server must write UTC.
+    '--default-time-zone=+00:00',
+    '--expire-logs-days=2',
+    '--character-set-server=utf8mb4',
+    '--collation-server=utf8mb4_unicode_ci',
+    '--max-allowed-packet=64M',
+    '--innodb-buffer-pool-size=256M',
+    `--log-error=${logFile('mariadb')}`,
+    ...rootUserFlag(),
+  ]);
+}
+
+async function configure(steps: Steps): Promise<void> {
+  await steps.run(
+    { doing: `creating database ${local.mysqlDatabase} and its users`, done: 'created the database and users' },
+    async () => {
+      const root = await mysql.createConnection({ socketPath: mariadbSocket, user: 'root', multipleStatements: true });
+      try {
+        await root.query(`
+          DROP USER IF EXISTS ''@'localhost';
+          CREATE DATABASE IF NOT EXISTS \`${local.mysqlDatabase}\` CHARACTER SET utf8mb4;
+          CREATE USER IF NOT EXISTS '${local.mysqlUser}'@'%' IDENTIFIED BY '${local.mysqlPassword}';
+          GRANT ALL PRIVILEGES ON \`${local.mysqlDatabase}\`.* TO '${local.mysqlUser}'@'%';
+          CREATE USER IF NOT EXISTS '${local.cdcUser}'@'%' IDENTIFIED BY '${local.cdcPassword}';
+          GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR ON *.* TO '${local.cdcUser}'@'%';
+        `);
+      } finally {
+        await root.end();
+      }
+    },
+  );
+  await steps.run({ doing: 'applying migrations', done: 'migrations up to date' }, async () => {
+    const app = await mysql.createConnection({ ...local.mysqlConnection, multipleStatements: true });
+    try {
+      // Said even when the component was already running: a new migration is news.
+      await migrate(app, createSecretBox(loadConfig().SECRETS_ENCRYPTION_KEYS), (file) =>
+        steps.say(`applied migration ${file}`),
+      );
+    } finally {
+      await app.end();
+    }
+  });
+}
+
+export const mariadb: Component = {
+  name: 'mariadb',
+  what: 'mariadbd',
+  address: `127.0.0.1:${local.mysqlPort} (database ${local.mysqlDatabase})`,
+  ports: [local.mysqlPort],
+  after: [],
+  startTimeoutMs: 60_000,
+  provision,
+  start,
+  async health() {
+    try {
+      const connection = await mysql.createConnection({
+        socketPath: mariadbSocket,
+        user: 'root',
+        connectTimeout: 2000,
+      });
+      try {
+        await connection.query('SELECT 1');
+        return healthy;
+      } finally {
+        await connection.end();
+      }
+    } catch (error) {
+      return unhealthy(`not answering on ${mariadbSocket} (${errorText(error)})`);
+    }
+  },
+  configure,
+};
