@@ -7,6 +7,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { SMTPServer } from 'smtp-server';
+import { ignoreClientGone } from '../test/support/faulty-smtp.js';
 
 const [portArg, file] = process.argv.slice(2);
 if (!portArg || !file) {
@@ -36,6 +37,8 @@ const server = new SMTPServer({
     });
   },
 });
+
+server.on('error', ignoreClientGone);
 
 server.listen(Number(portArg), '127.0.0.1', () =>
   console.log(`recording sink listening on 127.0.0.1:${portArg}, writing ${file}`),

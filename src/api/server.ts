@@ -91,18 +91,25 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
       ),
   });
 
-  // Every state-changing request of a known key goes into the audit trail, whatever its outcome.
+  // Every state-changing request of a known key goes into the audit trail, whatever its outcome, before its
+  // answer leaves: a client that reads the trail after its request finds it there, in the order it asked.
   const audit = auditOperations({ pool });
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.method === 'GET' || request.method === 'HEAD' || request.principal === undefined) return;
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.method === 'GET' || request.method === 'HEAD' || request.principal === undefined) return payload;
     const { principal } = request;
-    await audit.record({
-      actor: `api-key:${principal.keyId}`,
-      ...(principal.kind === 'customer' ? { customerId: principal.customerId } : {}),
-      action: `${request.method} ${request.routeOptions.url ?? request.url}`,
-      target: request.url,
-      outcome: reply.statusCode < 400 ? 'ok' : `failed (${reply.statusCode})`,
-    });
+    try {
+      await audit.record({
+        actor: `api-key:${principal.keyId}`,
+        ...(principal.kind === 'customer' ? { customerId: principal.customerId } : {}),
+        action: `${request.method} ${request.routeOptions.url ?? request.url}`,
+        target: request.url,
+        outcome: reply.statusCode < 400 ? 'ok' : `failed (${reply.statusCode})`,
+      });
+    } catch (error) {
+      // The action itself has run; answering 500 would tell the client it had not.
+      request.log.error({ err: error }, 'could not write the audit trail entry for this request');
+    }
+    return payload;
   });
 
   await registerRoutes(app, options, audit);

@@ -28,11 +28,19 @@ const smtpError = (code: number, message: string): Error => Object.assign(new Er
  * A local SMTP server that can answer 4xx for a while, 5xx for some messages, or be down: faults the real
  * sink cannot produce. Everything it accepts is kept in `received`, stamped with its acceptance time.
  */
+/**
+ * A sender killed mid-session (as the fault scenarios do) resets its connection; that is the client's business,
+ * while an unhandled 'error' event would end this server's process.
+ */
+export function ignoreClientGone(error: Error & { code?: string }): void {
+  if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') console.error('smtp server:', error.message);
+}
+
 export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
   const state = { received: [] as ReceivedMessage[], deferUntil: 0, rejectMarker: undefined as string | undefined };
 
-  const createServer = (): SMTPServer =>
-    new SMTPServer({
+  const createServer = (): SMTPServer => {
+    const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS', 'AUTH'],
       logger: false,
@@ -61,6 +69,9 @@ export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
         });
       },
     });
+    server.on('error', ignoreClientGone);
+    return server;
+  };
 
   const listen = async (server: SMTPServer, onPort: number): Promise<number> => {
     await new Promise<void>((resolve) => server.listen(onPort, '127.0.0.1', resolve));
