@@ -4,6 +4,16 @@ import type { DestinationPolicy } from './webhook-destination.js';
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
+/** A comma-separated list; empty entries dropped. */
+const list = z
+  .string()
+  .default('')
+  .transform((text) =>
+    text
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
 
 /**
  * Every setting of every Orderly process, read once from environment variables.
@@ -67,19 +77,57 @@ const configSchema = z.object({
    * link-local or other internal ranges). These CIDR ranges are allowed too: `127.0.0.1/32` for local
    * development and tests, a partner's VPN range in production.
    */
-  WEBHOOK_ALLOWED_NETWORKS: z
-    .string()
-    .default('')
-    .transform((list) =>
-      list
-        .split(',')
-        .map((cidr) => cidr.trim())
-        .filter(Boolean),
-    ),
+  WEBHOOK_ALLOWED_NETWORKS: list,
   /** Refuse plain-http webhook URLs. */
   WEBHOOK_REQUIRE_HTTPS: z.stringbool().default(false),
   /** After a secret rotation, requests carry the old secret's signature too for this long. */
   WEBHOOK_SECRET_GRACE_S: positiveInt.default(24 * 3600),
+
+  /**
+   * SMS providers in the order they are tried: the first sends, the next takes over when it fails in a way
+   * that may pass (5xx, timeout). Empty: no SMS channel. Each provider's credentials and base URL below.
+   */
+  SMS_PROVIDERS: list.pipe(z.array(z.enum(['twilio', 'vonage']))),
+  /** Longer texts are cut to this many segments (160 GSM-7 / 70 UCS-2 characters each, fewer when joined). */
+  SMS_MAX_SEGMENTS: positiveInt.default(3),
+  TWILIO_ACCOUNT_SID: z.string().optional(),
+  TWILIO_AUTH_TOKEN: z.string().optional(),
+  TWILIO_FROM: z.string().optional(),
+  TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
+  VONAGE_API_KEY: z.string().optional(),
+  VONAGE_API_SECRET: z.string().optional(),
+  VONAGE_FROM: z.string().optional(),
+  VONAGE_BASE_URL: z.url().default('https://rest.nexmo.com'),
+  /** Push providers (`web-push`, `fcm`): each device is reached by the one of its kind. Empty: no push channel. */
+  PUSH_PROVIDERS: list.pipe(z.array(z.enum(['web-push', 'fcm']))),
+  /** VAPID (RFC 8292): the application server's key pair, base64url, and a contact (`mailto:` or https URL). */
+  VAPID_PUBLIC_KEY: z.string().optional(),
+  VAPID_PRIVATE_KEY: z.string().optional(),
+  VAPID_SUBJECT: z.string().default('mailto:notifications@orderly.local'),
+  /** A Firebase service-account key (the JSON itself); its `token_uri` is where access tokens come from. */
+  FCM_SERVICE_ACCOUNT_JSON: z.string().optional(),
+  FCM_BASE_URL: z.url().default('https://fcm.googleapis.com'),
+  /**
+   * Requests per second per provider across every worker process (enforced by Temporal on the provider's task
+   * queue, not per process), e.g. `twilio=5,vonage=10`; a provider not listed gets PROVIDER_DEFAULT_RATE_PER_S.
+   */
+  PROVIDER_RATE_LIMITS: list.transform((pairs, context) => {
+    const limits: Record<string, number> = {};
+    for (const pair of pairs) {
+      const [name, rate] = pair.split('=');
+      if (!name || !(Number(rate) > 0)) {
+        context.addIssue({ code: 'custom', message: `"${pair}" is not <provider>=<requests per second>` });
+        return z.NEVER;
+      }
+      limits[name.trim()] = Number(rate);
+    }
+    return limits;
+  }),
+  PROVIDER_DEFAULT_RATE_PER_S: positiveInt.default(50),
+  /** Requests in flight to one provider from one worker process. */
+  PROVIDER_MAX_CONCURRENT: positiveInt.default(10),
+  /** Where Orderly's API is reached from outside: status callbacks (and later unsubscribe links) point here. */
+  PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:8080'),
 
   /** `production` makes missing secrets (below) a start-up error instead of a development default. */
   ORDERLY_ENV: z.enum(['development', 'production']).default('development'),
