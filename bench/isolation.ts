@@ -11,14 +11,10 @@
  * bench/results/isolation-<timestamp>.json.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import type { Pool } from 'mysql2/promise';
 import { stackUp } from '../stack/lifecycle.js';
-import { repoRoot, versions } from '../stack/paths.js';
 import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
 import { type OrderlyProcess, startPipeline, stopAll } from '../scripts/orderly-processes.js';
@@ -26,6 +22,7 @@ import { sample } from '../scripts/sample-data.js';
 import { type WebhookReceiver, startWebhookReceiver } from '../test/support/webhook-receiver.js';
 import { type AcceptedMail, type PhaseVerdict, judge } from './analysis.js';
 import { type LoadFixture, eventsSince, insertAtRate, maxEventId } from './load.js';
+import { measuredOn, writeResult } from './results-file.js';
 
 const options = new Command('bench:isolation')
   .option('--rate-a <n>', "customer A's events/s", '10')
@@ -162,18 +159,7 @@ async function main(): Promise<void> {
     );
     const result = {
       when: new Date().toISOString(),
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-        kernel: release(),
-      },
-      versions: {
-        node: process.version,
-        temporalCli: versions.temporalCli,
-        kafka: versions.kafka,
-        debezium: versions.debezium,
-      },
+      ...measuredOn(),
       settings: {
         rate_a: rateA,
         rate_b: rateB,
@@ -212,10 +198,7 @@ async function main(): Promise<void> {
       `B after recovery: ${bVerdict.delivered}/${bVerdict.expected} delivered in ${bDrainS} s, lost ${bVerdict.lost}, dup ${bVerdict.duplicates}, order ${bVerdict.orderViolations}`,
     );
 
-    const resultsDir = join(repoRoot, 'bench', 'results');
-    mkdirSync(resultsDir, { recursive: true });
-    const file = join(resultsDir, `isolation-${result.when.replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    const file = writeResult('isolation-', result);
     console.log(`results: ${file}`);
     if (failed) process.exitCode = 1;
   } finally {

@@ -15,8 +15,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
-import { cpus, totalmem, release } from 'node:os';
+import { readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,7 +27,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { stackUp } from '../stack/lifecycle.js';
-import { logDir, repoRoot, versions } from '../stack/paths.js';
+import { logDir, repoRoot } from '../stack/paths.js';
 import { ownPid } from '../stack/process.js';
 import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
@@ -41,6 +40,7 @@ import { cpuMeter } from './cpu.js';
 import { startWebhookReceiver } from '../test/support/webhook-receiver.js';
 import { type LoadFixture, createLoadFixture, eventsSince, insertAtRate, insertEvents, maxEventId } from './load.js';
 import type { noopWorkflow } from './workflows/noop.js';
+import { measuredOn, writeResult } from './results-file.js';
 
 const program = new Command('bench')
   .option('--rates <list>', 'sustained insert rates, events/s', '25,50,100,150')
@@ -357,17 +357,9 @@ async function main(): Promise<void> {
   const backlog = orderly.find((p) => p.rate === null);
   const result = {
     when: new Date().toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model,
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      kernel: release(),
-    },
+    machine: measuredOn().machine,
     versions: {
-      node: process.version,
-      temporalCli: versions.temporalCli,
-      kafka: versions.kafka,
-      debezium: versions.debezium,
+      ...measuredOn().versions,
       mariadb: await mariadbVersion(pool),
     },
     settings: {
@@ -463,10 +455,7 @@ async function main(): Promise<void> {
   console.log('Temporal cost per event (mean of sampled histories):');
   console.table({ notification: perEvent, 'ceiling workflow': ceiling.cost });
 
-  const resultsDir = join(repoRoot, 'bench', 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${result.when.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  const file = writeResult('', result);
   console.log(`results: ${file} (logs in ${logDir})`);
   if (result.failed_phases.length > 0) process.exitCode = 1;
 }

@@ -10,7 +10,9 @@ import {
   type SentMessage,
   parseRetryAfter,
   registrationOf,
+  parseJson,
   unreachable,
+  withSlash,
 } from './types.js';
 
 type FcmRegistration = Extract<PushRegistration, { kind: 'fcm' }>;
@@ -238,16 +240,4 @@ function accessTokens(account: ServiceAccount, { timeoutMs, provider }: { timeou
       cached = undefined;
     },
   };
-}
-
-function withSlash(url: string): string {
-  return url.endsWith('/') ? url : `${url}/`;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

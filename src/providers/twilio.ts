@@ -7,7 +7,9 @@ import {
   type SmsMessage,
   type SmsProvider,
   parseRetryAfter,
+  parseJson,
   unreachable,
+  withSlash,
 } from './types.js';
 
 /** Twilio's error body on every 4xx/5xx of the 2010-04-01 API. */
@@ -188,16 +190,4 @@ export function parseTwilioStatusCallback(params: Record<string, string>): {
     status: status as TwilioMessageStatus,
     ...(params.ErrorCode ? { errorCode: params.ErrorCode } : {}),
   };
-}
-
-function withSlash(url: string): string {
-  return url.endsWith('/') ? url : `${url}/`;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

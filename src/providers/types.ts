@@ -194,3 +194,17 @@ function networkErrorCode(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** `https://host/base` and `https://host/base/` both take a relative path under `base`. */
+export function withSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}
+
+/** A provider's error body, when it is JSON; providers answer HTML or nothing on some failures. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,31 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot, versions } from '../stack/paths.js';
+
+/** What a result was measured on: the machine and the versions of the stack's parts. */
+export function measuredOn() {
+  return {
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      kernel: release(),
+    },
+    versions: {
+      node: process.version,
+      temporalCli: versions.temporalCli,
+      kafka: versions.kafka,
+      debezium: versions.debezium,
+    },
+  };
+}
+
+/** Writes a run's result to bench/results/<prefix><time>.json and returns the path. */
+export function writeResult(prefix: string, result: { when: string }): string {
+  const resultsDir = join(repoRoot, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${prefix}${result.when.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}
