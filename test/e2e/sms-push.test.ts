@@ -180,7 +180,7 @@ describe('SMS and push', () => {
     const [letters] = await pool.query<RowDataPacket[]>('SELECT error_type FROM dead_letters WHERE event_id = ?', [
       eventId,
     ]);
-    expect(letters.map((l) => l.error_type)).toEqual(['InvalidPhoneNumber']);
+    expect(letters.map((l) => String(l.error_type))).toEqual(['InvalidPhoneNumber']);
     expect([...smsOf(twilio, eventId), ...smsOf(vonage, eventId)]).toEqual([]);
     expect(twilio.received.filter((r) => r.to === '+447700900123')).toEqual([]);
   }, 60_000);
@@ -231,7 +231,7 @@ describe('SMS and push', () => {
       );
       await until(
         '40 SMS at Twilio',
-        async () => (twilio.received.filter((r) => r.to === '+14155552674').length >= 40 ? true : undefined),
+        () => Promise.resolve(twilio.received.filter((r) => r.to === '+14155552674').length >= 40 || undefined),
         120_000,
       );
       const times = twilio.received.filter((r) => r.to === '+14155552674').map((r) => r.at);
