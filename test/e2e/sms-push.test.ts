@@ -169,6 +169,20 @@ describe('SMS and push', () => {
     }
   }, 120_000);
 
+  it("a provider's 429 with Retry-After holds the next attempt back that long", async () => {
+    const { pool } = context;
+    const { customerId, orderId } = await customerWith(pool, ['sms'], '+14155552675');
+    twilio.failWith({ twilioCode: 20429, retryAfterSeconds: 3 }, { times: 1 });
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const rows = await settledDeliveries(pool, eventId);
+    const attempts = smsOf(twilio, eventId);
+    expect(attempts.map((r) => r.answered)).toEqual([429, 201]);
+    // The retry policy alone would go again after 1 s.
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(2_900);
+    expect(rows.sms).toMatchObject({ state: 'sent', provider: 'twilio', provider_message_id: attempts[1]!.sid });
+    expect(smsOf(vonage, eventId)).toEqual([]);
+  }, 60_000);
+
   it('an invalid phone number is dead-lettered without any request to a provider', async () => {
     const { pool } = context;
     // Well-formed E.164, so Twilio's API would take it; but no UK number plan has it.
