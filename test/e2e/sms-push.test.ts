@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
@@ -24,11 +24,11 @@ let push: PushService;
 const vapid = webpush.generateVAPIDKeys();
 /** Filled in before the pipeline starts (hooks run in order): the processes read it then. */
 const env: NodeJS.ProcessEnv = {};
+const caFile = join(tmpdir(), `orderly-push-ca-${randomUUID()}.pem`);
 
 beforeAll(async () => {
   [twilio, vonage, push] = await Promise.all([startTwilioServer(), startVonageServer(), startPushService()]);
   // web-push speaks HTTPS only: the email worker trusts the local push service's certificate through Node.
-  const caFile = join(tmpdir(), `orderly-push-ca-${randomUUID()}.pem`);
   writeFileSync(caFile, push.ca);
   Object.assign(env, {
     SMS_PROVIDERS: 'twilio,vonage',
@@ -50,6 +50,7 @@ beforeAll(async () => {
 const context = usePipeline(env);
 afterAll(async () => {
   await Promise.all([twilio?.close(), vonage?.close(), push?.close()]);
+  rmSync(caFile, { force: true });
 });
 
 interface Row extends RowDataPacket {
