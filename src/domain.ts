@@ -102,7 +102,7 @@ export function classify(event: Pick<OrderEvent, 'status'>): TemplateId {
   return event.status === 'success' ? 'order-event-succeeded' : 'order-event-failed';
 }
 
-export type Channel = 'email' | 'webhook';
+export type Channel = 'email' | 'webhook' | 'sms' | 'push';
 
 /**
  * How one webhook endpoint is delivered to: the endpoint's own settings where it has them, the service's
@@ -149,7 +149,16 @@ export const permanentErrors = {
   unknownTemplate: 'UnknownTemplate',
   invalidRecipient: 'InvalidRecipient',
   smtpRejected: 'SmtpPermanentFailure',
+  /** The user's phone number is not a valid E.164 number: no provider is asked. */
+  invalidPhoneNumber: 'InvalidPhoneNumber',
+  /** An SMS or push provider refused the recipient (invalid number, unregistered token): never failed over. */
+  recipientRejected: 'RecipientRejected',
+  /** An SMS or push provider refused our request itself (credentials, sender, malformed): permanent until fixed. */
+  providerRejected: 'ProviderRejected',
 } as const;
+
+/** An SMS or push provider could not take the message now (5xx, 429, timeout): retried, then failed over. */
+export const providerUnavailable = 'ProviderUnavailable';
 
 /** Why a webhook delivery was given up: the `error_type` of its dead letter. */
 export const webhookFailures = {
@@ -200,4 +209,12 @@ export const taskQueues = {
   workflows: 'orderly-workflows',
   email: 'orderly-email',
   webhooks: 'orderly-webhooks',
+  /** One queue per SMS or push provider: its rate limit is set on the queue, so it holds across every worker. */
+  provider: (name: string) => `orderly-provider-${name}`,
 } as const;
+
+/** The SMS and push providers a notification may use, in failover order (SMS); from the workflow worker's configuration. */
+export interface ChannelProviders {
+  sms: string[];
+  push: string[];
+}

@@ -91,14 +91,14 @@ export function senderMetrics(registry: Registry) {
   return {
     attempts: new Counter({
       name: 'orderly_send_attempts_total',
-      help: 'Send attempts by channel and result (sent, or why not)',
-      labelNames: ['channel', 'result'] as const,
+      help: 'Send attempts by channel, provider (SMS and push) and result (sent, or why not)',
+      labelNames: ['channel', 'provider', 'result'] as const,
       registers: [registry],
     }),
     latency: new Histogram({
       name: 'orderly_delivery_latency_seconds',
-      help: "From the event's occurred_at to the provider accepting it (SMTP 250, webhook 2xx)",
-      labelNames: ['channel'] as const,
+      help: "From the event's occurred_at to the provider accepting it (SMTP 250, webhook 2xx, SMS or push provider 2xx)",
+      labelNames: ['channel', 'provider'] as const,
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
       registers: [registry],
     }),

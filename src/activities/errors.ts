@@ -104,3 +104,34 @@ export function toFailure(error: ActivityError, details?: unknown[]): Applicatio
     cause: error.cause instanceof Error ? error.cause : undefined,
   });
 }
+
+/** The user's stored phone number is not a valid E.164 number: dead-lettered without asking any provider. */
+export class InvalidPhoneNumber extends NonRetriableActivityError {
+  constructor(userId: string, reason: string) {
+    super(`user ${userId} has no valid phone number: ${reason}`, { type: permanentErrors.invalidPhoneNumber });
+    this.name = 'InvalidPhoneNumber';
+  }
+}
+
+/** The longest a provider's `Retry-After` may hold a retry back: beyond it the retry policy's backoff decides. */
+const maxRetryAfterMs = 60_000;
+
+/**
+ * A provider's failure as the workflow sees it: its type is the error's class (`ProviderUnavailable`,
+ * `RecipientRejected`, `ProviderRejected`), the one thing retries and failover branch on; a `Retry-After` becomes
+ * the next retry's delay, bounded (Svix-style: advice, not an order).
+ */
+export function providerFailure(
+  error: { name: string; message: string; retriable: boolean; retryAfterMs?: number },
+  details: unknown[],
+): ApplicationFailure {
+  const retryAfterMs = error.retryAfterMs;
+  return ApplicationFailure.create({
+    message: error.message,
+    type: error.name,
+    nonRetryable: !error.retriable,
+    details,
+    ...(retryAfterMs === undefined ? {} : { nextRetryDelay: Math.min(Math.max(retryAfterMs, 1_000), maxRetryAfterMs) }),
+    cause: error instanceof Error ? error : undefined,
+  });
+}

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { type OrderEvent, type Recipient, type TemplateId, notificationKey } from '../domain.js';
+import { type ChannelProviders, type OrderEvent, type Recipient, type TemplateId, notificationKey } from '../domain.js';
 import type { createEmailActivities } from './email.js';
 import type { createLedgerActivities } from './ledger.js';
 import type { createOrderChainActivities } from './order-chain.js';
@@ -40,6 +40,8 @@ export type NotificationAttempt =
       failed: FailedEmail[];
       /** Everything was delivered or suppressed: the notification is settled and its successors woken. */
       settled: boolean;
+      /** The SMS and push providers to use, when SMS or push recipients remain (recorded here, so replays agree). */
+      providers?: ChannelProviders;
     };
 
 /**
@@ -54,7 +56,10 @@ export function createFirstAttemptActivities({
   preferences,
   ledger,
   email,
+  providers = { sms: [], push: [] },
 }: {
+  /** The configured SMS providers (in failover order) and push providers. */
+  providers?: ChannelProviders;
   chain: ReturnType<typeof createOrderChainActivities>;
   preferences: ReturnType<typeof createPreferenceActivities>;
   ledger: ReturnType<typeof createLedgerActivities>;
@@ -98,7 +103,7 @@ export function createFirstAttemptActivities({
       const audience = await preferences.findAudience(input.event);
       if (audience.held && input.send) return { kind: 'held' };
       const toSend = await ledger.recordAudience(input.event, input.template, audience.recipients, audience.suppressed);
-      const emails = input.send ? toSend.filter((r) => r.endpoint === undefined) : [];
+      const emails = input.send ? toSend.filter((r) => r.channel === 'email') : [];
       const results = await Promise.all(emails.map((r) => firstAttempt(input, r)));
       const done = new Set(emails.filter((_, i) => results[i] !== 'retry'));
       const remaining = toSend.filter((r) => !done.has(r));
@@ -108,7 +113,18 @@ export function createFirstAttemptActivities({
       if (settled) await chain.settleNotification(input.workflowId);
       // Recipients the ledger already had as delivered (this activity ran before) count as delivered.
       const delivered = results.filter((r) => r === 'delivered').length + audience.recipients.length - toSend.length;
-      return { kind: 'attempted', remaining, delivered, suppressed: audience.suppressed.length, failed, settled };
+      const suppressed = audience.suppressed.length;
+      // SMS and push go through the providers' task queues (their rate limits are global), never a first attempt here.
+      const viaProviders = remaining.some((r) => r.channel === 'sms' || r.channel === 'push');
+      return {
+        kind: 'attempted',
+        remaining,
+        delivered,
+        suppressed,
+        failed,
+        settled,
+        ...(viaProviders ? { providers } : {}),
+      };
     },
   };
 }

@@ -43,13 +43,14 @@ function createAudienceLedger({ pool, metrics }: LedgerDeps) {
         `INSERT INTO deliveries (notification_id, event_id, order_id, customer_id, user_id, channel, endpoint_id, recipient, template, state, reason)
          VALUES ?
          ON DUPLICATE KEY UPDATE
-           state = IF(state IN ('delivered', 'cancelled'), state, VALUES(state)),
-           reason = IF(state IN ('delivered', 'cancelled'), reason, VALUES(reason)),
+           state = IF(state IN ('delivered', 'sent', 'undelivered', 'cancelled'), state, VALUES(state)),
+           reason = IF(state IN ('delivered', 'sent', 'undelivered', 'cancelled'), reason, VALUES(reason)),
            recipient = VALUES(recipient)`,
         [rows],
       );
       const [done] = await pool.execute<RowDataPacket[]>(
-        "SELECT user_id, channel, endpoint_id FROM deliveries WHERE notification_id = ? AND state IN ('delivered', 'cancelled')",
+        // An SMS the provider accepted (`sent`) is not sent again, whatever its receipt says later.
+        "SELECT user_id, channel, endpoint_id FROM deliveries WHERE notification_id = ? AND state IN ('delivered', 'sent', 'undelivered', 'cancelled')",
         [key],
       );
       const finished = new Set(done.map((row) => `${row.user_id}/${row.channel}/${row.endpoint_id}`));
@@ -61,6 +62,10 @@ function createAudienceLedger({ pool, metrics }: LedgerDeps) {
 /** What became of each delivery: delivered, or cancelled by an operator. */
 function createOutcomeLedger({ pool, metrics }: LedgerDeps) {
   return {
+    /**
+     * Delivered (or, for an SMS, `sent`: accepted by the provider, its receipt still to come), with the provider
+     * that carried it when there is one to name (SMS and push).
+     */
     async recordDelivered(delivery: {
       notificationId: string;
       userId: string;
@@ -68,11 +73,16 @@ function createOutcomeLedger({ pool, metrics }: LedgerDeps) {
       endpointId?: string;
       providerMessageId: string;
       attempts: number;
+      provider?: string;
+      state?: 'delivered' | 'sent';
     }): Promise<void> {
+      const state = delivery.state ?? 'delivered';
       await pool.execute<ResultSetHeader>(
-        `UPDATE deliveries SET state = 'delivered', provider_message_id = ?, attempts = ?, last_error = NULL, delivered_at = CURRENT_TIMESTAMP(6)
-          WHERE notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ?`,
+        `UPDATE deliveries SET state = ?, provider = ?, provider_message_id = ?, attempts = ?, last_error = NULL, delivered_at = CURRENT_TIMESTAMP(6)
+          WHERE notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ? AND state NOT IN ('delivered', 'undelivered')`,
         [
+          state,
+          delivery.provider ?? null,
           delivery.providerMessageId,
           delivery.attempts,
           delivery.notificationId,
@@ -81,7 +91,22 @@ function createOutcomeLedger({ pool, metrics }: LedgerDeps) {
           delivery.endpointId ?? 0,
         ],
       );
-      metrics?.inc({ channel: delivery.channel, outcome: 'delivered' });
+      metrics?.inc({ channel: delivery.channel, outcome: state });
+    },
+
+    /** Nobody to send to after all (no phone number, every push registration gone): suppressed, with why. */
+    async recordSuppressed(delivery: {
+      notificationId: string;
+      userId: string;
+      channel: string;
+      reason: string;
+    }): Promise<void> {
+      await pool.execute(
+        `UPDATE deliveries SET state = 'suppressed', reason = ?
+          WHERE notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = 0 AND state = 'pending'`,
+        [delivery.reason.slice(0, 255), delivery.notificationId, delivery.userId, delivery.channel],
+      );
+      metrics?.inc({ channel: delivery.channel, outcome: 'suppressed' });
     },
 
     /** An operator cancelled the notification: what was not delivered yet is recorded as cancelled, with why. */
@@ -155,4 +180,9 @@ function audienceRows(event: OrderEvent, template: TemplateId, recipients: Recip
 
 /** What the `recipient` column shows: the address, or which endpoint. */
 const addressOf = (recipient: Recipient): string | null =>
-  recipient.endpoint ? `webhook endpoint ${recipient.endpoint.id}` : recipient.email;
+  recipient.endpoint
+    ? `webhook endpoint ${recipient.endpoint.id}`
+    : recipient.channel === 'email'
+      ? recipient.email
+      : // The phone number or device is read at send time; the ledger names the provider that reached it.
+        null;

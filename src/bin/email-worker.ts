@@ -11,13 +11,20 @@ import {
   serveMetrics,
 } from '../metrics.js';
 import { installTemporalRuntime } from '../workers/runtime.js';
+import { createPool } from '../db/pool.js';
 import { createEmailWorker, createSmtpTransport } from '../workers/email-worker.js';
+import { createProviderWorkers, createProviders, providerRate } from '../workers/provider-workers.js';
 import { connectTo, runProcess } from './run.js';
 
 runProcess('email-worker', async () => {
   const config = loadConfig();
   const log = createLogger('email-worker', config.LOG_LEVEL);
   const transport = createSmtpTransport(config);
+  const providers = createProviders(config);
+  const servesProviders = providers.sms.length + providers.push.length > 0;
+  // MySQL only for the SMS and push senders, which read phone numbers and push registrations at send time.
+  const pool = servesProviders ? createPool(config) : undefined;
+  if (pool) await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
   await connectTo(`SMTP at ${config.SMTP_HOST}:${config.SMTP_PORT}`, () => transport.verify());
   const temporalMetrics = installTemporalRuntime(
     log,
@@ -28,13 +35,24 @@ runProcess('email-worker', async () => {
     NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }),
   );
   const registry = createRegistry('email-worker');
+  const sendMetrics = senderMetrics(registry);
   const worker = await createEmailWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     transport,
     config,
-    metrics: senderMetrics(registry),
+    metrics: sendMetrics,
   });
+  const providerWorkers = pool
+    ? await createProviderWorkers({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        pool,
+        config,
+        providers,
+        metrics: sendMetrics,
+      })
+    : [];
   const metrics = await serveMetrics(
     registry,
     config.METRICS_HOST,
@@ -46,13 +64,21 @@ runProcess('email-worker', async () => {
       taskQueue: taskQueues.email,
       smtp: `${config.SMTP_HOST}:${config.SMTP_PORT}`,
       pool: config.SMTP_POOL_SIZE,
+      providers: [...providers.sms, ...providers.push].map((p) => ({
+        name: p.name,
+        taskQueue: taskQueues.provider(p.name),
+        ratePerSecond: providerRate(config, p.name),
+        maxConcurrent: config.PROVIDER_MAX_CONCURRENT,
+      })),
       metrics: metrics.url,
       temporalMetrics,
     },
     'email worker started',
   );
-  await worker.run();
+  // Every worker drains its in-flight sends on SIGTERM before its run() resolves.
+  await Promise.all([worker.run(), ...providerWorkers.map((w) => w.run())]);
   await metrics.close();
+  await pool?.end();
   transport.close();
   await connection.close();
   log.info('email worker stopped');

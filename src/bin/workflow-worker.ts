@@ -48,6 +48,7 @@ runProcess('workflow-worker', async () => {
     smtp: { transport, from: config.MAIL_FROM, metrics: senderMetrics(registry) },
     reportCircuitState,
     ledgerMetrics: ledgerMetrics(registry),
+    providers: { sms: config.SMS_PROVIDERS, push: config.PUSH_PROVIDERS },
   });
   const metrics = await serveMetrics(
     registry,
@@ -61,6 +62,8 @@ runProcess('workflow-worker', async () => {
       taskQueue: taskQueues.workflows,
       mysql: `${config.MYSQL_HOST}:${config.MYSQL_PORT}/${config.MYSQL_DATABASE}`,
       smtp: `${config.SMTP_HOST}:${config.SMTP_PORT}`,
+      smsProviders: config.SMS_PROVIDERS,
+      pushProviders: config.PUSH_PROVIDERS,
       metrics: metrics.url,
       temporalMetrics,
     },

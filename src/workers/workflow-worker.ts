@@ -9,7 +9,7 @@ import { createLedgerActivities } from '../activities/ledger.js';
 import { createOrderChainActivities } from '../activities/order-chain.js';
 import { createPreferenceActivities } from '../activities/preferences.js';
 import { createTemporalActivities } from '../activities/temporal.js';
-import { type EndpointPolicy, taskQueues } from '../domain.js';
+import { type ChannelProviders, type EndpointPolicy, taskQueues } from '../domain.js';
 import type { LedgerMetrics } from '../metrics.js';
 import type { CircuitState } from '../webhook-policy.js';
 import type { OrderlySinks } from '../workflows/sinks.js';
@@ -30,6 +30,8 @@ export interface WorkflowWorkerDeps {
   /** Where the endpoint workflows' circuit states go (a metric). */
   reportCircuitState: (endpointId: string, state: CircuitState) => void;
   ledgerMetrics?: LedgerMetrics;
+  /** The SMS providers (in failover order) and push providers notifications use; none when unset. */
+  providers?: ChannelProviders;
   /** A prebuilt bundle (tests bundle once for many workers); otherwise the worker bundles `workflowsPath`. */
   workflowBundle?: WorkflowBundleOption;
 }
@@ -44,6 +46,7 @@ export function createWorkflowWorker({
   smtp,
   reportCircuitState,
   ledgerMetrics,
+  providers,
   workflowBundle,
 }: WorkflowWorkerDeps): Promise<Worker> {
   const preferences = createPreferenceActivities({ pool, webhookDefaults });
@@ -61,7 +64,7 @@ export function createWorkflowWorker({
       ...createTemporalActivities({ client, taskQueue: taskQueues.workflows }),
       ...email,
       ...chain,
-      ...createFirstAttemptActivities({ chain, preferences, ledger, email }),
+      ...createFirstAttemptActivities({ chain, preferences, ledger, email, providers }),
     },
     sinks: {
       // Replayed calls too: after a restart, replaying an endpoint's history restores its current state.

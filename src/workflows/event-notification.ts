@@ -80,7 +80,12 @@ export async function eventNotificationWorkflow({
   );
   const [outcome] = await Promise.all([
     run.cancellation === undefined
-      ? run.deliver(attempt.remaining, (input) => email.sendEmail({ ...input, previousAttempts: 1 }), earlier)
+      ? run.deliver(
+          attempt.remaining,
+          (input) => email.sendEmail({ ...input, previousAttempts: 1 }),
+          earlier,
+          attempt.providers,
+        )
       : run.settleCancelled(earlier),
     ...failed,
   ]);

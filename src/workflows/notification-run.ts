@@ -10,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { SendEmailInput, SentEmail } from '../activities/email.js';
 import {
+  type ChannelProviders,
   type OrderEvent,
   type Recipient,
   type TemplateId,
@@ -29,6 +30,7 @@ import {
   webhookWithdrawSignal,
 } from './messages.js';
 import { ledger, signals } from './proxies.js';
+import { type ChannelDeliveryContext, type ChannelDeliveryResult, deliverPush, deliverSms } from './sms-push.js';
 
 export interface NotificationOutcome {
   status: NotificationStatus;
@@ -37,7 +39,7 @@ export interface NotificationOutcome {
   deadLettered: number;
 }
 
-type DeliveryResult = 'delivered' | 'dead_lettered';
+type DeliveryResult = ChannelDeliveryResult;
 
 /** A held notification looks again this often, in case the resume signal never came. */
 const holdRecheckInterval = '1 minute';
@@ -96,22 +98,44 @@ export class NotificationRun {
     recipients: Recipient[],
     sendEmail: (input: SendEmailInput) => Promise<SentEmail>,
     earlier: Omit<NotificationOutcome, 'status'>,
+    providers: ChannelProviders = { sms: [], push: [] },
   ): Promise<NotificationOutcome> {
     let results: DeliveryResult[];
     try {
       results = await this.deliveries.run(() =>
-        Promise.all(
-          recipients.map((r) => (r.endpoint ? this.deliverWebhook(r, r.endpoint) : this.deliverEmail(r, sendEmail))),
-        ),
+        Promise.all(recipients.map((r) => this.deliverOne(r, sendEmail, providers))),
       );
     } catch (error) {
       if (!isCancellation(error)) throw error;
       return this.settleCancelled(earlier);
     }
-    const delivered = earlier.delivered + results.filter((r) => r === 'delivered').length;
-    const deadLettered = earlier.deadLettered + results.filter((r) => r === 'dead_lettered').length;
+    const count = (result: DeliveryResult) => results.filter((r) => r === result).length;
+    const delivered = earlier.delivered + count('delivered');
+    const deadLettered = earlier.deadLettered + count('dead_lettered');
+    const suppressed = earlier.suppressed + count('suppressed');
     const status: NotificationStatus = deadLettered > 0 ? 'dead_lettered' : delivered > 0 ? 'delivered' : 'suppressed';
-    return { status, delivered, suppressed: earlier.suppressed, deadLettered };
+    return { status, delivered, suppressed, deadLettered };
+  }
+
+  private deliverOne(
+    recipient: Recipient,
+    sendEmail: (input: SendEmailInput) => Promise<SentEmail>,
+    providers: ChannelProviders,
+  ): Promise<DeliveryResult> {
+    if (recipient.endpoint) return this.deliverWebhook(recipient, recipient.endpoint);
+    if (recipient.channel === 'sms') return deliverSms(this.channelContext(), recipient, providers.sms);
+    if (recipient.channel === 'push') return deliverPush(this.channelContext(), recipient, providers.push);
+    return this.deliverEmail(recipient, sendEmail);
+  }
+
+  private channelContext(): ChannelDeliveryContext {
+    return {
+      key: this.key,
+      event: this.event,
+      template: this.template,
+      interruptible: (send) => this.interruptible(send),
+      cancelled: () => this.deliveries.consideredCancelled,
+    };
   }
 
   /** Cancelled by an operator (signal) or through Temporal: records what is not delivered as cancelled. */

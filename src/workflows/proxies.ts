@@ -5,9 +5,11 @@ import type { createFirstAttemptActivities } from '../activities/first-attempt.j
 import type { createLedgerActivities } from '../activities/ledger.js';
 import type { createOrderChainActivities } from '../activities/order-chain.js';
 import type { createPreferenceActivities } from '../activities/preferences.js';
+import type { createPushActivities } from '../activities/push.js';
+import type { createSmsActivities } from '../activities/sms.js';
 import type { createTemporalActivities } from '../activities/temporal.js';
 import type { createWebhookActivities } from '../activities/webhook.js';
-import { permanentErrors, taskQueues } from '../domain.js';
+import { permanentErrors, providerUnavailable, taskQueues } from '../domain.js';
 
 /**
  * MySQL reads and writes: retried until the database is back (an outage must not dead-letter events),
@@ -103,3 +105,44 @@ export const webhooks = proxyActivities<ReturnType<typeof createWebhookActivitie
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 1 },
 });
+
+/**
+ * SMS and push sends, at one provider: a few attempts with backoff (a provider's Retry-After sets the next delay),
+ * then the workflow fails over to the channel's next provider. What is about the recipient or our request is not
+ * retried: another attempt, or another provider, would get the same answer.
+ */
+export const providerSendPolicy: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '10s',
+  maximumAttempts: 3,
+  nonRetryableErrorTypes: [
+    permanentErrors.invalidPhoneNumber,
+    permanentErrors.recipientRejected,
+    permanentErrors.providerRejected,
+  ],
+};
+
+/** The failure types worth the channel's next provider: the provider could not take it now, or did not answer. */
+export const failoverErrorTypes: readonly string[] = [providerUnavailable];
+
+/**
+ * One SMS provider's send activity, on that provider's task queue: its workers' `maxTaskQueueActivitiesPerSecond`
+ * is the provider's rate limit, enforced by Temporal across every worker process.
+ */
+export const smsProvider = (name: string) =>
+  proxyActivities<ReturnType<typeof createSmsActivities>>({
+    taskQueue: taskQueues.provider(name),
+    startToCloseTimeout: '30s',
+    retry: providerSendPolicy,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+
+/** One push provider's send activity (every device of the user of its kind), on that provider's task queue. */
+export const pushProvider = (name: string) =>
+  proxyActivities<ReturnType<typeof createPushActivities>>({
+    taskQueue: taskQueues.provider(name),
+    startToCloseTimeout: '1 minute',
+    retry: providerSendPolicy,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });

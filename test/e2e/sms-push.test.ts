@@ -1,0 +1,272 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import webpush from 'web-push';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type OrderlyProcess, startOrderly } from '../../scripts/orderly-processes.js';
+import { sample } from '../../scripts/sample-data.js';
+import { mailTo, waitForMail } from '../support/mail-sink.js';
+import { usePipeline } from '../support/pipeline.js';
+import { type PushService, startPushService } from '../support/providers/push-service.js';
+import { type TwilioServer, startTwilioServer } from '../support/providers/twilio-server.js';
+import { type VonageServer, startVonageServer } from '../support/providers/vonage-server.js';
+import { until } from '../support/until.js';
+
+/** The rate limit the test sets on Twilio's task queue, and what a 1-second window may hold beyond it. */
+const twilioRate = 5;
+const rateTolerance = 1;
+
+let twilio: TwilioServer;
+let vonage: VonageServer;
+let push: PushService;
+const vapid = webpush.generateVAPIDKeys();
+/** Filled in before the pipeline starts (hooks run in order): the processes read it then. */
+const env: NodeJS.ProcessEnv = {};
+const caFile = join(tmpdir(), `orderly-push-ca-${randomUUID()}.pem`);
+
+beforeAll(async () => {
+  [twilio, vonage, push] = await Promise.all([startTwilioServer(), startVonageServer(), startPushService()]);
+  // web-push speaks HTTPS only: the email worker trusts the local push service's certificate through Node.
+  writeFileSync(caFile, push.ca);
+  Object.assign(env, {
+    SMS_PROVIDERS: 'twilio,vonage',
+    TWILIO_ACCOUNT_SID: twilio.accountSid,
+    TWILIO_AUTH_TOKEN: twilio.authToken,
+    TWILIO_FROM: '+15005550006',
+    TWILIO_BASE_URL: twilio.url,
+    VONAGE_API_KEY: vonage.apiKey,
+    VONAGE_API_SECRET: vonage.apiSecret,
+    VONAGE_FROM: '15005550006',
+    VONAGE_BASE_URL: vonage.url,
+    PUSH_PROVIDERS: 'web-push',
+    VAPID_PUBLIC_KEY: vapid.publicKey,
+    VAPID_PRIVATE_KEY: vapid.privateKey,
+    PROVIDER_RATE_LIMITS: `twilio=${twilioRate}`,
+    NODE_EXTRA_CA_CERTS: caFile,
+  });
+});
+const context = usePipeline(env);
+afterAll(async () => {
+  await Promise.all([twilio?.close(), vonage?.close(), push?.close()]);
+  rmSync(caFile, { force: true });
+});
+
+interface Row extends RowDataPacket {
+  channel: string;
+  state: string;
+  provider: string | null;
+  provider_message_id: string | null;
+  reason: string | null;
+  last_error: string | null;
+}
+
+/** The event's deliveries once none is pending any more, by channel. */
+async function settledDeliveries(pool: Pool, eventId: string, timeoutMs = 60_000): Promise<Record<string, Row>> {
+  return until(
+    `the deliveries of event ${eventId} to settle`,
+    async () => {
+      const [rows] = await pool.query<Row[]>(
+        'SELECT channel, state, provider, provider_message_id, reason, last_error FROM deliveries WHERE event_id = ?',
+        [eventId],
+      );
+      if (rows.length === 0 || rows.some((r) => r.state === 'pending')) return undefined;
+      return Object.fromEntries(rows.map((r) => [r.channel, r]));
+    },
+    timeoutMs,
+  );
+}
+
+/** A customer with one user subscribed (every flow and status) on `channels`, and a phone number if given. */
+async function customerWith(pool: Pool, channels: string[], phone?: string) {
+  const run = randomUUID().slice(0, 8);
+  const customerId = await sample.customer(pool, `SMS ${run}`);
+  const user = await sample.user(pool, customerId, 'Grace', `grace.${run}@example.test`);
+  for (const channel of channels)
+    await pool.execute('INSERT INTO subscriptions (user_id, channel) VALUES (?, ?)', [user.id, channel]);
+  if (phone !== undefined)
+    await pool.execute('INSERT INTO phone_numbers (customer_id, user_id, e164) VALUES (?, ?, ?)', [
+      customerId,
+      user.id,
+      phone,
+    ]);
+  return { customerId, user, orderId: await sample.order(pool, customerId) };
+}
+
+async function registerPush(pool: Pool, customerId: string, userId: string) {
+  const browser = push.createSubscription({ applicationServerKey: vapid.publicKey });
+  const { endpoint, keys } = browser.subscription;
+  await pool.execute(
+    `INSERT INTO push_registrations (customer_id, user_id, kind, endpoint, p256dh, auth, address_hash)
+     VALUES (?, ?, 'web-push', ?, ?, ?, ?)`,
+    [customerId, userId, endpoint, keys.p256dh, keys.auth, createHash('sha256').update(endpoint).digest('hex')],
+  );
+  return browser;
+}
+
+const smsOf = <T extends { body?: string; text?: string }>(server: { received: T[] }, eventId: string): T[] =>
+  server.received.filter((r) => (r.body ?? r.text ?? '').includes(`Event ${eventId} `));
+
+describe('SMS and push', () => {
+  it('one event reaches one user by email, SMS and push at once, each once, recorded with its provider', async () => {
+    const { pool } = context;
+    const { customerId, user, orderId } = await customerWith(pool, ['email', 'sms', 'push'], '+14155552671');
+    const browser = await registerPush(pool, customerId, user.id);
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+
+    const rows = await settledDeliveries(pool, eventId);
+    const mails = await waitForMail((all) => mailTo(all, user.email!), 1);
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // a duplicate would arrive by now
+    expect(mails).toHaveLength(1);
+    const sms = smsOf(twilio, eventId);
+    expect(sms).toHaveLength(1);
+    expect(sms[0]!.to).toBe('+14155552671');
+    expect(smsOf(vonage, eventId)).toHaveLength(0);
+    const pushes = push.received.filter((r) => r.subscriptionId === browser.subscription.endpoint.split('/').pop());
+    expect(pushes).toHaveLength(1);
+    const payload = JSON.parse(pushes[0]!.plaintext!) as { title: string; body: string; data: Record<string, string> };
+    expect(payload.title).toBe(`Event ${eventId} processed successfully`);
+    expect(payload.body).toContain(`Order ${orderId}`);
+    expect(payload.data).toMatchObject({ eventId, orderId });
+
+    expect(rows.email).toMatchObject({ state: 'delivered' });
+    expect(rows.sms).toMatchObject({ state: 'sent', provider: 'twilio', provider_message_id: sms[0]!.sid });
+    expect(rows.push).toMatchObject({ state: 'delivered', provider: 'web-push' });
+    expect(rows.push!.provider_message_id).toMatch(new RegExp(`^${push.origin}/message/`));
+  }, 120_000);
+
+  it("an order's SMS arrive in the order of its events", async () => {
+    const { pool } = context;
+    const { customerId, orderId } = await customerWith(pool, ['sms'], '+14155552672');
+    const eventIds: string[] = [];
+    for (let i = 0; i < 6; i++)
+      eventIds.push(await sample.event(pool, { orderId, customerId, status: i % 3 === 2 ? 'failure' : 'success' }));
+    for (const id of eventIds) await settledDeliveries(pool, id);
+    const arrived = twilio.received
+      .filter((r) => r.to === '+14155552672')
+      .map((r) => eventIds.find((id) => r.body!.includes(`Event ${id} `)));
+    expect(arrived).toEqual(eventIds);
+  }, 120_000);
+
+  it('Twilio answering 500 makes Vonage deliver, and the ledger names vonage', async () => {
+    const { pool } = context;
+    const { customerId, orderId } = await customerWith(pool, ['sms'], '+14155552673');
+    twilio.failWith({ twilioCode: 20500 });
+    try {
+      const eventId = await sample.event(pool, { orderId, customerId, status: 'failure' });
+      const rows = await settledDeliveries(pool, eventId);
+      const atVonage = smsOf(vonage, eventId);
+      expect(smsOf(twilio, eventId).map((r) => r.answered)).toEqual([500, 500, 500]); // the retry policy's attempts
+      expect(atVonage).toHaveLength(1);
+      expect(atVonage[0]!.to).toBe('14155552673');
+      expect(rows.sms).toMatchObject({
+        state: 'sent',
+        provider: 'vonage',
+        provider_message_id: atVonage[0]!.messageIds[0],
+      });
+    } finally {
+      twilio.failWith(null);
+    }
+  }, 120_000);
+
+  it("a provider's 429 with Retry-After holds the next attempt back that long", async () => {
+    const { pool } = context;
+    const { customerId, orderId } = await customerWith(pool, ['sms'], '+14155552675');
+    twilio.failWith({ twilioCode: 20429, retryAfterSeconds: 3 }, { times: 1 });
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const rows = await settledDeliveries(pool, eventId);
+    const attempts = smsOf(twilio, eventId);
+    expect(attempts.map((r) => r.answered)).toEqual([429, 201]);
+    // The retry policy alone would go again after 1 s.
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(2_900);
+    expect(rows.sms).toMatchObject({ state: 'sent', provider: 'twilio', provider_message_id: attempts[1]!.sid });
+    expect(smsOf(vonage, eventId)).toEqual([]);
+  }, 60_000);
+
+  it('an invalid phone number is dead-lettered without any request to a provider', async () => {
+    const { pool } = context;
+    // Well-formed E.164, so Twilio's API would take it; but no UK number plan has it.
+    const { customerId, orderId } = await customerWith(pool, ['sms'], '+447700900123');
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const rows = await settledDeliveries(pool, eventId);
+    expect(rows.sms).toMatchObject({ state: 'dead_lettered' });
+    expect(rows.sms!.last_error).toMatch(/^InvalidPhoneNumber: /);
+    const [letters] = await pool.query<RowDataPacket[]>('SELECT error_type FROM dead_letters WHERE event_id = ?', [
+      eventId,
+    ]);
+    expect(letters.map((l) => String(l.error_type))).toEqual(['InvalidPhoneNumber']);
+    expect([...smsOf(twilio, eventId), ...smsOf(vonage, eventId)]).toEqual([]);
+    expect(twilio.received.filter((r) => r.to === '+447700900123')).toEqual([]);
+  }, 60_000);
+
+  it('an expired push subscription is removed and the delivery recorded suppressed with the reason', async () => {
+    const { pool } = context;
+    const { customerId, user, orderId } = await customerWith(pool, ['push']);
+    const browser = await registerPush(pool, customerId, user.id);
+    push.expire(browser.subscription);
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const rows = await settledDeliveries(pool, eventId);
+    expect(rows.push).toMatchObject({ state: 'suppressed' });
+    expect(rows.push!.reason).toMatch(/^push subscription expired \(410\)/);
+    const id = browser.subscription.endpoint.split('/').pop();
+    expect(push.received.filter((r) => r.subscriptionId === id).map((r) => r.answered)).toEqual([410]);
+    const [left] = await pool.query<RowDataPacket[]>('SELECT id FROM push_registrations WHERE user_id = ?', [user.id]);
+    expect(left).toEqual([]);
+
+    // The next event does not try the removed subscription again.
+    const next = await sample.event(pool, { orderId, customerId, status: 'success' });
+    expect((await settledDeliveries(pool, next)).push).toMatchObject({
+      state: 'suppressed',
+      reason: 'no push registration',
+    });
+    expect(push.received.filter((r) => r.subscriptionId === id)).toHaveLength(1);
+  }, 60_000);
+
+  describe('with a second email worker', () => {
+    let second: OrderlyProcess | undefined;
+    beforeAll(async () => {
+      second = await startOrderly(
+        'email-worker',
+        { ...env, METRICS_PORT: '0', TEMPORAL_METRICS_PORT: '0' },
+        { logPrefix: 'sms-2-' },
+      );
+    });
+    afterAll(async () => {
+      expect(await second?.stop()).toBe(0);
+    });
+
+    it(`Twilio's rate limit of ${twilioRate}/s holds across both processes`, async () => {
+      const { pool } = context;
+      const { customerId } = await customerWith(pool, ['sms'], '+14155552674');
+      const orders = [];
+      for (let i = 0; i < 40; i++) orders.push(await sample.order(pool, customerId));
+      const eventIds = await Promise.all(
+        orders.map((orderId) => sample.event(pool, { orderId, customerId, status: 'success' })),
+      );
+      await until(
+        '40 SMS at Twilio',
+        () => Promise.resolve(twilio.received.filter((r) => r.to === '+14155552674').length >= 40 || undefined),
+        120_000,
+      );
+      const times = twilio.received.filter((r) => r.to === '+14155552674').map((r) => r.at);
+      expect(times).toHaveLength(40);
+      const offsets = times.map((t) => t - times[0]!);
+      const inWindow = (start: number) => offsets.filter((t) => t >= start && t < start + 1000).length;
+      const arrivals = `arrivals (ms after the first): ${offsets.join(' ')}`;
+      // Temporal's limiter is a token bucket per queue partition, each holding up to ceil(rate / partitions)
+      // tokens: an idle queue lets about one second's worth go at once, then exactly the rate. So the first
+      // second may hold up to twice the rate; every window after it, the rate. A per-process limit would give
+      // twice the rate throughout (two workers), and no limit all 40 in well under a second.
+      const steady = Math.max(...offsets.filter((t) => t >= 1000).map(inWindow));
+      expect(steady, arrivals).toBeLessThanOrEqual(twilioRate + rateTolerance);
+      expect(Math.max(...offsets.map(inWindow)), arrivals).toBeLessThanOrEqual(2 * twilioRate + rateTolerance);
+      expect(offsets.at(-1)!, arrivals).toBeGreaterThanOrEqual(((40 - 2 * twilioRate) / twilioRate) * 1000 - 500);
+      const [rows] = await pool.query<RowDataPacket[]>(
+        "SELECT COUNT(*) AS n FROM deliveries WHERE event_id IN (?) AND state = 'sent' AND provider = 'twilio'",
+        [eventIds],
+      );
+      expect(Number(rows[0]!.n)).toBe(40);
+    }, 180_000);
+  });
+});
