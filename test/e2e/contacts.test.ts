@@ -192,6 +192,12 @@ describe('contacts through the API', () => {
     const shortKey = await call(key, 'POST', url, { kind: 'web-push', subscription });
     expect(shortKey.statusCode).toBe(400);
     expect(shortKey.json<{ error: string }>().error).toContain('keys.p256dh must decode to 65 bytes');
+    const notUrl = await call(key, 'POST', url, {
+      kind: 'web-push',
+      subscription: { ...browserSubscription(), endpoint: 'Infinity' },
+    });
+    expect(notUrl.statusCode).toBe(400);
+    expect(notUrl.json<{ error: string }>().error).toMatch(/^invalid web-push subscription: endpoint/);
     const mixed = await call(key, 'POST', url, { kind: 'fcm', subscription: browserSubscription() });
     expect(mixed.statusCode).toBe(400);
     expect(await pushRows(userId)).toEqual([]);
