@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal, apiKeyOperations } from '../operations/api-keys.js';
 import { Forbidden, NotFound } from '../operations/errors.js';
 import type { Scope } from '../operations/scope.js';
+import { twilioStatusPath } from './routes/twilio.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,8 +11,11 @@ declare module 'fastify' {
   }
 }
 
-/** What anyone may read without a key. */
-export const publicPaths = new Set(['/openapi.json', '/health']);
+/**
+ * What needs no key: the API's description and health, and providers' callbacks (Twilio's delivery receipts),
+ * which prove themselves with a signature instead.
+ */
+export const publicPaths = new Set(['/openapi.json', '/health', twilioStatusPath]);
 
 /**
  * The `onRequest` hook that finds the principal of the request's API key (`Authorization: Bearer ok_...`), or
@@ -19,7 +23,7 @@ export const publicPaths = new Set(['/openapi.json', '/health']);
  */
 export function authenticate(keys: ReturnType<typeof apiKeyOperations>) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    if (publicPaths.has(request.url)) return;
+    if (publicPaths.has(request.url.split('?')[0]!)) return;
     const header = request.headers.authorization ?? '';
     const principal = header.startsWith('Bearer ')
       ? await keys.authenticate(header.slice('Bearer '.length).trim())

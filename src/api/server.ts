@@ -8,8 +8,11 @@ import { apiKeyOperations } from '../operations/api-keys.js';
 import { auditOperations } from '../operations/audit.js';
 import { customerOperations } from '../operations/customers.js';
 import { deadLetterOperations } from '../operations/dead-letters.js';
+import { deliveryReceiptOperations } from '../operations/delivery-receipts.js';
 import { eventOperations } from '../operations/events.js';
 import { orderOperations } from '../operations/orders.js';
+import { phoneNumberOperations } from '../operations/phone-numbers.js';
+import { pushRegistrationOperations } from '../operations/push-registrations.js';
 import { replayOperations } from '../operations/replay.js';
 import { subscriptionOperations } from '../operations/subscriptions.js';
 import { webhookEndpointOperations } from '../operations/webhook-endpoints.js';
@@ -19,6 +22,7 @@ import { authenticate } from './auth.js';
 import { errorHandler } from './errors.js';
 import { methodNotAllowed } from './method-not-allowed.js';
 import { auditRoutes } from './routes/audit.js';
+import { contactRoutes } from './routes/contacts.js';
 import { customerRoutes } from './routes/customers.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { eventRoutes } from './routes/events.js';
@@ -26,6 +30,7 @@ import { notificationRoutes } from './routes/notifications.js';
 import { orderRoutes } from './routes/orders.js';
 import { replayRoutes } from './routes/replay.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
+import { twilioStatusRoutes } from './routes/twilio.js';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
 
 export interface ApiOptions {
@@ -41,6 +46,10 @@ export interface ApiOptions {
   log?: Logger;
   /** The largest request body, in bytes. */
   bodyLimit?: number;
+  /** Twilio's auth token, which signs its delivery receipts; unset, the receipts route answers 404. */
+  twilioAuthToken?: string;
+  /** Where the API is reached from outside (PUBLIC_BASE_URL): the URL Twilio signs is under it. */
+  publicBaseUrl?: string;
 }
 
 const openapi: FastifyDynamicSwaggerOptions['openapi'] = {
@@ -48,7 +57,7 @@ const openapi: FastifyDynamicSwaggerOptions['openapi'] = {
     title: 'Orderly API',
     version: '1',
     description:
-      'Inspect, retry, cancel, redrive and replay notifications; manage subscriptions and webhook endpoints.',
+      "Inspect, retry, cancel, redrive and replay notifications; manage subscriptions, webhook endpoints and users' phone numbers and push devices; receive providers' delivery receipts.",
   },
   components: {
     securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an Orderly API key (ok_...)' } },
@@ -57,8 +66,8 @@ const openapi: FastifyDynamicSwaggerOptions['openapi'] = {
 };
 
 /**
- * Orderly's HTTP API (fastify): the operators' operations of the CLI, direct notifications, and customers'
- * subscriptions and webhook endpoints. Every request carries an API key (`Authorization: Bearer ok_...`);
+ * Orderly's HTTP API (fastify): the operators' operations of the CLI, direct notifications, customers'
+ * subscriptions, webhook endpoints and users' contacts (phone numbers, push devices), and Twilio's delivery receipts. Every request carries an API key (`Authorization: Bearer ok_...`);
  * a customer's key sees and changes only that customer's data, and anything else answers 404 as if it did
  * not exist. The OpenAPI document is served at /openapi.json. The routes are in ./routes/, one module per resource.
  */
@@ -120,7 +129,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 /** Every resource's routes, each module a plugin given the operations it needs. */
 async function registerRoutes(
   app: FastifyInstance,
-  { pool, client, destinations, secrets, secretGraceS }: ApiOptions,
+  { pool, client, destinations, secrets, secretGraceS, twilioAuthToken, publicBaseUrl }: ApiOptions,
   audit: ReturnType<typeof auditOperations>,
 ): Promise<void> {
   const orders = orderOperations({ pool, client });
@@ -134,4 +143,13 @@ async function registerRoutes(
   const endpoints = webhookEndpointOperations({ pool, destinations, secrets, secretGraceS });
   await app.register(webhookEndpointRoutes, { endpoints });
   await app.register(auditRoutes, { audit });
+  await app.register(contactRoutes, {
+    phoneNumbers: phoneNumberOperations({ pool }),
+    pushRegistrations: pushRegistrationOperations({ pool }),
+  });
+  await app.register(twilioStatusRoutes, {
+    receipts: deliveryReceiptOperations({ pool }),
+    authToken: twilioAuthToken,
+    publicBaseUrl: publicBaseUrl ?? 'http://127.0.0.1:8080',
+  });
 }

@@ -24,6 +24,8 @@ runProcess('api', async () => {
     secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS),
     secretGraceS: config.WEBHOOK_SECRET_GRACE_S,
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
+    twilioAuthToken: config.TWILIO_AUTH_TOKEN,
+    publicBaseUrl: config.PUBLIC_BASE_URL,
     log,
   });
   const address = await app.listen({ host: config.API_HOST, port: config.API_PORT }).catch((error: unknown) => {
@@ -43,6 +45,9 @@ runProcess('api', async () => {
       temporal: config.TEMPORAL_ADDRESS,
       mysql: `${config.MYSQL_HOST}:${config.MYSQL_PORT}/${config.MYSQL_DATABASE}`,
       metrics: metrics.url,
+      twilioReceipts: config.TWILIO_AUTH_TOKEN
+        ? `${config.PUBLIC_BASE_URL.replace(/\/+$/, '')}/v1/providers/twilio/status`
+        : 'off (no TWILIO_AUTH_TOKEN)',
     },
     'api started',
   );

@@ -1,6 +1,6 @@
 /**
  * `orderly`: the operators' command line. Inspect an event or order, hurry or cancel a notification, work
- * the dead letters, hold a customer, replay a time window. Every command prints readable text, or JSON
+ * the dead letters, hold a customer, replay a time window, keep users' phone numbers and push devices. Every command prints readable text, or JSON
  * with `--json`, and exits non-zero (with one sentence) when it cannot do what was asked.
  */
 import { userInfo } from 'node:os';
@@ -16,6 +16,8 @@ import { type DeadLetterRecord, type DeadLetterStatus, deadLetterOperations } fr
 import { NotFound, requireId } from '../operations/errors.js';
 import { type EventStatus, eventOperations } from '../operations/events.js';
 import { type OrderStatus, orderOperations } from '../operations/orders.js';
+import { type PhoneNumber, phoneNumberOperations } from '../operations/phone-numbers.js';
+import { type PushRegistration, pushRegistrationOperations } from '../operations/push-registrations.js';
 import { replayOperations } from '../operations/replay.js';
 import { webhookEndpointOperations } from '../operations/webhook-endpoints.js';
 import { createSecretBox } from '../secrets.js';
@@ -33,7 +35,7 @@ interface Context {
  */
 function withContext<A extends unknown[]>(
   action: (context: Context, ...args: A) => Promise<void>,
-  { audit }: { audit?: string } = {},
+  { audit, conceal = [] }: { audit?: string; conceal?: string[] } = {},
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const config = loadConfig();
@@ -52,14 +54,21 @@ function withContext<A extends unknown[]>(
       console.error(`orderly: ${error instanceof Error ? error.message : String(error)}`);
       process.exitCode = 1;
     } finally {
-      if (audit !== undefined) await recordCliAction(pool, audit, args, outcome);
+      if (audit !== undefined) await recordCliAction(pool, audit, args, outcome, conceal);
       await connection?.close();
       await pool.end();
     }
   };
 }
 
-async function recordCliAction(pool: Pool, action: string, args: unknown[], outcome: string): Promise<void> {
+/** `conceal`: options whose values are secrets (a browser's push keys), recorded as `(concealed)`. */
+async function recordCliAction(
+  pool: Pool,
+  action: string,
+  args: unknown[],
+  outcome: string,
+  conceal: string[],
+): Promise<void> {
   const target = args.filter((arg): arg is string => typeof arg === 'string').join(' ');
   const options = args.find(
     (arg): arg is Record<string, unknown> => typeof arg === 'object' && arg !== null && !(arg instanceof Command),
@@ -68,7 +77,10 @@ async function recordCliAction(pool: Pool, action: string, args: unknown[], outc
     options === undefined
       ? ''
       : Object.entries(options)
-          .map(([key, value]) => `--${key} ${value instanceof Date ? value.toISOString() : String(value)}`)
+          .map(
+            ([key, value]) =>
+              `--${key} ${conceal.includes(key) ? '(concealed)' : value instanceof Date ? value.toISOString() : String(value)}`,
+          )
           .join(' ');
   await auditOperations({ pool })
     .record({
@@ -385,6 +397,109 @@ endpoint
       { audit: 'endpoint rotate-secret' },
     ),
   );
+
+const renderPhone = (p: PhoneNumber) => `user ${p.userId}: ${p.number} (since ${p.since})`;
+const renderPush = (r: PushRegistration) =>
+  `#${r.id} user ${r.userId} ${r.kind} ${r.endpoint ?? `token ${r.tokenEnding}`} (since ${r.createdAt})`;
+
+const contact = program
+  .command('contact')
+  .description("where users are reached by SMS and push (operators: any user's)");
+const phone = contact.command('phone').description("a user's mobile number (one per user, kept in E.164)");
+
+phone
+  .command('set <userId> <number>')
+  .description('set or replace the number: international (+44 7400 123456), or national with --country')
+  .option('--country <code>', 'ISO 3166-1 alpha-2 country of a national number (GB)')
+  .option('--json', 'print JSON')
+  .action(
+    withContext(
+      async ({ pool }, userId: string, number: string, options: { country?: string; json?: boolean }) => {
+        const stored = await phoneNumberOperations({ pool }).set(
+          requireId('user', userId),
+          { number, ...(options.country === undefined ? {} : { country: options.country.toUpperCase() }) },
+          undefined,
+        );
+        output(options.json, stored, () => renderPhone(stored));
+      },
+      { audit: 'contact phone set' },
+    ),
+  );
+
+phone
+  .command('show <userId>')
+  .option('--json', 'print JSON')
+  .action(
+    withContext(async ({ pool }, userId: string, options: { json?: boolean }) => {
+      const stored = await phoneNumberOperations({ pool }).get(requireId('user', userId), undefined);
+      output(options.json, stored, () => renderPhone(stored));
+    }),
+  );
+
+phone.command('remove <userId>').action(
+  withContext(
+    async ({ pool }, userId: string) => {
+      await phoneNumberOperations({ pool }).remove(requireId('user', userId), undefined);
+      console.log(`user ${userId}: phone number removed`);
+    },
+    { audit: 'contact phone remove' },
+  ),
+);
+
+const push = contact.command('push').description("a user's push devices (Web Push subscriptions, FCM tokens)");
+
+push
+  .command('add <userId>')
+  .description('register a device; the same device again is the existing registration')
+  .option('--web-push <json>', "a browser's subscription, as PushSubscription.toJSON() gives it")
+  .option('--fcm <token>', 'an FCM registration token')
+  .option('--json', 'print JSON')
+  .action(
+    withContext(
+      async ({ pool }, userId: string, options: { webPush?: string; fcm?: string; json?: boolean }) => {
+        if ((options.webPush === undefined) === (options.fcm === undefined))
+          throw new Error('give --web-push <subscription JSON> or --fcm <token>, not both or neither');
+        const { registration, created } = await pushRegistrationOperations({ pool }).register(
+          requireId('user', userId),
+          options.webPush !== undefined
+            ? { kind: 'web-push', subscription: options.webPush }
+            : { kind: 'fcm', token: options.fcm },
+          undefined,
+        );
+        output(
+          options.json,
+          registration,
+          () =>
+            `push registration ${registration.id}: ${created ? 'registered' : 'already registered'} (${renderPush(registration)})`,
+        );
+      },
+      { audit: 'contact push add', conceal: ['webPush', 'fcm'] },
+    ),
+  );
+
+push
+  .command('list <userId>')
+  .option('--json', 'print JSON')
+  .action(
+    withContext(async ({ pool }, userId: string, options: { json?: boolean }) => {
+      const registrations = await pushRegistrationOperations({ pool }).list(requireId('user', userId), undefined);
+      output(options.json, registrations, () =>
+        registrations.length === 0
+          ? `user ${userId} has no push registrations`
+          : registrations.map(renderPush).join('\n'),
+      );
+    }),
+  );
+
+push.command('remove <registrationId>').action(
+  withContext(
+    async ({ pool }, id: string) => {
+      await pushRegistrationOperations({ pool }).remove(requireId('push registration', id), undefined);
+      console.log(`push registration ${id}: removed`);
+    },
+    { audit: 'contact push remove' },
+  ),
+);
 
 program
   .command('audit')

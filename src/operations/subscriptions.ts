@@ -1,6 +1,7 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { Conflict, NotFound } from './errors.js';
 import { type Scope, inScope } from './scope.js';
+import { userCustomer } from './users.js';
 import { findEndpoint } from './webhook-endpoints.js';
 
 export interface SubscriptionInput {
@@ -39,13 +40,6 @@ export type Subscription = ReturnType<typeof subscriptionOf>;
  * exactly like something that does not exist.
  */
 export function subscriptionOperations({ pool }: { pool: Pool }) {
-  async function userCustomer(userId: string, scope: Scope): Promise<string> {
-    const [rows] = await pool.execute<RowDataPacket[]>('SELECT customer_id FROM users WHERE id = ?', [userId]);
-    if (rows[0] === undefined || !inScope(scope, String(rows[0].customer_id)))
-      throw new NotFound(`there is no user ${userId}`);
-    return String(rows[0].customer_id);
-  }
-
   async function get(id: string, scope: Scope): Promise<Subscription> {
     const [rows] = await pool.execute<RowDataPacket[]>(
       `SELECT ${subscriptionColumns} FROM subscriptions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`,
@@ -78,7 +72,7 @@ export function subscriptionOperations({ pool }: { pool: Pool }) {
     get,
 
     async create(input: SubscriptionInput, scope: Scope): Promise<Subscription> {
-      await checkEndpoint(input, await userCustomer(input.userId, scope), scope);
+      await checkEndpoint(input, await userCustomer(pool, input.userId, scope), scope);
       const [result] = await pool.execute<ResultSetHeader>(
         'INSERT INTO subscriptions (user_id, channel, endpoint_id, flow_id, on_success, on_failure, muted) VALUES (?, ?, ?, ?, ?, ?, ?)',
         [

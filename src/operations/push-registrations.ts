@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { InvalidContact, parseFcmToken, parseWebPushSubscription } from '../providers/contacts.js';
+import { BadRequest, NotFound } from './errors.js';
+import { type Scope, inScope } from './scope.js';
+import { userCustomer } from './users.js';
+
+/**
+ * A device to register: a browser's Web Push subscription (what `PushSubscription.toJSON()` gives, as an object or
+ * JSON text) or an FCM registration token.
+ */
+export type PushRegistrationInput =
+  | { kind: 'web-push'; subscription?: unknown; token?: undefined }
+  | { kind: 'fcm'; token?: string; subscription?: undefined };
+
+const registrationColumns = 'id, customer_id, user_id, kind, endpoint, token, created_at';
+
+/**
+ * What is shown of a registration: enough to tell devices apart, never the browser's `auth` secret or its key, and
+ * of an FCM token only its last characters.
+ */
+const registrationOf = (r: RowDataPacket) => ({
+  id: String(r.id),
+  customerId: String(r.customer_id),
+  userId: String(r.user_id),
+  kind: r.kind as 'web-push' | 'fcm',
+  /** web-push: the push service URL the browser gave. */
+  endpoint: r.endpoint as string | null,
+  /** fcm: the token's last 8 characters. */
+  tokenEnding: r.token === null ? null : `…${String(r.token).slice(-8)}`,
+  createdAt: (r.created_at as Date).toISOString(),
+});
+
+/** A push registration as the API and the CLI show it. */
+export type PushRegistration = ReturnType<typeof registrationOf>;
+
+/** The columns of a valid registration, or {@link BadRequest} naming its first problem. */
+function columnsOf(input: PushRegistrationInput) {
+  try {
+    if (input.kind === 'web-push') {
+      if (input.subscription === undefined || input.token !== undefined)
+        throw new BadRequest('a web-push registration has a subscription and no token');
+      const { endpoint, keys } = parseWebPushSubscription(input.subscription);
+      return { endpoint, p256dh: keys.p256dh, auth: keys.auth, token: null, address: endpoint };
+    }
+    if (input.token === undefined || input.subscription !== undefined)
+      throw new BadRequest('an fcm registration has a token and no subscription');
+    const token = parseFcmToken(input.token);
+    return { endpoint: null, p256dh: null, auth: null, token, address: token };
+  } catch (error) {
+    if (error instanceof InvalidContact) throw new BadRequest(error.message);
+    // The validator's https check parses the endpoint even after finding it is not a URL, and throws.
+    if ((error as { code?: string }).code === 'ERR_INVALID_URL')
+      throw new BadRequest('invalid web-push subscription: endpoint: not a URL');
+    throw error;
+  }
+}
+
+/**
+ * Users' push devices (any number per user), where push notifications go; customers manage their own users'
+ * (operators everyone's). Something outside the caller's scope is reported exactly like something that does not
+ * exist.
+ */
+export function pushRegistrationOperations({ pool }: { pool: Pool }) {
+  async function get(id: string, scope: Scope): Promise<PushRegistration> {
+    const [rows] = await pool.execute<RowDataPacket[]>(
+      `SELECT ${registrationColumns} FROM push_registrations WHERE id = ?`,
+      [id],
+    );
+    if (rows[0] === undefined || !inScope(scope, String(rows[0].customer_id)))
+      throw new NotFound(`there is no push registration ${id}`);
+    return registrationOf(rows[0]);
+  }
+
+  return {
+    async list(userId: string, scope: Scope): Promise<PushRegistration[]> {
+      await userCustomer(pool, userId, scope);
+      const [rows] = await pool.execute<RowDataPacket[]>(
+        `SELECT ${registrationColumns} FROM push_registrations WHERE user_id = ? ORDER BY id`,
+        [userId],
+      );
+      return rows.map(registrationOf);
+    },
+
+    /**
+     * Registers a device. The same device (endpoint or token) registered again for the user is the existing
+     * registration (`created: false`), its keys refreshed to the latest the browser gave.
+     */
+    async register(
+      userId: string,
+      input: PushRegistrationInput,
+      scope: Scope,
+    ): Promise<{ registration: PushRegistration; created: boolean }> {
+      const customerId = await userCustomer(pool, userId, scope);
+      const { address, ...columns } = columnsOf(input);
+      const addressHash = createHash('sha256').update(address).digest('hex');
+      const existing = async () => {
+        const [rows] = await pool.execute<RowDataPacket[]>(
+          'SELECT id FROM push_registrations WHERE user_id = ? AND address_hash = ?',
+          [userId, addressHash],
+        );
+        return rows[0] === undefined ? undefined : String(rows[0].id);
+      };
+      let id = await existing();
+      if (id === undefined) {
+        try {
+          const [result] = await pool.execute<ResultSetHeader>(
+            `INSERT INTO push_registrations (customer_id, user_id, kind, endpoint, p256dh, auth, token, address_hash)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+            [
+              customerId,
+              userId,
+              input.kind,
+              columns.endpoint,
+              columns.p256dh,
+              columns.auth,
+              columns.token,
+              addressHash,
+            ],
+          );
+          return { registration: await get(String(result.insertId), scope), created: true };
+        } catch (error) {
+          // Registered by a concurrent request in between: that one is the registration.
+          if ((error as { code?: string }).code !== 'ER_DUP_ENTRY') throw error;
+          id = (await existing())!;
+        }
+      }
+      // A browser that subscribes again may have new keys for the same endpoint: keep the latest.
+      await pool.execute('UPDATE push_registrations SET p256dh = ?, auth = ? WHERE id = ?', [
+        columns.p256dh,
+        columns.auth,
+        id,
+      ]);
+      return { registration: await get(id, scope), created: false };
+    },
+
+    async remove(id: string, scope: Scope): Promise<void> {
+      await get(id, scope);
+      await pool.execute('DELETE FROM push_registrations WHERE id = ?', [id]);
+    },
+  };
+}
