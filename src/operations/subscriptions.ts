@@ -1,4 +1,5 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Channel } from '../domain.js';
 import { Conflict, NotFound } from './errors.js';
 import { type Scope, inScope } from './scope.js';
 import { userCustomer } from './users.js';
@@ -6,7 +7,7 @@ import { findEndpoint } from './webhook-endpoints.js';
 
 export interface SubscriptionInput {
   userId: string;
-  channel: 'email' | 'webhook';
+  channel: Channel;
   endpointId?: string | null;
   flowId?: string | null;
   onSuccess?: boolean;
@@ -50,14 +51,14 @@ export function subscriptionOperations({ pool }: { pool: Pool }) {
     return subscriptionOf(rows[0]);
   }
 
-  /** A webhook subscription names an endpoint of the user's own customer; an email one names none. */
+  /** A webhook subscription names an endpoint of the user's own customer; the other channels name none. */
   async function checkEndpoint(input: SubscriptionInput, customerId: string, scope: Scope): Promise<void> {
     if (input.channel === 'webhook') {
       if (!input.endpointId) throw new Conflict('a webhook subscription needs endpointId');
       const endpoint = await findEndpoint(pool, input.endpointId, scope);
       if (endpoint.customerId !== customerId) throw new NotFound(`there is no webhook endpoint ${input.endpointId}`);
     } else if (input.endpointId) {
-      throw new Conflict('an email subscription has no endpointId');
+      throw new Conflict(`an ${input.channel} subscription has no endpointId`);
     }
   }
 

@@ -95,7 +95,7 @@ describe('parseWebPushSubscription', () => {
   it('rejects an http endpoint, short keys, a compressed point and non-base64url keys', () => {
     const good = browserLike();
     expect(() => parseWebPushSubscription({ ...good, endpoint: 'http://push.example/x' })).toThrow(
-      /endpoint must be https/,
+      /endpoint must be an https URL/,
     );
     expect(() =>
       parseWebPushSubscription({ ...good, keys: { ...good.keys, auth: randomBytes(8).toString('base64url') } }),

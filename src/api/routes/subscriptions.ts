@@ -19,7 +19,7 @@ const createBody = {
   additionalProperties: false,
   properties: {
     userId: id,
-    channel: { type: 'string', enum: ['email', 'webhook'] },
+    channel: { type: 'string', enum: ['email', 'webhook', 'sms', 'push'] },
     endpointId: { ...id, type: ['string', 'null'] },
     ...subscriptionFields,
   },
