@@ -217,7 +217,7 @@ describe('HTTP API', () => {
 
   it('answers bad input with 400 naming the field, unknown ids with 404, oversized bodies with 413, never a stack trace', async () => {
     const a = await customerWithData();
-    const bad = await call(a.key, 'POST', '/v1/subscriptions', { userId: a.user.id, channel: 'sms' });
+    const bad = await call(a.key, 'POST', '/v1/subscriptions', { userId: a.user.id, channel: 'fax' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json<{ error: string }>().error).toMatch(/channel/);
     const badId = await call(a.key, 'GET', '/v1/events/abc');
