@@ -1,18 +1,16 @@
 import { Client, Connection } from '@temporalio/client';
 import { buildApi } from '../api/server.js';
 import { loadConfig, webhookDestinationPolicy } from '../config.js';
-import { createPool } from '../db/pool.js';
 import { createLogger } from '../logger.js';
 import { createRegistry, defaultMetricsPorts, serveMetrics } from '../metrics.js';
 import { createSecretBox } from '../secrets.js';
 import { destinationChecks } from '../webhook-destination.js';
-import { connectTo, runProcess, shutdownRequested } from './run.js';
+import { connectTo, connectToMysql, runProcess, shutdownRequested } from './run.js';
 
 runProcess('api', async () => {
   const config = loadConfig();
   const log = createLogger('api', config.LOG_LEVEL);
-  const pool = createPool(config);
-  await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
+  const pool = await connectToMysql(config);
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () =>
     Connection.connect({ address: config.TEMPORAL_ADDRESS }),
   );

@@ -1,20 +1,11 @@
 import './production.js';
-import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../config.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
-import {
-  createRegistry,
-  defaultMetricsPorts,
-  defaultTemporalMetricsPorts,
-  senderMetrics,
-  serveMetrics,
-} from '../metrics.js';
-import { installTemporalRuntime } from '../workers/runtime.js';
-import { createPool } from '../db/pool.js';
+import { createRegistry, defaultMetricsPorts, senderMetrics, serveMetrics } from '../metrics.js';
 import { createEmailWorker, createSmtpTransport } from '../workers/email-worker.js';
 import { createProviderWorkers, createProviders, providerRate } from '../workers/provider-workers.js';
-import { connectTo, runProcess } from './run.js';
+import { connectTo, connectToMysql, connectWorkerToTemporal, runProcess } from './run.js';
 
 runProcess('email-worker', async () => {
   const config = loadConfig();
@@ -23,17 +14,9 @@ runProcess('email-worker', async () => {
   const providers = createProviders(config);
   const servesProviders = providers.sms.length + providers.push.length > 0;
   // MySQL only for the SMS and push senders, which read phone numbers and push registrations at send time.
-  const pool = servesProviders ? createPool(config) : undefined;
-  if (pool) await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
+  const pool = servesProviders ? await connectToMysql(config) : undefined;
   await connectTo(`SMTP at ${config.SMTP_HOST}:${config.SMTP_PORT}`, () => transport.verify());
-  const temporalMetrics = installTemporalRuntime(
-    log,
-    config.METRICS_HOST,
-    config.TEMPORAL_METRICS_PORT ?? defaultTemporalMetricsPorts['email-worker'],
-  );
-  const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () =>
-    NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }),
-  );
+  const { connection, temporalMetrics } = await connectWorkerToTemporal('email-worker', config, log);
   const registry = createRegistry('email-worker');
   const sendMetrics = senderMetrics(registry);
   const worker = await createEmailWorker({

@@ -1,18 +1,16 @@
 import { Client, Connection } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadConfig } from '../config.js';
-import { createPool } from '../db/pool.js';
 import { createIngest } from '../ingest/consumer.js';
 import { createLogger } from '../logger.js';
 import { createRegistry, defaultMetricsPorts, ingestMetrics, serveMetrics } from '../metrics.js';
-import { connectTo, runProcess, shutdownRequested } from './run.js';
+import { connectTo, connectToMysql, runProcess, shutdownRequested } from './run.js';
 
 runProcess('ingest', async () => {
   const config = loadConfig();
   const log = createLogger('ingest', config.LOG_LEVEL);
   // The order's notification chain (which notification each new one waits for) is kept in MySQL.
-  const pool = createPool(config);
-  await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
+  const pool = await connectToMysql(config);
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () =>
     Connection.connect({ address: config.TEMPORAL_ADDRESS }),
   );

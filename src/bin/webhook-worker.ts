@@ -1,34 +1,17 @@
-import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, webhookDestinationPolicy } from '../config.js';
-import { createPool } from '../db/pool.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
-import {
-  createRegistry,
-  defaultMetricsPorts,
-  defaultTemporalMetricsPorts,
-  senderMetrics,
-  serveMetrics,
-} from '../metrics.js';
-import { installTemporalRuntime } from '../workers/runtime.js';
+import { createRegistry, defaultMetricsPorts, senderMetrics, serveMetrics } from '../metrics.js';
 import { createSecretBox } from '../secrets.js';
 import { destinationChecks } from '../webhook-destination.js';
 import { createWebhookAgent, createWebhookWorker } from '../workers/webhook-worker.js';
-import { connectTo, runProcess } from './run.js';
+import { connectToMysql, connectWorkerToTemporal, runProcess } from './run.js';
 
 runProcess('webhook-worker', async () => {
   const config = loadConfig();
   const log = createLogger('webhook-worker', config.LOG_LEVEL);
-  const pool = createPool(config);
-  await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
-  const temporalMetrics = installTemporalRuntime(
-    log,
-    config.METRICS_HOST,
-    config.TEMPORAL_METRICS_PORT ?? defaultTemporalMetricsPorts['webhook-worker'],
-  );
-  const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () =>
-    NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }),
-  );
+  const pool = await connectToMysql(config);
+  const { connection, temporalMetrics } = await connectWorkerToTemporal('webhook-worker', config, log);
   const destinations = destinationChecks(webhookDestinationPolicy(config));
   const agent = createWebhookAgent(config, destinations);
   const registry = createRegistry('webhook-worker');

@@ -1,40 +1,28 @@
 import './production.js';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, webhookDefaults } from '../config.js';
-import { createPool } from '../db/pool.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
 import {
   circuitStateGauge,
   createRegistry,
   defaultMetricsPorts,
-  defaultTemporalMetricsPorts,
   ledgerMetrics,
   senderMetrics,
   serveMetrics,
 } from '../metrics.js';
-import { installTemporalRuntime } from '../workers/runtime.js';
 import { createSmtpTransport } from '../workers/email-worker.js';
 import { createWorkflowWorker } from '../workers/workflow-worker.js';
-import { connectTo, runProcess } from './run.js';
+import { connectTo, connectToMysql, connectWorkerToTemporal, runProcess } from './run.js';
 
 runProcess('workflow-worker', async () => {
   const config = loadConfig();
   const log = createLogger('workflow-worker', config.LOG_LEVEL);
-  const pool = createPool(config);
-  await connectTo(`MySQL at ${config.MYSQL_HOST}:${config.MYSQL_PORT}`, () => pool.query('SELECT 1'));
+  const pool = await connectToMysql(config);
   // Each email's first attempt runs here (a local activity); the email workers take the retries.
   const transport = createSmtpTransport(config);
   await connectTo(`SMTP at ${config.SMTP_HOST}:${config.SMTP_PORT}`, () => transport.verify());
-  const temporalMetrics = installTemporalRuntime(
-    log,
-    config.METRICS_HOST,
-    config.TEMPORAL_METRICS_PORT ?? defaultTemporalMetricsPorts['workflow-worker'],
-  );
-  const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () =>
-    NativeConnection.connect({ address: config.TEMPORAL_ADDRESS }),
-  );
+  const { connection, temporalMetrics } = await connectWorkerToTemporal('workflow-worker', config, log);
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   const registry = createRegistry('workflow-worker');

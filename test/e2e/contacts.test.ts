@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
 import { createECDH, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
-import { repoRoot } from '../../stack/paths.js';
 import { buildApi } from '../../src/api/server.js';
 import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
@@ -16,6 +13,7 @@ import { createSecretBox } from '../../src/secrets.js';
 import { destinationChecks } from '../../src/webhook-destination.js';
 import { type TwilioServer, startTwilioServer } from '../support/providers/twilio-server.js';
 import { useTemporalClient } from '../support/pipeline.js';
+import { orderly } from '../support/orderly-cli.js';
 
 const temporal = useTemporalClient();
 let pool: Pool;
@@ -91,20 +89,6 @@ const pushRows = async (userId: string) =>
   (
     await pool.query<RowDataPacket[]>('SELECT id, kind FROM push_registrations WHERE user_id = ? ORDER BY id', [userId])
   )[0];
-
-/** Runs the real `orderly` command (bin/orderly.mjs) and returns what it printed and its exit code. */
-function orderly(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(repoRoot, 'bin', 'orderly.mjs'), ...args],
-      { cwd: repoRoot, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
-      },
-    );
-  });
-}
 
 describe('contacts through the API', () => {
   it('sets, reads, replaces and removes a phone number, stored in E.164; each change is in the audit trail', async () => {

@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
-import { repoRoot } from '../../stack/paths.js';
 import { workflowIds } from '../../src/domain.js';
 import { deadLettersQuery } from '../../src/workflows/messages.js';
 import { deliveriesOf } from '../support/expectations.js';
@@ -14,6 +11,7 @@ import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
 import { subscribedCustomer, usePipeline, useTemporalClient } from '../support/pipeline.js';
 import { insertEventUnseenByCdc } from '../support/unseen-event.js';
 import { until } from '../support/until.js';
+import { orderly } from '../support/orderly-cli.js';
 
 let smtp: FaultySmtp;
 const smtpPort = 2527;
@@ -28,20 +26,6 @@ const temporal = useTemporalClient();
 afterAll(async () => {
   await smtp.close();
 });
-
-/** Runs the real `orderly` command (bin/orderly.mjs) and returns what it printed and its exit code. */
-function orderly(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(repoRoot, 'bin', 'orderly.mjs'), ...args],
-      { cwd: repoRoot, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
-      },
-    );
-  });
-}
 
 const mailsFor = (eventId: string) => smtp.received.filter((m) => m.eventId === eventId);
 const stateOf = async (eventId: string) => (await deliveriesOf(pipeline.pool, [eventId]))[0];
