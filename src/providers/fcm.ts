@@ -1,13 +1,10 @@
 import { SignJWT, importPKCS8 } from 'jose';
 import { z } from 'zod';
+import type { PushMessage, PushProvider, PushRegistration, SentMessage } from './types.js';
 import {
-  type PushMessage,
-  type PushProvider,
-  type PushRegistration,
   ProviderRejected,
   ProviderUnavailable,
   RecipientRejected,
-  type SentMessage,
   parseRetryAfter,
   registrationOf,
   parseJson,

@@ -1,11 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { SentMessage, SmsMessage, SmsProvider } from './types.js';
 import {
   ProviderRejected,
   ProviderUnavailable,
   RecipientRejected,
-  type SentMessage,
-  type SmsMessage,
-  type SmsProvider,
   parseRetryAfter,
   parseJson,
   unreachable,

@@ -1,16 +1,8 @@
 import { Auth } from '@vonage/auth';
 import { SMS, type SMSFailure, type SMSMessages, TypeEnum } from '@vonage/sms';
 import { SegmentedMessage } from 'sms-segments-calculator';
-import {
-  ProviderRejected,
-  ProviderUnavailable,
-  RecipientRejected,
-  type SentMessage,
-  type SmsMessage,
-  type SmsProvider,
-  parseRetryAfter,
-  unreachable,
-} from './types.js';
+import type { SentMessage, SmsMessage, SmsProvider } from './types.js';
+import { ProviderRejected, ProviderUnavailable, RecipientRejected, parseRetryAfter, unreachable } from './types.js';
 
 type Verdict = 'unavailable' | 'recipient' | 'recipient-gone' | 'rejected';
 

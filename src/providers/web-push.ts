@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:https';
 import webpush, { type WebPushError } from 'web-push';
+import type { PushMessage, PushProvider, SentMessage } from './types.js';
 import {
-  type PushMessage,
-  type PushProvider,
   ProviderRejected,
   ProviderUnavailable,
   RecipientRejected,
-  type SentMessage,
   parseRetryAfter,
   registrationOf,
   unreachable,
