@@ -50,7 +50,7 @@ let failed = false;
 try {
   for (const [who, { key }] of Object.entries(principals)) {
     console.log(
-      `fuzz: every operation with ${who} key (schemathesis ${version}, checks: no server error, response schemas)`,
+      `fuzz: every operation with ${who} key (schemathesis ${version}, checks: no server error, declared status codes, response schemas)`,
     );
     const run = spawnSync(
       st,
@@ -60,7 +60,7 @@ try {
         '--header',
         `Authorization: Bearer ${key}`,
         '--checks',
-        'not_a_server_error,response_schema_conformance',
+        'not_a_server_error,status_code_conformance,response_schema_conformance',
         '--max-examples',
         maxExamples,
         '--seed',
