@@ -1,14 +1,19 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import webpush from 'web-push';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OrderlyProcess, startOrderly } from '../../scripts/orderly-processes.js';
 import { sample } from '../../scripts/sample-data.js';
+import { repoRoot } from '../../stack/paths.js';
+import type { EventStatus } from '../../src/operations/events.js';
 import { mailTo, waitForMail } from '../support/mail-sink.js';
 import { usePipeline } from '../support/pipeline.js';
+import { type FcmServer, startFcmServer } from '../support/providers/fcm-server.js';
 import { type PushService, startPushService } from '../support/providers/push-service.js';
 import { type TwilioServer, startTwilioServer } from '../support/providers/twilio-server.js';
 import { type VonageServer, startVonageServer } from '../support/providers/vonage-server.js';
@@ -21,13 +26,19 @@ const rateTolerance = 1;
 let twilio: TwilioServer;
 let vonage: VonageServer;
 let push: PushService;
+let fcm: FcmServer;
 const vapid = webpush.generateVAPIDKeys();
 /** Filled in before the pipeline starts (hooks run in order): the processes read it then. */
 const env: NodeJS.ProcessEnv = {};
 const caFile = join(tmpdir(), `orderly-push-ca-${randomUUID()}.pem`);
 
 beforeAll(async () => {
-  [twilio, vonage, push] = await Promise.all([startTwilioServer(), startVonageServer(), startPushService()]);
+  [twilio, vonage, push, fcm] = await Promise.all([
+    startTwilioServer(),
+    startVonageServer(),
+    startPushService(),
+    startFcmServer(),
+  ]);
   // web-push speaks HTTPS only: the email worker trusts the local push service's certificate through Node.
   writeFileSync(caFile, push.ca);
   Object.assign(env, {
@@ -40,7 +51,10 @@ beforeAll(async () => {
     VONAGE_API_SECRET: vonage.apiSecret,
     VONAGE_FROM: '15005550006',
     VONAGE_BASE_URL: vonage.url,
-    PUSH_PROVIDERS: 'web-push',
+    PUSH_PROVIDERS: 'web-push,fcm',
+    // The key file's token_uri is the local server's token endpoint: the provider's OAuth exchange happens for real.
+    FCM_SERVICE_ACCOUNT_JSON: JSON.stringify(fcm.serviceAccount),
+    FCM_BASE_URL: fcm.url,
     VAPID_PUBLIC_KEY: vapid.publicKey,
     VAPID_PRIVATE_KEY: vapid.privateKey,
     PROVIDER_RATE_LIMITS: `twilio=${twilioRate}`,
@@ -49,7 +63,7 @@ beforeAll(async () => {
 });
 const context = usePipeline(env);
 afterAll(async () => {
-  await Promise.all([twilio?.close(), vonage?.close(), push?.close()]);
+  await Promise.all([twilio?.close(), vonage?.close(), push?.close(), fcm?.close()]);
   rmSync(caFile, { force: true });
 });
 
@@ -103,6 +117,29 @@ async function registerPush(pool: Pool, customerId: string, userId: string) {
     [customerId, userId, endpoint, keys.p256dh, keys.auth, createHash('sha256').update(endpoint).digest('hex')],
   );
   return browser;
+}
+
+async function registerFcm(pool: Pool, customerId: string, userId: string): Promise<string> {
+  const token = `${randomBytes(11).toString('hex')}:APA91b${randomBytes(60).toString('base64url')}`;
+  await pool.execute(
+    `INSERT INTO push_registrations (customer_id, user_id, kind, token, address_hash) VALUES (?, ?, 'fcm', ?, ?)`,
+    [customerId, userId, token, createHash('sha256').update(token).digest('hex')],
+  );
+  return token;
+}
+
+/** Runs the real `orderly` command (bin/orderly.mjs) and returns what it printed and its exit code. */
+function orderly(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'bin', 'orderly.mjs'), ...args],
+      { cwd: repoRoot, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
+      },
+    );
+  });
 }
 
 const smsOf = <T extends { body?: string; text?: string }>(server: { received: T[] }, eventId: string): T[] =>
@@ -221,6 +258,123 @@ describe('SMS and push', () => {
       reason: 'no push registration',
     });
     expect(push.received.filter((r) => r.subscriptionId === id)).toHaveLength(1);
+  }, 60_000);
+
+  it('every SMS provider failing: a round of waiting, then the first provider again; status shows which sent it', async () => {
+    const { pool } = context;
+    const { customerId, orderId } = await customerWith(pool, ['sms'], '+14155552676');
+    twilio.failWith({ twilioCode: 20503 }, { times: 3 });
+    vonage.failWith({ status: 500, text: 'Internal Server Error' }, { times: 3 });
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const rows = await settledDeliveries(pool, eventId, 90_000);
+    const atTwilio = smsOf(twilio, eventId);
+    const atVonage = smsOf(vonage, eventId);
+    expect(atTwilio.map((r) => r.answered)).toEqual([503, 503, 503, 201]);
+    expect(atVonage.map((r) => r.answered)).toEqual([500, 500, 500]);
+    // Both providers spent their attempts: the next round waits 10 s before Twilio is tried again.
+    expect(atTwilio[3]!.at - atVonage[2]!.at).toBeGreaterThanOrEqual(9_500);
+    expect(rows.sms).toMatchObject({ state: 'sent', provider: 'twilio', provider_message_id: atTwilio[3]!.sid });
+
+    const shown = await orderly('status', eventId, '--json');
+    expect(shown.code).toBe(0);
+    const [notification] = (JSON.parse(shown.stdout) as EventStatus).notifications;
+    expect(notification!.deliveries).toEqual([
+      expect.objectContaining({ channel: 'sms', provider: 'twilio', state: 'sent', attempts: 7 }),
+    ]);
+    expect((await orderly('status', eventId)).stdout).toMatch(/ sms .*via twilio: sent, 7 attempt\(s\), at /);
+  }, 120_000);
+
+  it("retryNow ends an SMS's wait between rounds at once; cancel stops one that is waiting", async () => {
+    const { pool } = context;
+    const { customerId, orderId } = await customerWith(pool, ['sms'], '+14155552677');
+    twilio.failWith({ twilioCode: 20503 });
+    vonage.failWith({ status: 503, text: 'Service Unavailable' });
+    try {
+      const first = await sample.event(pool, { orderId, customerId, status: 'success' });
+      await until('a round spent at both providers', () =>
+        Promise.resolve(smsOf(vonage, first).length === 3 || undefined),
+      );
+      await sleep(500); // the round's wait has begun
+      twilio.failWith(null);
+      vonage.failWith(null);
+      const asked = Date.now();
+      expect((await orderly('retry', first)).code).toBe(0);
+      const rows = await settledDeliveries(pool, first);
+      expect(rows.sms).toMatchObject({ state: 'sent', provider: 'twilio' });
+      const accepted = smsOf(twilio, first).filter((r) => r.answered === 201);
+      expect(accepted).toHaveLength(1);
+      expect(accepted[0]!.at - asked).toBeLessThan(5_000); // not the 10 s the round would wait
+
+      twilio.failWith({ twilioCode: 20503 });
+      vonage.failWith({ status: 503, text: 'Service Unavailable' });
+      const second = await sample.event(pool, { orderId, customerId, status: 'failure' });
+      await until('a round spent at both providers', () =>
+        Promise.resolve(smsOf(vonage, second).length === 3 || undefined),
+      );
+      await sleep(500);
+      expect((await orderly('cancel', second, '--reason', 'told by phone')).code).toBe(0);
+      const cancelled = await settledDeliveries(pool, second, 5_000);
+      expect(cancelled.sms).toMatchObject({ state: 'cancelled', reason: 'told by phone' });
+      await sleep(11_000); // past the round's wait: nothing more is sent
+      expect(smsOf(twilio, second)).toHaveLength(3);
+      expect(smsOf(vonage, second)).toHaveLength(3);
+    } finally {
+      twilio.failWith(null);
+      vonage.failWith(null);
+    }
+  }, 120_000);
+
+  it('a dead-lettered SMS redriven by an operator arrives once; the email already delivered is not sent again', async () => {
+    const { pool } = context;
+    const { customerId, user, orderId } = await customerWith(pool, ['email', 'sms'], '+14155552678');
+    twilio.failWith({ twilioCode: 21610 }, { times: 1 }); // the recipient had unsubscribed (STOP)...
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const rows = await settledDeliveries(pool, eventId);
+    expect(rows.sms).toMatchObject({ state: 'dead_lettered' });
+    expect(rows.email).toMatchObject({ state: 'delivered' });
+    await waitForMail((all) => mailTo(all, user.email!), 1);
+
+    // ...and opted in again: the operator sends it anew.
+    const listed = await orderly('dlq', 'list', '--customer', customerId, '--json');
+    const [deadLetter] = JSON.parse(listed.stdout) as { id: string; eventId: string; channel?: string }[];
+    expect(deadLetter).toMatchObject({ eventId });
+    const redriven = await orderly('dlq', 'redrive', deadLetter!.id);
+    expect(redriven).toMatchObject({ code: 0, stderr: '' });
+    const sent = await until('the redriven SMS to be sent', async () => {
+      const [found] = await pool.query<Row[]>(
+        "SELECT channel, state, provider FROM deliveries WHERE event_id = ? AND channel = 'sms' AND state = 'sent'",
+        [eventId],
+      );
+      return found[0];
+    });
+    expect(sent).toMatchObject({ provider: 'twilio' });
+    await sleep(3_000); // a second copy would show up by now
+    expect(smsOf(twilio, eventId).map((r) => r.answered)).toEqual([400, 201]);
+    expect(mailTo(await waitForMail((all) => mailTo(all, user.email!), 1), user.email!)).toHaveLength(1);
+  }, 120_000);
+
+  it('FCM: one push with the event and order ids in data; UNREGISTERED removes the token and suppresses', async () => {
+    const { pool } = context;
+    const { customerId, user, orderId } = await customerWith(pool, ['push']);
+    const token = await registerFcm(pool, customerId, user.id);
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const rows = await settledDeliveries(pool, eventId);
+    await sleep(1_500); // a duplicate would arrive by now
+    const sends = fcm.received.filter((r) => r.route === 'send' && r.message?.token === token);
+    expect(sends.map((r) => r.answered)).toEqual([200]);
+    expect(sends[0]!.message!.data).toMatchObject({ eventId, orderId });
+    expect(sends[0]!.message!.notification?.title).toBe(`Event ${eventId} processed successfully`);
+    expect(fcm.received.some((r) => r.route === 'token' && r.authorized)).toBe(true);
+    expect(rows.push).toMatchObject({ state: 'delivered', provider: 'fcm', provider_message_id: sends[0]!.name });
+
+    fcm.unregister(token); // the app was uninstalled
+    const next = await sample.event(pool, { orderId, customerId, status: 'failure' });
+    const after = await settledDeliveries(pool, next);
+    expect(after.push).toMatchObject({ state: 'suppressed' });
+    expect(after.push!.reason).toMatch(/unregistered \(UNREGISTERED\) at fcm: registration removed/);
+    const [left] = await pool.query<RowDataPacket[]>('SELECT id FROM push_registrations WHERE user_id = ?', [user.id]);
+    expect(left).toEqual([]);
+    expect(fcm.received.filter((r) => r.route === 'send' && r.message?.token === token)).toHaveLength(2);
   }, 60_000);
 
   describe('with a second email worker', () => {
