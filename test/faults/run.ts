@@ -2,7 +2,8 @@
  * `npm run test:faults`: a steady load through the real path while one fault at a time is injected, then
  * the system must recover by itself. Each scenario is judged against the rows in MySQL: lost and order
  * violations must be 0; duplicates must be 0 except where a sender was killed between the SMTP server's (or
- * the webhook endpoint's) acceptance and the activity's completion (counted and reported, never hidden).
+ * the webhook endpoint's) acceptance and the activity's completion (counted and reported, never hidden). An SMS
+ * counts as delivered when the provider accepted it, and the ledger must then say `sent`.
  *
  *   npm run test:faults [-- --only "restart Kafka" --rate 15 --seconds 60]
  */
