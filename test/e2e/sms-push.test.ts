@@ -1,18 +1,25 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import webpush from 'web-push';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OrderlyProcess, startOrderly } from '../../scripts/orderly-processes.js';
 import { sample } from '../../scripts/sample-data.js';
 import { repoRoot } from '../../stack/paths.js';
+import { buildApi } from '../../src/api/server.js';
+import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
+import { apiKeyOperations } from '../../src/operations/api-keys.js';
 import type { EventStatus } from '../../src/operations/events.js';
+import { createSecretBox } from '../../src/secrets.js';
+import { destinationChecks } from '../../src/webhook-destination.js';
 import { mailTo, waitForMail } from '../support/mail-sink.js';
-import { usePipeline } from '../support/pipeline.js';
+import { usePipeline, useTemporalClient } from '../support/pipeline.js';
 import { type FcmServer, startFcmServer } from '../support/providers/fcm-server.js';
 import { type PushService, startPushService } from '../support/providers/push-service.js';
 import { type TwilioServer, startTwilioServer } from '../support/providers/twilio-server.js';
@@ -31,6 +38,18 @@ const vapid = webpush.generateVAPIDKeys();
 /** Filled in before the pipeline starts (hooks run in order): the processes read it then. */
 const env: NodeJS.ProcessEnv = {};
 const caFile = join(tmpdir(), `orderly-push-ca-${randomUUID()}.pem`);
+/** Orderly's API, in this process: Twilio's delivery receipts come to it (PUBLIC_BASE_URL), operators read from it. */
+let api: FastifyInstance;
+let publicBaseUrl: string;
+
+/** A port nothing listens on now, so the workers can be told the API's public URL before it listens. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 beforeAll(async () => {
   [twilio, vonage, push, fcm] = await Promise.all([
@@ -41,7 +60,9 @@ beforeAll(async () => {
   ]);
   // web-push speaks HTTPS only: the email worker trusts the local push service's certificate through Node.
   writeFileSync(caFile, push.ca);
+  publicBaseUrl = `http://127.0.0.1:${await freePort()}`;
   Object.assign(env, {
+    PUBLIC_BASE_URL: publicBaseUrl,
     SMS_PROVIDERS: 'twilio,vonage',
     TWILIO_ACCOUNT_SID: twilio.accountSid,
     TWILIO_AUTH_TOKEN: twilio.authToken,
@@ -62,6 +83,22 @@ beforeAll(async () => {
   });
 });
 const context = usePipeline(env);
+const temporal = useTemporalClient();
+beforeAll(async () => {
+  api = await buildApi({
+    pool: context.pool,
+    client: temporal.client,
+    destinations: destinationChecks(webhookDestinationPolicy(loadConfig({}))),
+    secrets: createSecretBox(''),
+    secretGraceS: 3600,
+    twilioAuthToken: twilio.authToken,
+    publicBaseUrl,
+  });
+  await api.listen({ host: '127.0.0.1', port: Number(new URL(publicBaseUrl).port) });
+});
+afterAll(async () => {
+  await api?.close();
+});
 afterAll(async () => {
   await Promise.all([twilio?.close(), vonage?.close(), push?.close(), fcm?.close()]);
   rmSync(caFile, { force: true });
@@ -140,6 +177,18 @@ function orderly(...args: string[]): Promise<{ code: number; stdout: string; std
       },
     );
   });
+}
+
+/** The event as `GET /v1/events/{id}` shows it to the customer's own key: every delivery of its notifications. */
+async function deliveriesViaApi(customerId: string, eventId: string) {
+  const { key } = await apiKeyOperations({ pool: context.pool }).create(`sms test ${customerId}`, customerId);
+  const response = await api.inject({
+    method: 'GET',
+    url: `/v1/events/${eventId}`,
+    headers: { authorization: `Bearer ${key}` },
+  });
+  expect(response.statusCode).toBe(200);
+  return response.json<EventStatus>().notifications.flatMap((n) => n.deliveries);
 }
 
 const smsOf = <T extends { body?: string; text?: string }>(server: { received: T[] }, eventId: string): T[] =>
@@ -282,6 +331,13 @@ describe('SMS and push', () => {
       expect.objectContaining({ channel: 'sms', provider: 'twilio', state: 'sent', attempts: 7 }),
     ]);
     expect((await orderly('status', eventId)).stdout).toMatch(/ sms .*via twilio: sent, 7 attempt\(s\), at /);
+
+    // Twilio's receipt (to the API, signed) moves it to delivered; the API shows the provider and the state.
+    expect(await twilio.sendStatusCallback(atTwilio[3]!.sid!, 'delivered')).toBe(200);
+    expect(await deliveriesViaApi(customerId, eventId)).toEqual([
+      expect.objectContaining({ channel: 'sms', provider: 'twilio', state: 'delivered' }),
+    ]);
+    expect((await orderly('status', eventId)).stdout).toMatch(/ sms .*via twilio: delivered, 7 attempt\(s\)/);
   }, 120_000);
 
   it("retryNow ends an SMS's wait between rounds at once; cancel stops one that is waiting", async () => {
@@ -350,6 +406,14 @@ describe('SMS and push', () => {
     expect(sent).toMatchObject({ provider: 'twilio' });
     await sleep(3_000); // a second copy would show up by now
     expect(smsOf(twilio, eventId).map((r) => r.answered)).toEqual([400, 201]);
+    const accepted = smsOf(twilio, eventId)[1]!;
+    expect(await twilio.sendStatusCallback(accepted.sid!, 'undelivered', { errorCode: '30003' })).toBe(200);
+    expect(await deliveriesViaApi(customerId, eventId)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ channel: 'sms', provider: 'twilio', state: 'undelivered' }),
+        expect.objectContaining({ channel: 'email', provider: null, state: 'delivered' }),
+      ]),
+    );
     expect(mailTo(await waitForMail((all) => mailTo(all, user.email!), 1), user.email!)).toHaveLength(1);
   }, 120_000);
 
