@@ -278,9 +278,13 @@ describe('SMS and push', () => {
     const rows = await settledDeliveries(pool, eventId);
     expect(rows.sms).toMatchObject({ state: 'dead_lettered' });
     expect(rows.sms!.last_error).toMatch(/^InvalidPhoneNumber: /);
-    const [letters] = await pool.query<RowDataPacket[]>('SELECT error_type FROM dead_letters WHERE event_id = ?', [
-      eventId,
-    ]);
+    // The ledger marks the delivery, then writes the dead_letters row: wait for that one too.
+    const letters = await until('the dead_letters row', async () => {
+      const [found] = await pool.query<RowDataPacket[]>('SELECT error_type FROM dead_letters WHERE event_id = ?', [
+        eventId,
+      ]);
+      return found.length > 0 ? found : undefined;
+    });
     expect(letters.map((l) => String(l.error_type))).toEqual(['InvalidPhoneNumber']);
     expect([...smsOf(twilio, eventId), ...smsOf(vonage, eventId)]).toEqual([]);
     expect(twilio.received.filter((r) => r.to === '+447700900123')).toEqual([]);
