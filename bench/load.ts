@@ -12,11 +12,14 @@ export interface LoadFixture {
 /** The `source` column of every event a load writes: how its rows are found again. */
 export const loadSource = 'load-generator';
 
-/** With `webhookUrl`, each customer's user hears through a webhook endpoint at that URL instead of by email. */
+/**
+ * With `webhookUrl`, each customer's user hears through a webhook endpoint at that URL instead of by email; with
+ * `sms`, by SMS (a phone number of its own per customer).
+ */
 export async function createLoadFixture(
   pool: Pool,
   orderCount: number,
-  { customers = 10, webhookUrl }: { customers?: number; webhookUrl?: string } = {},
+  { customers = 10, webhookUrl, sms = false }: { customers?: number; webhookUrl?: string; sms?: boolean } = {},
 ): Promise<LoadFixture> {
   const run = randomUUID().slice(0, 8);
   const orders = [];
@@ -24,7 +27,17 @@ export async function createLoadFixture(
     const customerId = await sample.customer(pool, `Load ${run} #${c}`);
     const user = await sample.user(pool, customerId, `load-${c}`, `load-${c}.${run}@example.test`);
     const endpoint = webhookUrl === undefined ? undefined : await sample.webhookEndpoint(pool, customerId, webhookUrl);
-    await sample.subscription(pool, user.id, endpoint === undefined ? {} : { endpointId: endpoint.id });
+    await sample.subscription(
+      pool,
+      user.id,
+      endpoint !== undefined ? { endpointId: endpoint.id } : sms ? { channel: 'sms' } : {},
+    );
+    if (sms)
+      await pool.execute('INSERT INTO phone_numbers (customer_id, user_id, e164) VALUES (?, ?, ?)', [
+        customerId,
+        user.id,
+        `+1415555${3000 + c}`,
+      ]);
     for (let o = 0; o < orderCount / customers; o++)
       orders.push({ orderId: await sample.order(pool, customerId), customerId });
   }

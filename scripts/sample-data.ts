@@ -14,6 +14,8 @@ export interface SampleUser {
 export interface SubscriptionSpec {
   /** A webhook subscription names the customer's endpoint; without one, the subscription is by email. */
   endpointId?: string;
+  /** By SMS or push instead of email (the user's phone number or devices are kept apart). */
+  channel?: 'sms' | 'push';
   flowId?: string | null;
   onSuccess?: boolean;
   onFailure?: boolean;
@@ -61,7 +63,7 @@ export const sample = {
         spec.flowId ?? null,
         spec.onSuccess ?? true,
         spec.onFailure ?? true,
-        spec.endpointId === undefined ? 'email' : 'webhook',
+        spec.channel ?? (spec.endpointId === undefined ? 'email' : 'webhook'),
         spec.endpointId ?? null,
         spec.muted ?? false,
       ],

@@ -126,6 +126,13 @@ const configSchema = z.object({
   PROVIDER_DEFAULT_RATE_PER_S: positiveInt.default(50),
   /** Requests in flight to one provider from one worker process. */
   PROVIDER_MAX_CONCURRENT: positiveInt.default(10),
+  /**
+   * An SMS or push still failing in a way that may pass (every provider down) this long after its first attempt
+   * is dead-lettered. Until then the workflow goes round the providers again after a backoff (10 s doubling, at
+   * most 5 min), so a provider's outage delays messages instead of dead-lettering them; an hour by default, since
+   * a text or push much later than its event is of little use.
+   */
+  PROVIDER_MAX_AGE_S: positiveInt.default(3600),
   /** Where Orderly's API is reached from outside: status callbacks (and later unsubscribe links) point here. */
   PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:8080'),
 

@@ -217,4 +217,6 @@ export const taskQueues = {
 export interface ChannelProviders {
   sms: string[];
   push: string[];
+  /** `PROVIDER_MAX_AGE_S`: how long after its first attempt a delivery failing everywhere goes on being retried. */
+  maxAgeS?: number;
 }

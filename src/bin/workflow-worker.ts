@@ -36,7 +36,7 @@ runProcess('workflow-worker', async () => {
     smtp: { transport, from: config.MAIL_FROM, metrics: senderMetrics(registry) },
     reportCircuitState,
     ledgerMetrics: ledgerMetrics(registry),
-    providers: { sms: config.SMS_PROVIDERS, push: config.PUSH_PROVIDERS },
+    providers: { sms: config.SMS_PROVIDERS, push: config.PUSH_PROVIDERS, maxAgeS: config.PROVIDER_MAX_AGE_S },
   });
   const metrics = await serveMetrics(
     registry,
@@ -52,6 +52,7 @@ runProcess('workflow-worker', async () => {
       smtp: `${config.SMTP_HOST}:${config.SMTP_PORT}`,
       smsProviders: config.SMS_PROVIDERS,
       pushProviders: config.PUSH_PROVIDERS,
+      providerMaxAgeS: config.PROVIDER_MAX_AGE_S,
       metrics: metrics.url,
       temporalMetrics,
     },

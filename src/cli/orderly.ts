@@ -120,9 +120,10 @@ function renderEvent(status: EventStatus): string {
     if (n.deliveries.length === 0) lines.push('    no recipients');
     for (const d of n.deliveries) {
       const to = d.endpointId === null ? (d.recipient ?? '(no address)') : `webhook endpoint ${d.endpointId}`;
-      const detail = d.state === 'delivered' ? `at ${d.deliveredAt}` : (d.reason ?? d.lastError ?? '');
+      const via = d.provider === null ? '' : ` via ${d.provider}`;
+      const detail = ['delivered', 'sent'].includes(d.state) ? `at ${d.deliveredAt}` : (d.reason ?? d.lastError ?? '');
       lines.push(
-        `    user ${d.userId} ${d.channel} ${to}: ${d.state}, ${d.attempts} attempt(s)${detail ? `, ${detail}` : ''}`,
+        `    user ${d.userId} ${d.channel} ${to}${via}: ${d.state}, ${d.attempts} attempt(s)${detail ? `, ${detail}` : ''}`,
       );
     }
   }

@@ -9,6 +9,9 @@ export interface DeliveryView {
   channel: string;
   endpointId: string | null;
   recipient: string | null;
+  /** SMS and push: the provider that took it (`twilio`, `vonage`, `web-push`, `fcm`); null for email and webhooks. */
+  provider: string | null;
+  /** `delivered`; for an SMS, `sent` (the provider accepted it), then `delivered` or `undelivered` by its receipt. */
   state: string;
   reason: string | null;
   attempts: number;
@@ -35,6 +38,7 @@ export interface DeliveryRow extends RowDataPacket {
   channel: string;
   endpoint_id: string;
   recipient: string | null;
+  provider: string | null;
   state: string;
   reason: string | null;
   attempts: number;
@@ -77,6 +81,7 @@ export async function notificationView(
       channel: row.channel,
       endpointId: String(row.endpoint_id) === '0' ? null : String(row.endpoint_id),
       recipient: row.recipient,
+      provider: row.provider ?? null,
       state: row.state,
       reason: row.reason,
       attempts: row.attempts,

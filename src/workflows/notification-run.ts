@@ -59,6 +59,8 @@ export class NotificationRun {
   private readonly webhookResults = new Map<string, WebhookDeliveryResult>();
   private readonly webhookRequests = new Map<string, string>(); // messageId -> endpointId
   private readonly sendAttempts = new Set<CancellationScope>();
+  /** How many times an operator asked to retry now: a wait between retry rounds ends when it changes. */
+  private retryNowRequests = 0;
   private readonly deliveries = new CancellationScope();
 
   constructor(
@@ -78,6 +80,7 @@ export class NotificationRun {
   }
 
   private retryNow(): void {
+    this.retryNowRequests += 1;
     for (const attempt of this.sendAttempts) attempt.cancel();
     for (const [messageId, endpointId] of this.webhookRequests)
       void signalEndpoint(endpointId, webhookRetryNowSignal, messageId);
@@ -123,8 +126,9 @@ export class NotificationRun {
     providers: ChannelProviders,
   ): Promise<DeliveryResult> {
     if (recipient.endpoint) return this.deliverWebhook(recipient, recipient.endpoint);
-    if (recipient.channel === 'sms') return deliverSms(this.channelContext(), recipient, providers.sms);
-    if (recipient.channel === 'push') return deliverPush(this.channelContext(), recipient, providers.push);
+    const { maxAgeS } = providers;
+    if (recipient.channel === 'sms') return deliverSms(this.channelContext(), recipient, providers.sms, maxAgeS);
+    if (recipient.channel === 'push') return deliverPush(this.channelContext(), recipient, providers.push, maxAgeS);
     return this.deliverEmail(recipient, sendEmail);
   }
 
@@ -134,6 +138,7 @@ export class NotificationRun {
       event: this.event,
       template: this.template,
       interruptible: (send) => this.interruptible(send),
+      backoff: (ms) => this.backoff(ms),
       cancelled: () => this.deliveries.consideredCancelled,
     };
   }
@@ -144,6 +149,15 @@ export class NotificationRun {
       ledger.recordCancelled(this.key, this.cancellation ?? 'cancelled through Temporal'),
     );
     return { status: 'cancelled', ...earlier };
+  }
+
+  /**
+   * A durable wait between retries, raced against the operators' signals: `retryNow` ends it at once, and a cancel
+   * (the deliveries' scope) ends it with a cancellation.
+   */
+  private async backoff(ms: number): Promise<void> {
+    const requests = this.retryNowRequests;
+    await condition(() => this.retryNowRequests !== requests, ms);
   }
 
   /** One send; `retryNow` interrupts its backoff and starts it again at once. */

@@ -1,14 +1,26 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import webpush from 'web-push';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OrderlyProcess, startOrderly } from '../../scripts/orderly-processes.js';
 import { sample } from '../../scripts/sample-data.js';
+import { repoRoot } from '../../stack/paths.js';
+import { buildApi } from '../../src/api/server.js';
+import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
+import { apiKeyOperations } from '../../src/operations/api-keys.js';
+import type { EventStatus } from '../../src/operations/events.js';
+import { createSecretBox } from '../../src/secrets.js';
+import { destinationChecks } from '../../src/webhook-destination.js';
 import { mailTo, waitForMail } from '../support/mail-sink.js';
-import { usePipeline } from '../support/pipeline.js';
+import { usePipeline, useTemporalClient } from '../support/pipeline.js';
+import { type FcmServer, startFcmServer } from '../support/providers/fcm-server.js';
 import { type PushService, startPushService } from '../support/providers/push-service.js';
 import { type TwilioServer, startTwilioServer } from '../support/providers/twilio-server.js';
 import { type VonageServer, startVonageServer } from '../support/providers/vonage-server.js';
@@ -21,16 +33,36 @@ const rateTolerance = 1;
 let twilio: TwilioServer;
 let vonage: VonageServer;
 let push: PushService;
+let fcm: FcmServer;
 const vapid = webpush.generateVAPIDKeys();
 /** Filled in before the pipeline starts (hooks run in order): the processes read it then. */
 const env: NodeJS.ProcessEnv = {};
 const caFile = join(tmpdir(), `orderly-push-ca-${randomUUID()}.pem`);
+/** Orderly's API, in this process: Twilio's delivery receipts come to it (PUBLIC_BASE_URL), operators read from it. */
+let api: FastifyInstance;
+let publicBaseUrl: string;
+
+/** A port nothing listens on now, so the workers can be told the API's public URL before it listens. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 beforeAll(async () => {
-  [twilio, vonage, push] = await Promise.all([startTwilioServer(), startVonageServer(), startPushService()]);
+  [twilio, vonage, push, fcm] = await Promise.all([
+    startTwilioServer(),
+    startVonageServer(),
+    startPushService(),
+    startFcmServer(),
+  ]);
   // web-push speaks HTTPS only: the email worker trusts the local push service's certificate through Node.
   writeFileSync(caFile, push.ca);
+  publicBaseUrl = `http://127.0.0.1:${await freePort()}`;
   Object.assign(env, {
+    PUBLIC_BASE_URL: publicBaseUrl,
     SMS_PROVIDERS: 'twilio,vonage',
     TWILIO_ACCOUNT_SID: twilio.accountSid,
     TWILIO_AUTH_TOKEN: twilio.authToken,
@@ -40,7 +72,10 @@ beforeAll(async () => {
     VONAGE_API_SECRET: vonage.apiSecret,
     VONAGE_FROM: '15005550006',
     VONAGE_BASE_URL: vonage.url,
-    PUSH_PROVIDERS: 'web-push',
+    PUSH_PROVIDERS: 'web-push,fcm',
+    // The key file's token_uri is the local server's token endpoint: the provider's OAuth exchange happens for real.
+    FCM_SERVICE_ACCOUNT_JSON: JSON.stringify(fcm.serviceAccount),
+    FCM_BASE_URL: fcm.url,
     VAPID_PUBLIC_KEY: vapid.publicKey,
     VAPID_PRIVATE_KEY: vapid.privateKey,
     PROVIDER_RATE_LIMITS: `twilio=${twilioRate}`,
@@ -48,8 +83,24 @@ beforeAll(async () => {
   });
 });
 const context = usePipeline(env);
+const temporal = useTemporalClient();
+beforeAll(async () => {
+  api = await buildApi({
+    pool: context.pool,
+    client: temporal.client,
+    destinations: destinationChecks(webhookDestinationPolicy(loadConfig({}))),
+    secrets: createSecretBox(''),
+    secretGraceS: 3600,
+    twilioAuthToken: twilio.authToken,
+    publicBaseUrl,
+  });
+  await api.listen({ host: '127.0.0.1', port: Number(new URL(publicBaseUrl).port) });
+});
 afterAll(async () => {
-  await Promise.all([twilio?.close(), vonage?.close(), push?.close()]);
+  await api?.close();
+});
+afterAll(async () => {
+  await Promise.all([twilio?.close(), vonage?.close(), push?.close(), fcm?.close()]);
   rmSync(caFile, { force: true });
 });
 
@@ -103,6 +154,41 @@ async function registerPush(pool: Pool, customerId: string, userId: string) {
     [customerId, userId, endpoint, keys.p256dh, keys.auth, createHash('sha256').update(endpoint).digest('hex')],
   );
   return browser;
+}
+
+async function registerFcm(pool: Pool, customerId: string, userId: string): Promise<string> {
+  const token = `${randomBytes(11).toString('hex')}:APA91b${randomBytes(60).toString('base64url')}`;
+  await pool.execute(
+    `INSERT INTO push_registrations (customer_id, user_id, kind, token, address_hash) VALUES (?, ?, 'fcm', ?, ?)`,
+    [customerId, userId, token, createHash('sha256').update(token).digest('hex')],
+  );
+  return token;
+}
+
+/** Runs the real `orderly` command (bin/orderly.mjs) and returns what it printed and its exit code. */
+function orderly(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'bin', 'orderly.mjs'), ...args],
+      { cwd: repoRoot, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** The event as `GET /v1/events/{id}` shows it to the customer's own key: every delivery of its notifications. */
+async function deliveriesViaApi(customerId: string, eventId: string) {
+  const { key } = await apiKeyOperations({ pool: context.pool }).create(`sms test ${customerId}`, customerId);
+  const response = await api.inject({
+    method: 'GET',
+    url: `/v1/events/${eventId}`,
+    headers: { authorization: `Bearer ${key}` },
+  });
+  expect(response.statusCode).toBe(200);
+  return response.json<EventStatus>().notifications.flatMap((n) => n.deliveries);
 }
 
 const smsOf = <T extends { body?: string; text?: string }>(server: { received: T[] }, eventId: string): T[] =>
@@ -192,9 +278,13 @@ describe('SMS and push', () => {
     const rows = await settledDeliveries(pool, eventId);
     expect(rows.sms).toMatchObject({ state: 'dead_lettered' });
     expect(rows.sms!.last_error).toMatch(/^InvalidPhoneNumber: /);
-    const [letters] = await pool.query<RowDataPacket[]>('SELECT error_type FROM dead_letters WHERE event_id = ?', [
-      eventId,
-    ]);
+    // The ledger marks the delivery, then writes the dead_letters row: wait for that one too.
+    const letters = await until('the dead_letters row', async () => {
+      const [found] = await pool.query<RowDataPacket[]>('SELECT error_type FROM dead_letters WHERE event_id = ?', [
+        eventId,
+      ]);
+      return found.length > 0 ? found : undefined;
+    });
     expect(letters.map((l) => String(l.error_type))).toEqual(['InvalidPhoneNumber']);
     expect([...smsOf(twilio, eventId), ...smsOf(vonage, eventId)]).toEqual([]);
     expect(twilio.received.filter((r) => r.to === '+447700900123')).toEqual([]);
@@ -221,6 +311,138 @@ describe('SMS and push', () => {
       reason: 'no push registration',
     });
     expect(push.received.filter((r) => r.subscriptionId === id)).toHaveLength(1);
+  }, 60_000);
+
+  it('every SMS provider failing: a round of waiting, then the first provider again; status shows which sent it', async () => {
+    const { pool } = context;
+    const { customerId, orderId } = await customerWith(pool, ['sms'], '+14155552676');
+    twilio.failWith({ twilioCode: 20503 }, { times: 3 });
+    vonage.failWith({ status: 500, text: 'Internal Server Error' }, { times: 3 });
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const rows = await settledDeliveries(pool, eventId, 90_000);
+    const atTwilio = smsOf(twilio, eventId);
+    const atVonage = smsOf(vonage, eventId);
+    expect(atTwilio.map((r) => r.answered)).toEqual([503, 503, 503, 201]);
+    expect(atVonage.map((r) => r.answered)).toEqual([500, 500, 500]);
+    // Both providers spent their attempts: the next round waits 10 s before Twilio is tried again.
+    expect(atTwilio[3]!.at - atVonage[2]!.at).toBeGreaterThanOrEqual(9_500);
+    expect(rows.sms).toMatchObject({ state: 'sent', provider: 'twilio', provider_message_id: atTwilio[3]!.sid });
+
+    const shown = await orderly('status', eventId, '--json');
+    expect(shown.code).toBe(0);
+    const [notification] = (JSON.parse(shown.stdout) as EventStatus).notifications;
+    expect(notification!.deliveries).toEqual([
+      expect.objectContaining({ channel: 'sms', provider: 'twilio', state: 'sent', attempts: 7 }),
+    ]);
+    expect((await orderly('status', eventId)).stdout).toMatch(/ sms .*via twilio: sent, 7 attempt\(s\), at /);
+
+    // Twilio's receipt (to the API, signed) moves it to delivered; the API shows the provider and the state.
+    expect(await twilio.sendStatusCallback(atTwilio[3]!.sid!, 'delivered')).toBe(200);
+    expect(await deliveriesViaApi(customerId, eventId)).toEqual([
+      expect.objectContaining({ channel: 'sms', provider: 'twilio', state: 'delivered' }),
+    ]);
+    expect((await orderly('status', eventId)).stdout).toMatch(/ sms .*via twilio: delivered, 7 attempt\(s\)/);
+  }, 120_000);
+
+  it("retryNow ends an SMS's wait between rounds at once; cancel stops one that is waiting", async () => {
+    const { pool } = context;
+    const { customerId, orderId } = await customerWith(pool, ['sms'], '+14155552677');
+    twilio.failWith({ twilioCode: 20503 });
+    vonage.failWith({ status: 503, text: 'Service Unavailable' });
+    try {
+      const first = await sample.event(pool, { orderId, customerId, status: 'success' });
+      await until('a round spent at both providers', () =>
+        Promise.resolve(smsOf(vonage, first).length === 3 || undefined),
+      );
+      await sleep(500); // the round's wait has begun
+      twilio.failWith(null);
+      vonage.failWith(null);
+      const asked = Date.now();
+      expect((await orderly('retry', first)).code).toBe(0);
+      const rows = await settledDeliveries(pool, first);
+      expect(rows.sms).toMatchObject({ state: 'sent', provider: 'twilio' });
+      const accepted = smsOf(twilio, first).filter((r) => r.answered === 201);
+      expect(accepted).toHaveLength(1);
+      expect(accepted[0]!.at - asked).toBeLessThan(5_000); // not the 10 s the round would wait
+
+      twilio.failWith({ twilioCode: 20503 });
+      vonage.failWith({ status: 503, text: 'Service Unavailable' });
+      const second = await sample.event(pool, { orderId, customerId, status: 'failure' });
+      await until('a round spent at both providers', () =>
+        Promise.resolve(smsOf(vonage, second).length === 3 || undefined),
+      );
+      await sleep(500);
+      expect((await orderly('cancel', second, '--reason', 'told by phone')).code).toBe(0);
+      const cancelled = await settledDeliveries(pool, second, 5_000);
+      expect(cancelled.sms).toMatchObject({ state: 'cancelled', reason: 'told by phone' });
+      await sleep(11_000); // past the round's wait: nothing more is sent
+      expect(smsOf(twilio, second)).toHaveLength(3);
+      expect(smsOf(vonage, second)).toHaveLength(3);
+    } finally {
+      twilio.failWith(null);
+      vonage.failWith(null);
+    }
+  }, 120_000);
+
+  it('a dead-lettered SMS redriven by an operator arrives once; the email already delivered is not sent again', async () => {
+    const { pool } = context;
+    const { customerId, user, orderId } = await customerWith(pool, ['email', 'sms'], '+14155552678');
+    twilio.failWith({ twilioCode: 21610 }, { times: 1 }); // the recipient had unsubscribed (STOP)...
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const rows = await settledDeliveries(pool, eventId);
+    expect(rows.sms).toMatchObject({ state: 'dead_lettered' });
+    expect(rows.email).toMatchObject({ state: 'delivered' });
+    await waitForMail((all) => mailTo(all, user.email!), 1);
+
+    // ...and opted in again: the operator sends it anew.
+    const listed = await orderly('dlq', 'list', '--customer', customerId, '--json');
+    const [deadLetter] = JSON.parse(listed.stdout) as { id: string; eventId: string; channel?: string }[];
+    expect(deadLetter).toMatchObject({ eventId });
+    const redriven = await orderly('dlq', 'redrive', deadLetter!.id);
+    expect(redriven).toMatchObject({ code: 0, stderr: '' });
+    const sent = await until('the redriven SMS to be sent', async () => {
+      const [found] = await pool.query<Row[]>(
+        "SELECT channel, state, provider FROM deliveries WHERE event_id = ? AND channel = 'sms' AND state = 'sent'",
+        [eventId],
+      );
+      return found[0];
+    });
+    expect(sent).toMatchObject({ provider: 'twilio' });
+    await sleep(3_000); // a second copy would show up by now
+    expect(smsOf(twilio, eventId).map((r) => r.answered)).toEqual([400, 201]);
+    const accepted = smsOf(twilio, eventId)[1]!;
+    expect(await twilio.sendStatusCallback(accepted.sid!, 'undelivered', { errorCode: '30003' })).toBe(200);
+    expect(await deliveriesViaApi(customerId, eventId)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ channel: 'sms', provider: 'twilio', state: 'undelivered' }),
+        expect.objectContaining({ channel: 'email', provider: null, state: 'delivered' }),
+      ]),
+    );
+    expect(mailTo(await waitForMail((all) => mailTo(all, user.email!), 1), user.email!)).toHaveLength(1);
+  }, 120_000);
+
+  it('FCM: one push with the event and order ids in data; UNREGISTERED removes the token and suppresses', async () => {
+    const { pool } = context;
+    const { customerId, user, orderId } = await customerWith(pool, ['push']);
+    const token = await registerFcm(pool, customerId, user.id);
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+    const rows = await settledDeliveries(pool, eventId);
+    await sleep(1_500); // a duplicate would arrive by now
+    const sends = fcm.received.filter((r) => r.route === 'send' && r.message?.token === token);
+    expect(sends.map((r) => r.answered)).toEqual([200]);
+    expect(sends[0]!.message!.data).toMatchObject({ eventId, orderId });
+    expect(sends[0]!.message!.notification?.title).toBe(`Event ${eventId} processed successfully`);
+    expect(fcm.received.some((r) => r.route === 'token' && r.authorized)).toBe(true);
+    expect(rows.push).toMatchObject({ state: 'delivered', provider: 'fcm', provider_message_id: sends[0]!.name });
+
+    fcm.unregister(token); // the app was uninstalled
+    const next = await sample.event(pool, { orderId, customerId, status: 'failure' });
+    const after = await settledDeliveries(pool, next);
+    expect(after.push).toMatchObject({ state: 'suppressed' });
+    expect(after.push!.reason).toMatch(/unregistered \(UNREGISTERED\) at fcm: registration removed/);
+    const [left] = await pool.query<RowDataPacket[]>('SELECT id FROM push_registrations WHERE user_id = ?', [user.id]);
+    expect(left).toEqual([]);
+    expect(fcm.received.filter((r) => r.route === 'send' && r.message?.token === token)).toHaveLength(2);
   }, 60_000);
 
   describe('with a second email worker', () => {

@@ -2,7 +2,8 @@
  * `npm run test:faults`: a steady load through the real path while one fault at a time is injected, then
  * the system must recover by itself. Each scenario is judged against the rows in MySQL: lost and order
  * violations must be 0; duplicates must be 0 except where a sender was killed between the SMTP server's (or
- * the webhook endpoint's) acceptance and the activity's completion (counted and reported, never hidden).
+ * the webhook endpoint's) acceptance and the activity's completion (counted and reported, never hidden). An SMS
+ * counts as delivered when the provider accepted it, and the ledger must then say `sent`.
  *
  *   npm run test:faults [-- --only "restart Kafka" --rate 15 --seconds 60]
  */
@@ -24,6 +25,7 @@ import { repoRoot } from '../../stack/paths.js';
 import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
+import { type TwilioServer, startTwilioServer } from '../support/providers/twilio-server.js';
 import { type WebhookReceiver, startWebhookReceiver } from '../support/webhook-receiver.js';
 
 const options = new Command('test:faults')
@@ -41,17 +43,25 @@ const seconds = Number(options.seconds);
 const faultAt = Number(options.faultAt);
 const recoveryLimitMs = 6 * 60_000;
 
-interface Context {
+/** The local receivers of the load's messages, one per channel. */
+interface Receivers {
   smtp: FaultySmtp;
   endpoint: WebhookReceiver;
+  /** The only SMS provider (`SMS_PROVIDERS=twilio`): an outage is waited out, there is nothing to fail over to. */
+  twilio: TwilioServer;
+}
+
+type Channel = 'email' | 'webhook' | 'sms';
+
+interface Context extends Receivers {
   crash(name: OrderlyProcessName): Promise<void>;
   restart(name: ComponentName): Promise<void>;
 }
 
 interface Scenario {
   name: string;
-  /** How the load's users are notified: email (the fault-injecting SMTP server) or a webhook endpoint. */
-  channel?: 'email' | 'webhook';
+  /** How the load's users are notified: email (the fault-injecting SMTP server), a webhook endpoint or SMS (Twilio). */
+  channel?: Channel;
   /** A sender killed mid-send can have delivered a message it never reported: those duplicates are expected. */
   duplicatesPossible?: boolean;
   /** Instead of the steady load: this many events for this many orders, inserted at once. */
@@ -111,6 +121,17 @@ const scenarios: Scenario[] = [
     duplicatesPossible: true,
     inject: (c) => c.crash('webhook-worker'),
   },
+  {
+    // Connections refused: each SMS spends its attempts, waits a round (10 s, 20 s...) and goes again, the
+    // order's next SMS waiting behind it.
+    name: 'SMS provider down for 30 s',
+    channel: 'sms',
+    async inject({ twilio }) {
+      await twilio.down();
+      await sleep(30_000);
+      await twilio.up();
+    },
+  },
 ];
 
 interface ScenarioResult {
@@ -118,6 +139,8 @@ interface ScenarioResult {
   expected: number;
   delivered: number;
   deadLettered: number;
+  /** Events whose delivery the ledger records as done (`delivered`, or `sent` for an SMS the provider accepted). */
+  recorded: number;
   lost: number;
   duplicates: number;
   orderViolations: number;
@@ -138,6 +161,16 @@ async function deadLetteredAmong(pool: Pool, eventIds: string[]): Promise<Set<st
   return new Set(rows.map((r) => String(r.event_id)));
 }
 
+/** The events among these with a delivery done in the ledger: `delivered`, or an SMS `sent` (accepted, no receipt yet). */
+async function recordedAmong(pool: Pool, eventIds: string[]): Promise<Set<string>> {
+  if (eventIds.length === 0) return new Set();
+  const [rows] = await pool.query<RowDataPacket[]>(
+    "SELECT DISTINCT event_id FROM deliveries WHERE state IN ('delivered', 'sent') AND event_id IN (?)",
+    [eventIds],
+  );
+  return new Set(rows.map((r) => String(r.event_id)));
+}
+
 async function insertBurst(
   pool: Pool,
   fixture: Awaited<ReturnType<typeof createLoadFixture>>,
@@ -148,7 +181,11 @@ async function insertBurst(
 }
 
 /** What reached the scenario's channel so far, as the analysis reads it: event id and acceptance time. */
-function acceptedOn(channel: 'email' | 'webhook', smtp: FaultySmtp, endpoint: WebhookReceiver): AcceptedMail[] {
+function acceptedOn(channel: Channel, { smtp, endpoint, twilio }: Receivers): AcceptedMail[] {
+  if (channel === 'sms')
+    return twilio.received
+      .filter((r) => r.answered === 201)
+      .map((r) => ({ eventId: /Event (\d+) /.exec(r.body ?? '')?.[1] ?? null, acceptedAt: r.at }));
   if (channel === 'email') return smtp.received.map((m) => ({ eventId: m.eventId ?? null, acceptedAt: m.acceptedAt }));
   return endpoint.accepted().map((r) => ({
     eventId: (JSON.parse(r.body) as { data: { eventId: string } }).data.eventId,
@@ -159,21 +196,20 @@ function acceptedOn(channel: 'email' | 'webhook', smtp: FaultySmtp, endpoint: We
 async function runScenario(
   scenario: Scenario,
   pool: Pool,
-  smtp: FaultySmtp,
-  endpoint: WebhookReceiver,
+  receivers: Receivers,
   processes: Map<OrderlyProcessName, OrderlyProcess>,
   env: NodeJS.ProcessEnv,
 ): Promise<ScenarioResult> {
   const channel = scenario.channel ?? 'email';
   const fixture = await createLoadFixture(pool, scenario.burst?.orders ?? 100, {
     customers: scenario.burst ? 1 : 10,
-    ...(channel === 'webhook' ? { webhookUrl: endpoint.url } : {}),
+    ...(channel === 'webhook' ? { webhookUrl: receivers.endpoint.url } : {}),
+    sms: channel === 'sms',
   });
   const afterId = await maxEventId(pool);
-  const acceptedBefore = acceptedOn(channel, smtp, endpoint).length;
+  const acceptedBefore = acceptedOn(channel, receivers).length;
   const context: Context = {
-    smtp,
-    endpoint,
+    ...receivers,
     async crash(name) {
       await processes.get(name)?.kill();
       processes.set(name, await startOrderly(name, env, { logPrefix: 'faults-' }));
@@ -196,7 +232,7 @@ async function runScenario(
   let events = await eventsSince(pool, afterId);
   for (;;) {
     const delivered = new Set(
-      acceptedOn(channel, smtp, endpoint)
+      acceptedOn(channel, receivers)
         .slice(acceptedBefore)
         .map((m) => m.eventId),
     );
@@ -210,7 +246,7 @@ async function runScenario(
   }
   await sleep(3_000); // a late duplicate still counts
   events = await eventsSince(pool, afterId);
-  const accepted = acceptedOn(channel, smtp, endpoint).slice(acceptedBefore);
+  const accepted = acceptedOn(channel, receivers).slice(acceptedBefore);
   const verdict = judge(events, accepted);
   const deadLettered = await deadLetteredAmong(
     pool,
@@ -218,13 +254,23 @@ async function runScenario(
   );
   const deliveredIds = new Set(accepted.map((m) => m.eventId));
   const lost = events.filter((e) => !deliveredIds.has(e.eventId) && !deadLettered.has(e.eventId)).length;
+  const recorded = await recordedAmong(
+    pool,
+    events.map((e) => e.eventId),
+  );
+  // An SMS is done when the provider accepted it, so the ledger must say `sent` for every one that arrived.
+  const ledgerAgrees = channel !== 'sms' || [...deliveredIds].every((id) => id === null || recorded.has(id));
   const passed =
-    lost === 0 && verdict.orderViolations === 0 && (scenario.duplicatesPossible === true || verdict.duplicates === 0);
+    lost === 0 &&
+    ledgerAgrees &&
+    verdict.orderViolations === 0 &&
+    (scenario.duplicatesPossible === true || verdict.duplicates === 0);
   return {
     scenario: scenario.name,
     expected: events.length,
     delivered: verdict.delivered,
     deadLettered: deadLettered.size,
+    recorded: recorded.size,
     lost,
     duplicates: verdict.duplicates,
     orderViolations: verdict.orderViolations,
@@ -247,8 +293,18 @@ async function main(): Promise<void> {
   const pool = createPool(config);
   const smtp = await startFaultySmtp(Number(options.smtpPort));
   const endpoint = await startWebhookReceiver();
-  // A frozen endpoint's requests give up after 5 s, so the circuit opens within the fault.
-  const env = { SMTP_PORT: String(smtp.port), WEBHOOK_RESPONSE_TIMEOUT_MS: '5000' };
+  const twilio = await startTwilioServer();
+  const receivers: Receivers = { smtp, endpoint, twilio };
+  const env = {
+    SMTP_PORT: String(smtp.port),
+    // A frozen endpoint's requests give up after 5 s, so the circuit opens within the fault.
+    WEBHOOK_RESPONSE_TIMEOUT_MS: '5000',
+    SMS_PROVIDERS: 'twilio',
+    TWILIO_ACCOUNT_SID: twilio.accountSid,
+    TWILIO_AUTH_TOKEN: twilio.authToken,
+    TWILIO_FROM: '+15005550006',
+    TWILIO_BASE_URL: twilio.url,
+  };
   const processes = new Map<OrderlyProcessName, OrderlyProcess>();
   for (const name of ['workflow-worker', 'email-worker', 'webhook-worker', 'ingest'] as const)
     processes.set(name, await startOrderly(name, env, { logPrefix: 'faults-' }));
@@ -259,10 +315,10 @@ async function main(): Promise<void> {
         ? `${scenario.burst.events} events for ${scenario.burst.orders} order(s) at once`
         : `${rate} events/s for ${seconds} s, fault at ${faultAt} s`;
       console.log(`faults: ${scenario.name} (${load})`);
-      const result = await runScenario(scenario, pool, smtp, endpoint, processes, env);
+      const result = await runScenario(scenario, pool, receivers, processes, env);
       results.push(result);
       console.log(
-        `  expected ${result.expected}, delivered ${result.delivered}, dead-lettered ${result.deadLettered}, lost ${result.lost}, duplicates ${result.duplicates}, order violations ${result.orderViolations}, last delivery ${result.lastDeliveryAfterFaultS} s after the fault and ${result.drainAfterLoadS} s after the load: ${result.passed ? 'ok' : 'FAILED'}`,
+        `  expected ${result.expected}, delivered ${result.delivered}, dead-lettered ${result.deadLettered}, done in the ledger ${result.recorded}, lost ${result.lost}, duplicates ${result.duplicates}, order violations ${result.orderViolations}, last delivery ${result.lastDeliveryAfterFaultS} s after the fault and ${result.drainAfterLoadS} s after the load: ${result.passed ? 'ok' : 'FAILED'}`,
       );
       const unhealthy = (await stackStatus()).filter((row) => !row.health.healthy);
       if (unhealthy.length > 0)
@@ -272,6 +328,7 @@ async function main(): Promise<void> {
     await stopAll([...processes.values()]);
     await smtp.close();
     await endpoint.close();
+    await twilio.close();
     await pool.end();
   }
   console.log('\nFault-injection results');
@@ -281,6 +338,7 @@ async function main(): Promise<void> {
       expected: r.expected,
       delivered: r.delivered,
       'dead-lettered': r.deadLettered,
+      'done in ledger': r.recorded,
       lost: r.lost,
       duplicates: r.duplicates,
       'order viol.': r.orderViolations,

@@ -17,6 +17,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
   });
 
+  it('gives SMS and push an hour of retry rounds unless PROVIDER_MAX_AGE_S says otherwise', () => {
+    expect(loadConfig({}).PROVIDER_MAX_AGE_S).toBe(3600);
+    expect(loadConfig({ PROVIDER_MAX_AGE_S: '600' }).PROVIDER_MAX_AGE_S).toBe(600);
+    expect(() => loadConfig({ PROVIDER_MAX_AGE_S: '0' })).toThrow(/PROVIDER_MAX_AGE_S/);
+  });
+
   it('splits a broker list', () => {
     expect(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9092' }).KAFKA_BROKERS).toEqual(['a:9092', 'b:9092']);
   });
