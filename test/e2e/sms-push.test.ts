@@ -26,9 +26,9 @@ import { type TwilioServer, startTwilioServer } from '../support/providers/twili
 import { type VonageServer, startVonageServer } from '../support/providers/vonage-server.js';
 import { until } from '../support/until.js';
 
-/** The rate limit the test sets on Twilio's task queue, and what a 1-second window may hold beyond it. */
+/** The rate limit the test sets on Twilio's task queue, and what a window may hold beyond it (arrival jitter). */
 const twilioRate = 5;
-const rateTolerance = 1;
+const rateTolerance = 2;
 
 let twilio: TwilioServer;
 let vonage: VonageServer;
@@ -474,15 +474,18 @@ describe('SMS and push', () => {
       const times = twilio.received.filter((r) => r.to === '+14155552674').map((r) => r.at);
       expect(times).toHaveLength(40);
       const offsets = times.map((t) => t - times[0]!);
-      const inWindow = (start: number) => offsets.filter((t) => t >= start && t < start + 1000).length;
+      const inWindow = (start: number, ms: number) => offsets.filter((t) => t >= start && t < start + ms).length;
       const arrivals = `arrivals (ms after the first): ${offsets.join(' ')}`;
       // Temporal's limiter is a token bucket per queue partition, each holding up to ceil(rate / partitions)
       // tokens: an idle queue lets about one second's worth go at once, then exactly the rate. So the first
-      // second may hold up to twice the rate; every window after it, the rate. A per-process limit would give
-      // twice the rate throughout (two workers), and no limit all 40 in well under a second.
-      const steady = Math.max(...offsets.filter((t) => t >= 1000).map(inWindow));
-      expect(steady, arrivals).toBeLessThanOrEqual(twilioRate + rateTolerance);
-      expect(Math.max(...offsets.map(inWindow)), arrivals).toBeLessThanOrEqual(2 * twilioRate + rateTolerance);
+      // second may hold up to twice the rate; after it, the rate. Arrival times jitter by a request's latency,
+      // so the steady rate is judged over 2-second windows (at most 2 x rate, plus the tolerance). A per-process
+      // limit would give twice the rate throughout (two workers), and no limit all 40 in well under a second.
+      const steady = Math.max(...offsets.filter((t) => t >= 1000).map((start) => inWindow(start, 2000)));
+      expect(steady, arrivals).toBeLessThanOrEqual(2 * twilioRate + rateTolerance);
+      expect(Math.max(...offsets.map((start) => inWindow(start, 1000))), arrivals).toBeLessThanOrEqual(
+        2 * twilioRate + rateTolerance,
+      );
       expect(offsets.at(-1)!, arrivals).toBeGreaterThanOrEqual(((40 - 2 * twilioRate) / twilioRate) * 1000 - 500);
       const [rows] = await pool.query<RowDataPacket[]>(
         "SELECT COUNT(*) AS n FROM deliveries WHERE event_id IN (?) AND state = 'sent' AND provider = 'twilio'",
