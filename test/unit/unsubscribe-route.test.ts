@@ -13,7 +13,12 @@ async function api() {
   const app = Fastify();
   await app.register(unsubscribeRoutes, {
     signer,
-    optOuts: { record: async (s: LinkScope, source: OptOutSource) => void recorded.push([s, source]) },
+    optOuts: {
+      record: (s: LinkScope, source: OptOutSource) => {
+        recorded.push([s, source]);
+        return Promise.resolve();
+      },
+    },
   });
   return { app, recorded };
 }
