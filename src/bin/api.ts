@@ -3,7 +3,7 @@ import { buildApi } from '../api/server.js';
 import { loadConfig, webhookDestinationPolicy } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createRegistry, defaultMetricsPorts, serveMetrics } from '../metrics.js';
-import { createLinkSigner } from '../recipient-links.js';
+import { createLinkSigner, oneClickUnsubscribePath } from '../recipient-links.js';
 import { createSecretBox } from '../secrets.js';
 import { destinationChecks } from '../webhook-destination.js';
 import { connectTo, connectToMysql, runProcess, shutdownRequested } from './run.js';
@@ -48,6 +48,7 @@ runProcess('api', async () => {
       twilioReceipts: config.TWILIO_AUTH_TOKEN
         ? `${config.PUBLIC_BASE_URL.replace(/\/+$/, '')}/v1/providers/twilio/status`
         : 'off (no TWILIO_AUTH_TOKEN)',
+      oneClickUnsubscribe: `${config.PUBLIC_BASE_URL.replace(/\/+$/, '')}${oneClickUnsubscribePath}`,
     },
     'api started',
   );
