@@ -133,7 +133,7 @@ const configSchema = z.object({
    * a text or push much later than its event is of little use.
    */
   PROVIDER_MAX_AGE_S: positiveInt.default(3600),
-  /** Where Orderly's API is reached from outside: status callbacks (and later unsubscribe links) point here. */
+  /** Where Orderly's API is reached from outside: status callbacks and unsubscribe links point here. */
   PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:8080'),
 
   /** `production` makes missing secrets (below) a start-up error instead of a development default. */
@@ -143,6 +143,14 @@ const configSchema = z.object({
    * The first encrypts; every one decrypts, so keys rotate by putting a new one first. Required in production.
    */
   SECRETS_ENCRYPTION_KEYS: z.string().default(''),
+  /**
+   * Keys that sign recipients' links (one-click unsubscribe) as HS256 JWTs: `<key id>:<base64 of 32 bytes>`,
+   * comma-separated. The first signs; every one verifies, so keys rotate by putting a new one first and dropping
+   * the old one after LINK_TTL_DAYS. Required in production.
+   */
+  LINK_SIGNING_KEYS: z.string().default(''),
+  /** How long a link in a mail stays valid; RFC 8058 asks that a one-click link keep working a good while. */
+  LINK_TTL_DAYS: positiveInt.default(60),
 
   /** The HTTP API (`src/bin/api.ts`). */
   API_HOST: z.string().default('127.0.0.1'),
@@ -168,11 +176,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new Error(`Invalid configuration: ${problems}`);
   }
-  if (result.data.ORDERLY_ENV === 'production' && result.data.SECRETS_ENCRYPTION_KEYS.trim() === '') {
-    throw new Error(
-      'Invalid configuration: SECRETS_ENCRYPTION_KEYS is required when ORDERLY_ENV=production (e.g. "k1:" followed by the base64 of 32 random bytes).',
-    );
-  }
+  for (const keys of ['SECRETS_ENCRYPTION_KEYS', 'LINK_SIGNING_KEYS'] as const)
+    if (result.data.ORDERLY_ENV === 'production' && result.data[keys].trim() === '') {
+      throw new Error(
+        `Invalid configuration: ${keys} is required when ORDERLY_ENV=production (e.g. "k1:" followed by the base64 of 32 random bytes).`,
+      );
+    }
   return result.data;
 }
 

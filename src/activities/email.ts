@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { renderEmail } from '../../emails/index.js';
 import { type OrderEvent, type TemplateId, notificationKey, permanentErrors } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
+import { type LinkSigner, unsubscribeTargets } from '../recipient-links.js';
 import {
   type ActivityError,
   InvalidRecipient,
@@ -31,19 +32,28 @@ export interface SentEmail {
 
 const emailAddress = z.email();
 
+/** What every mail's unsubscribe links need: the signer of their tokens and where the API is reached (PUBLIC_BASE_URL). */
+export interface UnsubscribeLinks {
+  signer: LinkSigner;
+  publicBaseUrl: string;
+}
+
 /**
  * Renders and sends one notification email over a pooled SMTP transport.
  * SMTP 5xx and invalid addresses are permanent (non-retryable); 4xx and connection errors are retried by Temporal.
+ * Every mail carries a one-click unsubscribe (RFC 8058) from what it is about: its flow and status, on email.
  */
 export function createEmailActivities({
   transport,
   from,
   metrics,
+  unsubscribe,
   messageIdDomain = 'orderly.local',
 }: {
   transport: Transporter<SMTPPool.SentMessageInfo>;
   from: string;
   metrics?: SenderMetrics;
+  unsubscribe: UnsubscribeLinks;
   messageIdDomain?: string;
 }) {
   return {
@@ -54,6 +64,13 @@ export function createEmailActivities({
         throw toFailure(new InvalidRecipient(input.userId, input.to), [{ attempts }]);
       }
       const rendered = await renderEmail(input.template, { event: input.event, username: input.username });
+      const token = await unsubscribe.signer.sign({
+        userId: input.userId,
+        channel: 'email',
+        flowId: input.event.flowId,
+        status: input.event.status,
+      });
+      const { url, mail } = unsubscribeTargets(unsubscribe.publicBaseUrl, token);
       try {
         const info = await transport.sendMail({
           from,
@@ -63,7 +80,14 @@ export function createEmailActivities({
           text: rendered.text,
           // Stable per delivery, so a receiver can tell a retry from a new notification.
           messageId: `<event-${notificationKey(input.event).replace(/[^A-Za-z0-9.-]/g, '-')}.user-${input.userId}@${messageIdDomain}>`,
-          headers: { 'X-Orderly-Event-Id': input.event.eventId, 'X-Orderly-Order-Id': input.event.orderId },
+          // List-Unsubscribe: <https://…/v1/unsubscribe/one-click?token=…>, <mailto:…> (one header, both targets).
+          list: { unsubscribe: [[url, mail]] },
+          headers: {
+            'X-Orderly-Event-Id': input.event.eventId,
+            'X-Orderly-Order-Id': input.event.orderId,
+            // RFC 8058: a POST of this body to the https target unsubscribes, with no further step.
+            'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+          },
         });
         metrics?.attempts.inc({ channel: 'email', result: 'sent' });
         Context.current().log.debug('email sent', {

@@ -41,6 +41,18 @@ export interface Subscription {
 
 type SubscriptionRow = Subscription & RowDataPacket;
 
+/** What a recipient turned off themselves (`recipient_opt_outs`), as the lookup reads it. */
+export interface OptOut {
+  user_id: string;
+  channel: Channel;
+  /** NULL: every flow. */
+  flow_id: string | null;
+  status: 'success' | 'failure' | 'both';
+  created_at: Date;
+}
+
+type OptOutRow = OptOut & RowDataPacket;
+
 /**
  * Reads who wants to hear about an event. Every user of the event's customer who has a subscription gets
  * a decision: a matching, unmuted subscription makes a recipient; otherwise the user is suppressed, with why.
@@ -68,10 +80,18 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
           ORDER BY u.id, s.id`,
         [event.customerId],
       );
+      // Only the opt-outs that cover this event: its flow or every flow, its status or both.
+      const [optOuts] = await pool.execute<OptOutRow[]>(
+        `SELECT o.user_id, o.channel, o.flow_id, o.status, o.created_at
+           FROM recipient_opt_outs o
+           JOIN users u ON u.id = o.user_id
+          WHERE u.customer_id = ? AND (o.flow_id IS NULL OR o.flow_id = ?) AND o.status IN (?, 'both')`,
+        [event.customerId, event.flowId, event.status],
+      );
       const [holds] = await pool.execute<RowDataPacket[]>('SELECT 1 FROM customer_holds WHERE customer_id = ?', [
         event.customerId,
       ]);
-      const audience = decideAudience(event, rows, webhookDefaults);
+      const audience = decideAudience(event, rows, webhookDefaults, optOuts);
       return holds.length > 0 ? { ...audience, held: true } : audience;
     },
 
@@ -89,11 +109,15 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
   };
 }
 
-/** Pure decision per (user, channel, endpoint): exported for unit tests. */
+/**
+ * Pure decision per (user, channel, endpoint): exported for unit tests. A recipient's own opt-out (`optOuts`)
+ * covering the event's flow and status on that channel suppresses what the subscriptions would send.
+ */
 export function decideAudience(
   event: Pick<OrderEvent, 'flowId' | 'status'>,
   rows: Subscription[],
   webhookDefaults: EndpointPolicy,
+  optOuts: OptOut[] = [],
 ): AudienceOfEvent {
   const byDestination = new Map<string, Subscription[]>();
   for (const row of rows) {
@@ -118,11 +142,7 @@ export function decideAudience(
           ? `not subscribed to ${event.status} events`
           : active.length === 0
             ? 'muted'
-            : first.channel === 'webhook' && first.endpoint_enabled === null
-              ? `webhook endpoint ${first.endpoint_id} does not exist`
-              : first.channel === 'webhook' && !first.endpoint_enabled
-                ? `webhook endpoint ${first.endpoint_id} is disabled (${first.endpoint_disabled_reason ?? 'by an operator'})`
-                : undefined;
+            : (optedOut(destination, event, optOuts) ?? endpointProblem(first));
     if (reason !== undefined) {
       audience.suppressed.push({ ...destination, reason });
       continue;
@@ -138,6 +158,31 @@ export function decideAudience(
     audience.recipients.push(recipient);
   }
   return audience;
+}
+
+/** Why a webhook subscription's endpoint cannot take deliveries, if it cannot. */
+function endpointProblem(row: Subscription): string | undefined {
+  if (row.channel !== 'webhook') return undefined;
+  if (row.endpoint_enabled === null) return `webhook endpoint ${row.endpoint_id} does not exist`;
+  if (!row.endpoint_enabled)
+    return `webhook endpoint ${row.endpoint_id} is disabled (${row.endpoint_disabled_reason ?? 'by an operator'})`;
+  return undefined;
+}
+
+/** `unsubscribed by the recipient on <YYYY-MM-DD>` when the user turned this event off on this channel. */
+function optedOut(
+  destination: { userId: string; channel: Channel },
+  event: Pick<OrderEvent, 'flowId' | 'status'>,
+  optOuts: OptOut[],
+): string | undefined {
+  const optOut = optOuts.find(
+    (o) =>
+      String(o.user_id) === destination.userId &&
+      o.channel === destination.channel &&
+      (o.flow_id === null || o.flow_id === event.flowId) &&
+      (o.status === 'both' || o.status === event.status),
+  );
+  return optOut && `unsubscribed by the recipient on ${optOut.created_at.toISOString().slice(0, 10)}`;
 }
 
 /** The endpoint's own settings where it has them, the service's defaults otherwise. */

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal, apiKeyOperations } from '../operations/api-keys.js';
 import { Forbidden, NotFound } from '../operations/errors.js';
 import type { Scope } from '../operations/scope.js';
+import { oneClickUnsubscribePath } from '../recipient-links.js';
 import { twilioStatusPath } from './routes/twilio.js';
 
 declare module 'fastify' {
@@ -12,10 +13,10 @@ declare module 'fastify' {
 }
 
 /**
- * What needs no key: the API's description and health, and providers' callbacks (Twilio's delivery receipts),
- * which prove themselves with a signature instead.
+ * What needs no key: the API's description and health, providers' callbacks (Twilio's delivery receipts), which
+ * prove themselves with a signature instead, and recipients' links, whose signed token is the proof.
  */
-export const publicPaths = new Set(['/openapi.json', '/health', twilioStatusPath]);
+export const publicPaths = new Set(['/openapi.json', '/health', twilioStatusPath, oneClickUnsubscribePath]);
 
 /**
  * The `onRequest` hook that finds the principal of the request's API key (`Authorization: Bearer ok_...`), or

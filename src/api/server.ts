@@ -13,9 +13,11 @@ import { eventOperations } from '../operations/events.js';
 import { orderOperations } from '../operations/orders.js';
 import { phoneNumberOperations } from '../operations/phone-numbers.js';
 import { pushRegistrationOperations } from '../operations/push-registrations.js';
+import { recipientOptOutOperations } from '../operations/recipient-opt-outs.js';
 import { replayOperations } from '../operations/replay.js';
 import { subscriptionOperations } from '../operations/subscriptions.js';
 import { webhookEndpointOperations } from '../operations/webhook-endpoints.js';
+import { type LinkSigner, createLinkSigner } from '../recipient-links.js';
 import type { SecretBox } from '../secrets.js';
 import type { destinationChecks } from '../webhook-destination.js';
 import { authenticate } from './auth.js';
@@ -31,6 +33,7 @@ import { orderRoutes } from './routes/orders.js';
 import { replayRoutes } from './routes/replay.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 import { twilioStatusRoutes } from './routes/twilio.js';
+import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
 
 export interface ApiOptions {
@@ -50,6 +53,8 @@ export interface ApiOptions {
   twilioAuthToken?: string;
   /** Where the API is reached from outside (PUBLIC_BASE_URL): the URL Twilio signs is under it. */
   publicBaseUrl?: string;
+  /** Verifies recipients' links (one-click unsubscribe); the development key when not given. */
+  linkSigner?: LinkSigner;
 }
 
 const openapi: FastifyDynamicSwaggerOptions['openapi'] = {
@@ -57,7 +62,7 @@ const openapi: FastifyDynamicSwaggerOptions['openapi'] = {
     title: 'Orderly API',
     version: '1',
     description:
-      "Inspect, retry, cancel, redrive and replay notifications; manage subscriptions, webhook endpoints and users' phone numbers and push devices; receive providers' delivery receipts.",
+      "Inspect, retry, cancel, redrive and replay notifications; manage subscriptions, webhook endpoints and users' phone numbers and push devices; receive providers' delivery receipts; recipients' one-click unsubscribe.",
   },
   components: {
     securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an Orderly API key (ok_...)' } },
@@ -129,7 +134,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 /** Every resource's routes, each module a plugin given the operations it needs. */
 async function registerRoutes(
   app: FastifyInstance,
-  { pool, client, destinations, secrets, secretGraceS, twilioAuthToken, publicBaseUrl }: ApiOptions,
+  { pool, client, destinations, secrets, secretGraceS, twilioAuthToken, publicBaseUrl, linkSigner }: ApiOptions,
   audit: ReturnType<typeof auditOperations>,
 ): Promise<void> {
   const orders = orderOperations({ pool, client });
@@ -151,5 +156,9 @@ async function registerRoutes(
     receipts: deliveryReceiptOperations({ pool }),
     authToken: twilioAuthToken,
     publicBaseUrl: publicBaseUrl ?? 'http://127.0.0.1:8080',
+  });
+  await app.register(unsubscribeRoutes, {
+    signer: linkSigner ?? createLinkSigner(''),
+    optOuts: recipientOptOutOperations({ pool }),
   });
 }

@@ -3,6 +3,7 @@ import { buildApi } from '../api/server.js';
 import { loadConfig, webhookDestinationPolicy } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createRegistry, defaultMetricsPorts, serveMetrics } from '../metrics.js';
+import { createLinkSigner, oneClickUnsubscribePath } from '../recipient-links.js';
 import { createSecretBox } from '../secrets.js';
 import { destinationChecks } from '../webhook-destination.js';
 import { connectTo, connectToMysql, runProcess, shutdownRequested } from './run.js';
@@ -24,6 +25,7 @@ runProcess('api', async () => {
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
     twilioAuthToken: config.TWILIO_AUTH_TOKEN,
     publicBaseUrl: config.PUBLIC_BASE_URL,
+    linkSigner: createLinkSigner(config.LINK_SIGNING_KEYS, { ttlDays: config.LINK_TTL_DAYS }),
     log,
   });
   const address = await app.listen({ host: config.API_HOST, port: config.API_PORT }).catch((error: unknown) => {
@@ -46,6 +48,7 @@ runProcess('api', async () => {
       twilioReceipts: config.TWILIO_AUTH_TOKEN
         ? `${config.PUBLIC_BASE_URL.replace(/\/+$/, '')}/v1/providers/twilio/status`
         : 'off (no TWILIO_AUTH_TOKEN)',
+      oneClickUnsubscribe: `${config.PUBLIC_BASE_URL.replace(/\/+$/, '')}${oneClickUnsubscribePath}`,
     },
     'api started',
   );

@@ -11,7 +11,7 @@ import {
   senderMetrics,
   serveMetrics,
 } from '../metrics.js';
-import { createSmtpTransport } from '../workers/email-worker.js';
+import { createSmtpTransport, unsubscribeLinks } from '../workers/email-worker.js';
 import { createWorkflowWorker } from '../workers/workflow-worker.js';
 import { connectTo, connectToMysql, connectWorkerToTemporal, runProcess } from './run.js';
 
@@ -33,7 +33,12 @@ runProcess('workflow-worker', async () => {
     client,
     pool,
     webhookDefaults: webhookDefaults(config),
-    smtp: { transport, from: config.MAIL_FROM, metrics: senderMetrics(registry) },
+    smtp: {
+      transport,
+      from: config.MAIL_FROM,
+      metrics: senderMetrics(registry),
+      unsubscribe: unsubscribeLinks(config),
+    },
     reportCircuitState,
     ledgerMetrics: ledgerMetrics(registry),
     providers: { sms: config.SMS_PROVIDERS, push: config.PUSH_PROVIDERS, maxAgeS: config.PROVIDER_MAX_AGE_S },

@@ -1,10 +1,11 @@
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
-import { createEmailActivities } from '../activities/email.js';
+import { type UnsubscribeLinks, createEmailActivities } from '../activities/email.js';
 import type { Config } from '../config.js';
 import { taskQueues } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
+import { createLinkSigner } from '../recipient-links.js';
 
 /** One pooled SMTP transport per process: connections are reused across sends (no handshake per mail). */
 export function createSmtpTransport(config: Config): Transporter<SMTPPool.SentMessageInfo> {
@@ -19,6 +20,14 @@ export function createSmtpTransport(config: Config): Transporter<SMTPPool.SentMe
     greetingTimeout: 10_000,
     socketTimeout: 20_000,
   });
+}
+
+/** The signer and base URL of every mail's unsubscribe links, from LINK_SIGNING_KEYS, LINK_TTL_DAYS and PUBLIC_BASE_URL. */
+export function unsubscribeLinks(config: Config): UnsubscribeLinks {
+  return {
+    signer: createLinkSigner(config.LINK_SIGNING_KEYS, { ttlDays: config.LINK_TTL_DAYS }),
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+  };
 }
 
 export interface EmailWorkerDeps {
@@ -41,7 +50,12 @@ export function createEmailWorker({
     connection,
     namespace,
     taskQueue: taskQueues.email,
-    activities: createEmailActivities({ transport, from: config.MAIL_FROM, metrics }),
+    activities: createEmailActivities({
+      transport,
+      from: config.MAIL_FROM,
+      metrics,
+      unsubscribe: unsubscribeLinks(config),
+    }),
     maxConcurrentActivityTaskExecutions: config.EMAIL_MAX_CONCURRENT_ACTIVITIES,
   });
 }

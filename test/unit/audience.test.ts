@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type Subscription, decideAudience as decideWithDefaults } from '../../src/activities/preferences.js';
+import {
+  type OptOut,
+  type Subscription,
+  decideAudience as decideWithDefaults,
+} from '../../src/activities/preferences.js';
 import type { EndpointPolicy } from '../../src/domain.js';
 
 const noEndpoint = {
@@ -36,8 +40,16 @@ const defaults: EndpointPolicy = {
 const webhook = (userId: string, endpointId: string, fields: Partial<Subscription> = {}): Subscription =>
   subscription(userId, { channel: 'webhook', endpoint_id: endpointId, endpoint_enabled: 1, ...fields });
 
-const decideAudience = (event: Parameters<typeof decideWithDefaults>[0], rows: Subscription[]) =>
-  decideWithDefaults(event, rows, defaults);
+const decideAudience = (event: Parameters<typeof decideWithDefaults>[0], rows: Subscription[], optOuts?: OptOut[]) =>
+  decideWithDefaults(event, rows, defaults, optOuts);
+const optOut = (userId: string, fields: Partial<OptOut> = {}): OptOut => ({
+  user_id: userId,
+  channel: 'email',
+  flow_id: 'F1',
+  status: 'success',
+  created_at: new Date('2025-03-04T10:00:00Z'),
+  ...fields,
+});
 
 describe('decideAudience', () => {
   const success = { flowId: 'F1', status: 'success' as const };
@@ -101,5 +113,32 @@ describe('decideAudience', () => {
       { userId: '1', channel: 'webhook', endpointId: '7', reason: 'webhook endpoint 7 is disabled (410 Gone)' },
       { userId: '2', channel: 'webhook', endpointId: '8', reason: 'webhook endpoint 8 does not exist' },
     ]);
+  });
+
+  it("suppresses a recipient's own opt-out of the event's flow and status on that channel, with its date", () => {
+    const unsubscribed = 'unsubscribed by the recipient on 2025-03-04';
+    const rows = [subscription('1'), subscription('2'), subscription('3'), subscription('4'), webhook('1', '7')];
+    const audience = decideAudience(success, rows, [
+      optOut('1'),
+      optOut('2', { flow_id: null, status: 'both' }),
+      optOut('3', { status: 'failure' }),
+      optOut('4', { flow_id: 'F2' }),
+    ]);
+    expect(audience.suppressed).toEqual([
+      { userId: '1', channel: 'email', reason: unsubscribed },
+      { userId: '2', channel: 'email', reason: unsubscribed },
+    ]);
+    expect(audience.recipients.map((r) => [r.userId, r.channel])).toEqual([
+      ['3', 'email'],
+      ['4', 'email'],
+      ['1', 'webhook'],
+    ]);
+    const failure = decideAudience({ flowId: 'F1', status: 'failure' }, [subscription('1')], [optOut('1')]);
+    expect(failure.recipients.map((r) => r.userId)).toEqual(['1']);
+  });
+
+  it("names the subscription's own reason first when the recipient opted out as well", () => {
+    const audience = decideAudience(success, [subscription('1', { muted: 1 })], [optOut('1')]);
+    expect(audience.suppressed).toEqual([{ userId: '1', channel: 'email', reason: 'muted' }]);
   });
 });

@@ -39,8 +39,10 @@ describe('webhook secrets at rest (AES-256-GCM)', () => {
     expect(() => loadConfig({ ORDERLY_ENV: 'production' })).toThrow(
       'Invalid configuration: SECRETS_ENCRYPTION_KEYS is required when ORDERLY_ENV=production (e.g. "k1:" followed by the base64 of 32 random bytes).',
     );
-    expect(loadConfig({ ORDERLY_ENV: 'production', SECRETS_ENCRYPTION_KEYS: key('k1') }).ORDERLY_ENV).toBe(
-      'production',
+    expect(() => loadConfig({ ORDERLY_ENV: 'production', SECRETS_ENCRYPTION_KEYS: key('k1') })).toThrow(
+      'Invalid configuration: LINK_SIGNING_KEYS is required when ORDERLY_ENV=production',
     );
+    const production = { ORDERLY_ENV: 'production', SECRETS_ENCRYPTION_KEYS: key('k1'), LINK_SIGNING_KEYS: key('l1') };
+    expect(loadConfig(production).ORDERLY_ENV).toBe('production');
   });
 });

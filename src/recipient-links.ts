@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import type { Channel } from './domain.js';
+
+/**
+ * What a recipient's link acts on: one user, on one channel, for one flow (or every flow, `null`) and one status
+ * (or both). A one-click unsubscribe turns exactly this off.
+ */
+export interface LinkScope {
+  userId: string;
+  channel: Channel;
+  flowId: string | null;
+  status: 'success' | 'failure' | 'both';
+}
+
+/** Signs and checks recipients' links without a database: the token itself names its scope. */
+export interface LinkSigner {
+  /** A token for `scope`, valid for the signer's lifetime from `now`. */
+  sign(scope: LinkScope, now?: Date): Promise<string>;
+  /** The scope a token names, or {@link InvalidLink} saying why not (expired, forged, unknown key, not ours). */
+  verify(token: string, now?: Date): Promise<LinkScope>;
+}
+
+/** A token that is no (longer a) valid link. `expired` tells a person to use a newer mail; the rest is `invalid`. */
+export class InvalidLink extends Error {
+  constructor(
+    readonly why: 'expired' | 'invalid',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'InvalidLink';
+  }
+}
+
+/** Tokens are JWTs for this purpose only, so no other JWT signed with the same key is ever taken for a link. */
+const audience = 'orderly:recipient-link';
+const channels: readonly Channel[] = ['email', 'webhook', 'sms', 'push'];
+const statuses: readonly LinkScope['status'][] = ['success', 'failure', 'both'];
+/** Used only outside production when no key is configured (`loadConfig` refuses that in production). */
+const developmentKey = {
+  id: 'development',
+  key: createHash('sha256').update('orderly development link signing key').digest(),
+};
+
+/**
+ * Parses `LINK_SIGNING_KEYS` (`<key id>:<base64 of 32 bytes>`, comma-separated; empty means the development key):
+ * the first key signs, every listed key verifies, so keys rotate by putting a new one first and dropping the old
+ * one once its links have expired. Tokens are HS256 JWTs whose `kid` header names the key; they expire after
+ * `ttlDays` (default 60).
+ */
+export function createLinkSigner(spec: string, { ttlDays = 60 }: { ttlDays?: number } = {}): LinkSigner {
+  const keys = spec.trim() === '' ? [developmentKey] : spec.split(',').map((entry) => parseKey(entry.trim()));
+  const byId = new Map(keys.map((k) => [k.id, new Uint8Array(k.key)]));
+  const current = keys[0]!;
+  return {
+    async sign(scope, now = new Date()) {
+      const issuedAt = Math.floor(now.getTime() / 1000);
+      return new SignJWT({ ch: scope.channel, flow: scope.flowId, st: scope.status })
+        .setProtectedHeader({ alg: 'HS256', kid: current.id })
+        .setSubject(scope.userId)
+        .setAudience(audience)
+        .setIssuedAt(issuedAt)
+        .setExpirationTime(issuedAt + ttlDays * 24 * 3600)
+        .sign(new Uint8Array(current.key));
+    },
+    async verify(token, now = new Date()) {
+      try {
+        const { payload } = await jwtVerify(
+          token,
+          (header) => {
+            const key = byId.get(header.kid ?? '');
+            if (key === undefined) throw new InvalidLink('invalid', `the link is signed with an unknown key`);
+            return key;
+          },
+          { algorithms: ['HS256'], audience, currentDate: now, requiredClaims: ['sub', 'exp'] },
+        );
+        return scopeOf(payload);
+      } catch (error) {
+        if (error instanceof InvalidLink) throw error;
+        if (error instanceof joseErrors.JWTExpired) throw new InvalidLink('expired', 'the link has expired');
+        throw new InvalidLink('invalid', 'the link is not valid (damaged or not issued by Orderly)');
+      }
+    },
+  };
+}
+
+function scopeOf(payload: Record<string, unknown>): LinkScope {
+  const { sub, ch, flow, st } = payload;
+  if (
+    typeof sub !== 'string' ||
+    !/^\d+$/.test(sub) ||
+    !channels.includes(ch as Channel) ||
+    !(flow === null || typeof flow === 'string') ||
+    !statuses.includes(st as LinkScope['status'])
+  )
+    throw new InvalidLink('invalid', 'the link does not name a recipient and what to turn off');
+  return { userId: sub, channel: ch as Channel, flowId: flow, status: st as LinkScope['status'] };
+}
+
+function parseKey(entry: string): { id: string; key: Buffer } {
+  const separator = entry.indexOf(':');
+  const id = entry.slice(0, separator);
+  const key = Buffer.from(entry.slice(separator + 1), 'base64');
+  if (separator < 1 || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
+    throw new Error(
+      `LINK_SIGNING_KEYS: each entry is "<key id>:<base64 of 32 bytes>", not "${entry.slice(0, Math.max(separator, 0))}:..."`,
+    );
+  }
+  return { id, key };
+}
+
+/** The path of the one-click unsubscribe (RFC 8058), under PUBLIC_BASE_URL. */
+export const oneClickUnsubscribePath = '/v1/unsubscribe/one-click';
+
+/**
+ * The two `List-Unsubscribe` targets of a mail (RFC 2369): the one-click https URL under `publicBaseUrl` and a
+ * mailto to `unsubscribe@<its host>` with the token in the subject.
+ */
+export function unsubscribeTargets(publicBaseUrl: string, token: string): { url: string; mail: string } {
+  const base = new URL(publicBaseUrl);
+  const url = `${publicBaseUrl.replace(/\/+$/, '')}${oneClickUnsubscribePath}?token=${encodeURIComponent(token)}`;
+  return { url, mail: `mailto:unsubscribe@${base.hostname}?subject=unsubscribe-${token}` };
+}

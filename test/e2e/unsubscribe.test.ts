@@ -1,0 +1,108 @@
+import { createServer } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sample } from '../../scripts/sample-data.js';
+import { buildApi } from '../../src/api/server.js';
+import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
+import { createLinkSigner } from '../../src/recipient-links.js';
+import { createSecretBox } from '../../src/secrets.js';
+import { destinationChecks } from '../../src/webhook-destination.js';
+import { deliveriesOf } from '../support/expectations.js';
+import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
+import { subscribedCustomer, usePipeline, useTemporalClient } from '../support/pipeline.js';
+import { until } from '../support/until.js';
+
+/** A port nothing listens on now, so the workers can be told the API's public URL before it listens. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const config = loadConfig();
+const apiPort = await freePort();
+// The workers put links under PUBLIC_BASE_URL into every mail: here, the API this test starts.
+const context = usePipeline({ PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}` });
+const temporal = useTemporalClient();
+let api: FastifyInstance;
+
+beforeAll(async () => {
+  api = await buildApi({
+    pool: context.pool,
+    client: temporal.client,
+    destinations: destinationChecks(webhookDestinationPolicy(config)),
+    secrets: createSecretBox(''),
+    secretGraceS: 3600,
+    linkSigner: createLinkSigner(config.LINK_SIGNING_KEYS, { ttlDays: config.LINK_TTL_DAYS }),
+  });
+  await api.listen({ host: '127.0.0.1', port: apiPort });
+});
+afterAll(async () => {
+  await api?.close();
+});
+
+const ofEvent = (mails: SinkMail[], eventId: string) =>
+  mails.filter((m) => m.headers['x-orderly-event-id'] === eventId);
+const oneClick = (url: string) =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'List-Unsubscribe=One-Click',
+  });
+
+describe("the recipient's side: one-click unsubscribe (RFC 8058)", () => {
+  it("a POST to the mail's List-Unsubscribe URL, as a mailbox provider sends it, stops that flow's success mails", async () => {
+    const { pool } = context;
+    const { customerId, orderId, user } = await subscribedCustomer(pool);
+    const to = (mails: SinkMail[]) => mailTo(mails, user.email!);
+    const first = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'success' });
+    const [mail] = ofEvent(await waitForMail(to, 1), first);
+    expect(mail, 'the first success mail arrives').toBeDefined();
+
+    // What a mailbox provider reads: the header, unfolded, and the one-click marker.
+    const header = mail!.headers['list-unsubscribe']!.replace(/\s+/g, ' ');
+    expect(mail!.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
+    expect(header).toMatch(/^<https?:\/\/[^>]+>, <mailto:unsubscribe@[^>]+\?subject=unsubscribe-[^>]+>$/);
+    const url = /<(https?:\/\/[^>]+)>/.exec(header)![1]!;
+    expect(url.startsWith(`http://127.0.0.1:${apiPort}/v1/unsubscribe/one-click?token=`)).toBe(true);
+
+    const forged = await oneClick(url.slice(0, -4) + 'AAAA');
+    expect(forged.status, 'a forged token is refused').toBe(400);
+    expect(await forged.text()).toMatch(/^This unsubscribe link is not valid/);
+    const page = await fetch(url);
+    expect([page.status, await page.text()], 'GET only shows the button').toEqual([
+      200,
+      expect.stringContaining('<form method="post"'),
+    ]);
+    const answer = await oneClick(url);
+    expect([answer.status, await answer.text()]).toEqual([
+      200,
+      'You will no longer receive emails about flow F1063 (success events).\n',
+    ]);
+    expect((await oneClick(url)).status, 'unsubscribing again is fine').toBe(200);
+    const [optOuts] = await pool.query<RowDataPacket[]>(
+      'SELECT channel, flow_id, status, source, created_at FROM recipient_opt_outs WHERE user_id = ?',
+      [user.id],
+    );
+    expect(optOuts.map(({ created_at: _, ...scope }) => scope)).toEqual([
+      { channel: 'email', flow_id: 'F1063', status: 'success', source: 'one-click' },
+    ]);
+    const on = (optOuts[0]!.created_at as Date).toISOString().slice(0, 10);
+
+    const suppressed = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'success' });
+    const failure = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'failure' });
+    const otherFlow = await sample.event(pool, { orderId, customerId, flowId: 'F2001', status: 'success' });
+    const mails = await waitForMail(to, 3);
+    expect(ofEvent(mails, failure), "that flow's failure mail still arrives").toHaveLength(1);
+    expect(ofEvent(mails, otherFlow), "another flow's mail still arrives").toHaveLength(1);
+    expect(ofEvent(mails, suppressed), 'no mail of the unsubscribed flow and status').toEqual([]);
+    const [row] = await until('the suppressed delivery', async () => {
+      const rows = await deliveriesOf(pool, [suppressed]);
+      return rows.length > 0 ? rows : undefined;
+    });
+    expect([row!.state, row!.reason]).toEqual(['suppressed', `unsubscribed by the recipient on ${on}`]);
+  });
+});

@@ -1,0 +1,58 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import { describe, expect, it } from 'vitest';
+import { createEmailActivities } from '../../src/activities/email.js';
+import type { OrderEvent } from '../../src/domain.js';
+import { createLinkSigner } from '../../src/recipient-links.js';
+
+const event: OrderEvent = {
+  eventId: '1001',
+  orderId: '42',
+  customerId: '7',
+  flowId: 'F1063',
+  eventType: 'payment.capture',
+  status: 'failure',
+  source: 'checkout',
+  executionMs: 1250,
+  errorCode: 'E402',
+  errorDesc: 'Card declined',
+  occurredAt: '2026-11-22T10:00:00.000Z',
+};
+
+describe('the email activity', () => {
+  it('adds List-Unsubscribe (https and mailto, one signed token for the user, flow and status) and List-Unsubscribe-Post', async () => {
+    const sent: string[] = [];
+    const stream = nodemailer.createTransport({ streamTransport: true, buffer: true });
+    const transport = {
+      sendMail: async (mail: nodemailer.SendMailOptions) => {
+        const info = await stream.sendMail(mail);
+        sent.push((info.message as Buffer).toString());
+        return info;
+      },
+    } as unknown as Transporter<SMTPPool.SentMessageInfo>;
+    const signer = createLinkSigner('');
+    const email = createEmailActivities({
+      transport,
+      from: 'Orderly <n@orderly.test>',
+      unsubscribe: { signer, publicBaseUrl: 'https://orderly.example.com' },
+    });
+    const input = { template: 'order-event-failed' as const, event, userId: '21', username: 'Ada', to: 'ada@x.test' };
+    await new MockActivityEnvironment().run((i: typeof input) => email.sendEmail(i), input);
+
+    const headers = sent[0]!.split('\r\n\r\n')[0]!.replace(/\r\n\s+/g, ' ');
+    expect(headers).toContain('\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n');
+    expect(headers).toContain('Message-ID: <event-1001.user-21@orderly.local>');
+    const list = /^List-Unsubscribe: <([^>]+)>, <([^>]+)>$/m.exec(headers);
+    const url = new URL(list![1]!);
+    expect(`${url.origin}${url.pathname}`).toBe('https://orderly.example.com/v1/unsubscribe/one-click');
+    const token = url.searchParams.get('token')!;
+    expect(list![2]).toBe(`mailto:unsubscribe@orderly.example.com?subject=unsubscribe-${token}`);
+    await expect(signer.verify(token)).resolves.toEqual({
+      userId: '21',
+      channel: 'email',
+      flowId: 'F1063',
+      status: 'failure',
+    });
+  });
+});
