@@ -1,6 +1,7 @@
 /**
- * Validates docker-compose.yml without a Docker engine: `docker-compose config` (Debian's package, installed
- * here when missing and we are root) parses it, resolves anchors and checks every service against the schema.
+ * Validates docker-compose.yml, alone and with docker-compose.replicated.yml over it, without a Docker engine:
+ * `docker-compose config` (Debian's package, installed here when missing and we are root) parses and merges the
+ * files, resolves anchors and checks every service against the schema.
  * First it checks that docker-compose's twins of the local stack's settings agree with their one source: the
  * search attributes of src/search-attributes.ts, and the Debezium connector settings of stack/local-settings.ts.
  */
@@ -69,10 +70,17 @@ if (!hasCompose()) {
     if (result.status !== 0) process.exit(1);
   }
 }
-const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '--quiet'], { stdio: 'inherit' });
-if (result.status !== 0) {
-  console.error('check-compose: docker-compose.yml is invalid (see above).');
-  process.exit(1);
+/** Each file set docker-compose must accept: the base, and the base with the replicated topology over it. */
+const fileSets = [['docker-compose.yml'], ['docker-compose.yml', 'docker-compose.replicated.yml']];
+let invalid = false;
+for (const files of fileSets) {
+  const names = files.join(' + ');
+  const result = spawnSync('docker-compose', [...files.flatMap((file) => ['-f', file]), 'config', '--quiet'], {
+    stdio: 'inherit',
+  });
+  if (result.status === 0) console.log(`check-compose: ${names} is valid`);
+  else console.error(`check-compose: ${names} is invalid (see above).`);
+  invalid ||= result.status !== 0;
 }
-console.log('check-compose: docker-compose.yml is valid');
+if (invalid) process.exit(1);
 if (drift.length > 0) process.exit(1);

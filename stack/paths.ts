@@ -8,6 +8,12 @@ export const versions = {
   kafka: '3.9.1',
   // The MariaDB connector is published to Maven Central only for x.y.0 releases.
   debezium: '3.2.0.Final',
+  /** `npm run check:deploy` lints and renders the Helm chart with it. */
+  helm: '3.22.0',
+  /** promtool tests the alert rules: the same release as docker-compose's Prometheus image. */
+  prometheus: '3.5.0',
+  /** Validates the chart's rendered manifests against Kubernetes' schemas, offline (PyPI, into a venv). */
+  kubernetesValidate: '1.37.0',
 } as const;
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,3 +30,6 @@ export const dataDir = join(stateDir, 'data');
 export const temporalBinary = join(cacheDir, `temporal-${versions.temporalCli}`, 'temporal');
 export const kafkaLibs = join(cacheDir, `kafka-${versions.kafka}`, 'libs');
 export const debeziumPlugins = join(cacheDir, `debezium-mariadb-${versions.debezium}`, 'plugins');
+export const helmBinary = join(cacheDir, `helm-${versions.helm}`, 'helm');
+export const promtoolBinary = join(cacheDir, `promtool-${versions.prometheus}`, 'promtool');
+export const kubernetesValidateVenv = join(cacheDir, `kubernetes-validate-${versions.kubernetesValidate}`);

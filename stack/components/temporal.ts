@@ -4,18 +4,12 @@ import { Connection } from '@temporalio/client';
 import temporalProto from '@temporalio/proto';
 import { local } from '../local-settings.js';
 import { dataDir, temporalBinary, versions } from '../paths.js';
-import { StackError, errorText, hasCommand, healthy, startDaemon, unhealthy } from '../process.js';
+import { StackError, errorText, goBuildFlags, hasCommand, healthy, startDaemon, unhealthy } from '../process.js';
 import type { Steps } from '../steps.js';
 import type { Component } from './component.js';
 
 const { IndexedValueType } = temporalProto.temporal.api.enums.v1;
 const namespace = 'default';
-
-/**
- * Cheaper than a plain `go install`: no DWARF from the compiler (`-dwarf=false`) nor in the binary (`-s -w`), so
- * every package compiles and the 200 MB binary links with less work; `-trimpath` keeps the build's paths out.
- */
-const goBuildFlags = ['-trimpath', '-gcflags=all=-dwarf=false', '-ldflags=-s -w'];
 
 async function provision(steps: Steps): Promise<void> {
   if (existsSync(temporalBinary)) return;
