@@ -30,6 +30,7 @@ const secretKeys = [
   'MYSQL_PASSWORD',
   'SMTP_PASSWORD',
   'SECRETS_ENCRYPTION_KEYS',
+  'LINK_SIGNING_KEYS',
   'TWILIO_AUTH_TOKEN',
   'VONAGE_API_SECRET',
   'VAPID_PRIVATE_KEY',
@@ -162,6 +163,7 @@ function checkChart(work: string): void {
       ['--set', 'secrets.SECRETS_ENCRYPTION_KEYS='],
       /SECRETS_ENCRYPTION_KEYS is required/,
     ],
+    ['no LINK_SIGNING_KEYS', ['--set', 'secrets.LINK_SIGNING_KEYS='], /LINK_SIGNING_KEYS is required/],
   ];
   for (const [what, args, message] of guards) {
     const refused = helm(['template', 'orderly', chart, ...kube, '-f', defaults, ...args]);

@@ -12,6 +12,7 @@
 - MYSQL_PASSWORD
 - SMTP_PASSWORD
 - SECRETS_ENCRYPTION_KEYS
+- LINK_SIGNING_KEYS
 - TWILIO_AUTH_TOKEN
 - VONAGE_API_SECRET
 - VAPID_PRIVATE_KEY
@@ -65,6 +66,9 @@ app.kubernetes.io/component: {{ .name }}
 {{- if not .Values.secrets.existingSecret -}}
 {{- if not .Values.secrets.SECRETS_ENCRYPTION_KEYS -}}
 {{- fail "secrets.SECRETS_ENCRYPTION_KEYS is required (or secrets.existingSecret): ORDERLY_ENV=production refuses to start without it" -}}
+{{- end -}}
+{{- if not .Values.secrets.LINK_SIGNING_KEYS -}}
+{{- fail "secrets.LINK_SIGNING_KEYS is required (or secrets.existingSecret): ORDERLY_ENV=production refuses to start without it" -}}
 {{- end -}}
 {{- if not .Values.secrets.MYSQL_PASSWORD -}}
 {{- fail "secrets.MYSQL_PASSWORD is required (or secrets.existingSecret)" -}}
