@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import type { Channel } from './domain.js';
+import { parseKeyList } from './secrets.js';
 
 /**
  * What a recipient's link acts on: one user, on one channel, for one flow (or every flow, `null`) and one status
@@ -49,7 +50,7 @@ const developmentKey = {
  * `ttlDays` (default 60).
  */
 export function createLinkSigner(spec: string, { ttlDays = 60 }: { ttlDays?: number } = {}): LinkSigner {
-  const keys = spec.trim() === '' ? [developmentKey] : spec.split(',').map((entry) => parseKey(entry.trim()));
+  const keys = parseKeyList('LINK_SIGNING_KEYS', spec, developmentKey);
   const byId = new Map(keys.map((k) => [k.id, new Uint8Array(k.key)]));
   const current = keys[0]!;
   return {
@@ -95,18 +96,6 @@ function scopeOf(payload: Record<string, unknown>): LinkScope {
   )
     throw new InvalidLink('invalid', 'the link does not name a recipient and what to turn off');
   return { userId: sub, channel: ch as Channel, flowId: flow, status: st as LinkScope['status'] };
-}
-
-function parseKey(entry: string): { id: string; key: Buffer } {
-  const separator = entry.indexOf(':');
-  const id = entry.slice(0, separator);
-  const key = Buffer.from(entry.slice(separator + 1), 'base64');
-  if (separator < 1 || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
-    throw new Error(
-      `LINK_SIGNING_KEYS: each entry is "<key id>:<base64 of 32 bytes>", not "${entry.slice(0, Math.max(separator, 0))}:..."`,
-    );
-  }
-  return { id, key };
 }
 
 /** The path of the one-click unsubscribe (RFC 8058), under PUBLIC_BASE_URL. */

@@ -23,7 +23,7 @@ const developmentKey = {
 
 /** Parses `SECRETS_ENCRYPTION_KEYS`; an empty list means the development key. */
 export function createSecretBox(spec: string): SecretBox {
-  const keys = spec.trim() === '' ? [developmentKey] : spec.split(',').map((entry) => parseKey(entry.trim()));
+  const keys = parseKeyList('SECRETS_ENCRYPTION_KEYS', spec, developmentKey);
   const byId = new Map(keys.map((k) => [k.id, k.key]));
   const current = keys[0]!;
   return {
@@ -49,14 +49,28 @@ export function createSecretBox(spec: string): SecretBox {
   };
 }
 
-function parseKey(entry: string): { id: string; key: Buffer } {
-  const separator = entry.indexOf(':');
-  const id = entry.slice(0, separator);
-  const key = Buffer.from(entry.slice(separator + 1), 'base64');
-  if (separator < 1 || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
-    throw new Error(
-      `SECRETS_ENCRYPTION_KEYS: each entry is "<key id>:<base64 of 32 bytes>", not "${entry.slice(0, Math.max(separator, 0))}:..."`,
-    );
-  }
-  return { id, key };
+/** One key of a rotating list. */
+export interface ListedKey {
+  id: string;
+  key: Buffer;
+}
+
+/**
+ * Parses a key list setting (`<key id>:<base64 of 32 bytes>`, comma-separated): the first key is the current one,
+ * every listed key still opens or verifies, so keys rotate by putting a new one first. Empty: the development key.
+ */
+export function parseKeyList(variable: string, spec: string, developmentKey: ListedKey): ListedKey[] {
+  if (spec.trim() === '') return [developmentKey];
+  return spec.split(',').map((raw) => {
+    const entry = raw.trim();
+    const separator = entry.indexOf(':');
+    const id = entry.slice(0, separator);
+    const key = Buffer.from(entry.slice(separator + 1), 'base64');
+    if (separator < 1 || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
+      throw new Error(
+        `${variable}: each entry is "<key id>:<base64 of 32 bytes>", not "${entry.slice(0, Math.max(separator, 0))}:..."`,
+      );
+    }
+    return { id, key };
+  });
 }

@@ -1,5 +1,4 @@
 import { createECDH, randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { destinationChecks } from '../../src/webhook-destination.js';
 import { type TwilioServer, startTwilioServer } from '../support/providers/twilio-server.js';
 import { useTemporalClient } from '../support/pipeline.js';
 import { orderly } from '../support/orderly-cli.js';
+import { freePort } from '../support/free-port.js';
 
 const temporal = useTemporalClient();
 let pool: Pool;
@@ -21,15 +21,6 @@ let api: FastifyInstance;
 let twilio: TwilioServer;
 /** Where the API listens, as PUBLIC_BASE_URL: Twilio's callbacks are signed for URLs under it. */
 let publicBaseUrl: string;
-
-/** A port nothing listens on now, so the API can be told its public URL before it listens. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const buildTestApi = (options: { twilioAuthToken?: string; publicBaseUrl?: string } = {}) =>
   buildApi({

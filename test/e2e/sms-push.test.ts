@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,7 +9,6 @@ import webpush from 'web-push';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OrderlyProcess, startOrderly } from '../../scripts/orderly-processes.js';
 import { sample } from '../../scripts/sample-data.js';
-import { repoRoot } from '../../stack/paths.js';
 import { buildApi } from '../../src/api/server.js';
 import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
 import { apiKeyOperations } from '../../src/operations/api-keys.js';
@@ -25,6 +22,8 @@ import { type PushService, startPushService } from '../support/providers/push-se
 import { type TwilioServer, startTwilioServer } from '../support/providers/twilio-server.js';
 import { type VonageServer, startVonageServer } from '../support/providers/vonage-server.js';
 import { until } from '../support/until.js';
+import { orderly } from '../support/orderly-cli.js';
+import { freePort } from '../support/free-port.js';
 
 /** The rate limit the test sets on Twilio's task queue, and what a window may hold beyond it (arrival jitter). */
 const twilioRate = 5;
@@ -41,15 +40,6 @@ const caFile = join(tmpdir(), `orderly-push-ca-${randomUUID()}.pem`);
 /** Orderly's API, in this process: Twilio's delivery receipts come to it (PUBLIC_BASE_URL), operators read from it. */
 let api: FastifyInstance;
 let publicBaseUrl: string;
-
-/** A port nothing listens on now, so the workers can be told the API's public URL before it listens. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   [twilio, vonage, push, fcm] = await Promise.all([
@@ -163,20 +153,6 @@ async function registerFcm(pool: Pool, customerId: string, userId: string): Prom
     [customerId, userId, token, createHash('sha256').update(token).digest('hex')],
   );
   return token;
-}
-
-/** Runs the real `orderly` command (bin/orderly.mjs) and returns what it printed and its exit code. */
-function orderly(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(repoRoot, 'bin', 'orderly.mjs'), ...args],
-      { cwd: repoRoot, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
-      },
-    );
-  });
 }
 
 /** The event as `GET /v1/events/{id}` shows it to the customer's own key: every delivery of its notifications. */

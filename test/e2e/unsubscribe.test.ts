@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,15 +11,7 @@ import { deliveriesOf } from '../support/expectations.js';
 import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
 import { subscribedCustomer, usePipeline, useTemporalClient } from '../support/pipeline.js';
 import { until } from '../support/until.js';
-
-/** A port nothing listens on now, so the workers can be told the API's public URL before it listens. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../support/free-port.js';
 
 const config = loadConfig();
 const apiPort = await freePort();

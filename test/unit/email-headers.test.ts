@@ -3,22 +3,10 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { describe, expect, it } from 'vitest';
 import { createEmailActivities } from '../../src/activities/email.js';
-import type { OrderEvent } from '../../src/domain.js';
 import { createLinkSigner } from '../../src/recipient-links.js';
+import { orderEvent } from '../support/order-event.js';
 
-const event: OrderEvent = {
-  eventId: '1001',
-  orderId: '42',
-  customerId: '7',
-  flowId: 'F1063',
-  eventType: 'payment.capture',
-  status: 'failure',
-  source: 'checkout',
-  executionMs: 1250,
-  errorCode: 'E402',
-  errorDesc: 'Card declined',
-  occurredAt: '2026-11-22T10:00:00.000Z',
-};
+const event = orderEvent({ eventId: '1001', notificationId: '1001' });
 
 describe('the email activity', () => {
   it('adds List-Unsubscribe (https and mailto, one signed token for the user, flow and status) and List-Unsubscribe-Post', async () => {
