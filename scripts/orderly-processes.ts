@@ -17,6 +17,15 @@ export interface OrderlyProcess {
 }
 
 /**
+ * Children still running when this process exits die with it: after a crash of a test runner or a benchmark,
+ * processes left behind hold their metrics ports and poll the task queues, and the next run fails to start.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
  * Starts one of Orderly's real entry points (`src/bin/<name>.ts`) as a child process and resolves once it
  * logs that it started. Its output goes to `.stack/logs/<logPrefix><name>.log`.
  */
@@ -40,6 +49,8 @@ export async function startOrderly(
   });
   child.stderr.pipe(log);
   const exited = once(child, 'exit') as Promise<[number | null]>;
+  running.add(child);
+  void exited.then(() => running.delete(child));
   const started = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${name} did not start within ${timeoutMs} ms; see ${logPath}`)),
