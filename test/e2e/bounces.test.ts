@@ -144,4 +144,39 @@ describe("the recipient's side: bounces", () => {
     ]);
     expect(listener.child.exitCode, 'the listener is still running').toBeNull();
   });
+
+  it('counts transient failures (4.x.x) and suppresses the address at BOUNCE_TRANSIENT_LIMIT; the delivery stays delivered', async () => {
+    const { pool } = context;
+    const { customerId, orderId, user } = await subscribedCustomer(pool);
+    const address = user.email!;
+    const event = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'failure' });
+    const [mail] = await waitForMail((mails) => mailTo(mails, address), 1);
+    const to = envelopeSender(mail!)!;
+    await deliveryOf(event, 'delivered');
+    const suppression = async () => {
+      const [rows] = await pool.query<RowDataPacket[]>(
+        'SELECT reason, status_code, transient_count, suppressed FROM email_suppressions WHERE address = ?',
+        [address],
+      );
+      return rows[0];
+    };
+    const report = deliveryStatusNotification({ to, finalRecipient: address, status: '4.2.2' });
+    for (let n = 1; n <= config.BOUNCE_TRANSIENT_LIMIT; n++) {
+      expect(await suppression(), `before report ${n}`).toMatchObject(
+        n === 1 ? {} : { transient_count: n - 1, suppressed: 0 },
+      );
+      expect(await sendReport(to, report)).toMatch(/^250/);
+    }
+    expect(await suppression()).toEqual({
+      reason: 'transient',
+      status_code: '4.2.2',
+      transient_count: config.BOUNCE_TRANSIENT_LIMIT,
+      suppressed: 1,
+    });
+    const [row] = await deliveriesOf(pool, [event]);
+    expect([row!.state, row!.last_error]).toEqual([
+      'delivered',
+      'transient bounce: 4.2.2 (smtp; 452 4.2.2 mailbox full)',
+    ]);
+  });
 });

@@ -7,7 +7,7 @@ export function deliveryStatusNotification({
   finalRecipient,
   status = '5.1.1',
   action = status.startsWith('5') ? 'failed' : 'delayed',
-  diagnostic = `smtp; 550 ${status} user unknown`,
+  diagnostic = status.startsWith('4') ? `smtp; 452 ${status} mailbox full` : `smtp; 550 ${status} user unknown`,
   originalHeaders = `From: Orderly <notifications@orderly.local>\r\nTo: ${finalRecipient}\r\nSubject: Your order\r\n`,
 }: {
   /** The bounce address the report goes to (the original's envelope sender). */
