@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { logDir, repoRoot } from '../stack/paths.js';
 
-export type OrderlyProcessName = 'ingest' | 'workflow-worker' | 'email-worker' | 'webhook-worker' | 'api';
+export type OrderlyProcessName = 'ingest' | 'workflow-worker' | 'email-worker' | 'webhook-worker' | 'api' | 'bounces';
 
 export interface OrderlyProcess {
   name: OrderlyProcessName;

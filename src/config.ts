@@ -53,6 +53,16 @@ const configSchema = z.object({
    */
   SMTP_POOL_SIZE: positiveInt.default(10),
   MAIL_FROM: z.string().default('Orderly <notifications@orderly.local>'),
+  /**
+   * The domain of each mail's envelope sender, `bounce+<token>@<BOUNCE_DOMAIN>` (VERP): its MX must be the bounce
+   * listener (`npm run start:bounces`), so a bounce names the delivery it is about.
+   */
+  BOUNCE_DOMAIN: z.string().default('bounces.orderly.local'),
+  /** Where the bounce listener accepts delivery status notifications (SMTP). */
+  BOUNCE_SMTP_HOST: z.string().default('127.0.0.1'),
+  BOUNCE_SMTP_PORT: port.default(2525),
+  /** Transient bounces (4.x.x) of one address before it is suppressed like a permanent one. */
+  BOUNCE_TRANSIENT_LIMIT: positiveInt.default(3),
   /** Concurrent sends per email worker; more than the pool size just queues inside nodemailer. */
   EMAIL_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(20),
 

@@ -4,6 +4,7 @@ import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { z } from 'zod';
 import { renderEmail } from '../../emails/index.js';
 import { type OrderEvent, type TemplateId, notificationKey, permanentErrors } from '../domain.js';
+import type { BounceAddresses } from '../bounce-address.js';
 import type { SenderMetrics } from '../metrics.js';
 import { type LinkSigner, unsubscribeTargets } from '../recipient-links.js';
 import {
@@ -48,12 +49,15 @@ export function createEmailActivities({
   from,
   metrics,
   unsubscribe,
+  bounces,
   messageIdDomain = 'orderly.local',
 }: {
   transport: Transporter<SMTPPool.SentMessageInfo>;
   from: string;
   metrics?: SenderMetrics;
   unsubscribe: UnsubscribeLinks;
+  /** Makes each mail's envelope sender a bounce address naming its delivery (VERP); the header From stays `from`. */
+  bounces: BounceAddresses;
   messageIdDomain?: string;
 }) {
   return {
@@ -75,6 +79,7 @@ export function createEmailActivities({
         const info = await transport.sendMail({
           from,
           to: input.to,
+          envelope: { from: bounces.addressFor(notificationKey(input.event), input.userId), to: input.to },
           subject: rendered.subject,
           html: rendered.html,
           text: rendered.text,

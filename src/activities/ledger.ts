@@ -43,14 +43,14 @@ function createAudienceLedger({ pool, metrics }: LedgerDeps) {
         `INSERT INTO deliveries (notification_id, event_id, order_id, customer_id, user_id, channel, endpoint_id, recipient, template, state, reason)
          VALUES ?
          ON DUPLICATE KEY UPDATE
-           state = IF(state IN ('delivered', 'sent', 'undelivered', 'cancelled'), state, VALUES(state)),
-           reason = IF(state IN ('delivered', 'sent', 'undelivered', 'cancelled'), reason, VALUES(reason)),
+           state = IF(state IN ('delivered', 'sent', 'undelivered', 'bounced', 'cancelled'), state, VALUES(state)),
+           reason = IF(state IN ('delivered', 'sent', 'undelivered', 'bounced', 'cancelled'), reason, VALUES(reason)),
            recipient = VALUES(recipient)`,
         [rows],
       );
       const [done] = await pool.execute<RowDataPacket[]>(
         // An SMS the provider accepted (`sent`) is not sent again, whatever its receipt says later.
-        "SELECT user_id, channel, endpoint_id FROM deliveries WHERE notification_id = ? AND state IN ('delivered', 'sent', 'undelivered', 'cancelled')",
+        "SELECT user_id, channel, endpoint_id FROM deliveries WHERE notification_id = ? AND state IN ('delivered', 'sent', 'undelivered', 'bounced', 'cancelled')",
         [key],
       );
       const finished = new Set(done.map((row) => `${row.user_id}/${row.channel}/${row.endpoint_id}`));
@@ -79,7 +79,7 @@ function createOutcomeLedger({ pool, metrics }: LedgerDeps) {
       const state = delivery.state ?? 'delivered';
       await pool.execute<ResultSetHeader>(
         `UPDATE deliveries SET state = ?, provider = ?, provider_message_id = ?, attempts = ?, last_error = NULL, delivered_at = CURRENT_TIMESTAMP(6)
-          WHERE notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ? AND state NOT IN ('delivered', 'undelivered')`,
+          WHERE notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ? AND state NOT IN ('delivered', 'undelivered', 'bounced')`,
         [
           state,
           delivery.provider ?? null,

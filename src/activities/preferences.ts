@@ -53,6 +53,15 @@ export interface OptOut {
 
 type OptOutRow = OptOut & RowDataPacket;
 
+/** An address on the suppression list (`email_suppressions`, suppressed), as the lookup reads it. */
+export interface BouncedAddress {
+  address: string;
+  status_code: string;
+  last_seen_at: Date;
+}
+
+type BouncedAddressRow = BouncedAddress & RowDataPacket;
+
 /**
  * Reads who wants to hear about an event. Every user of the event's customer who has a subscription gets
  * a decision: a matching, unmuted subscription makes a recipient; otherwise the user is suppressed, with why.
@@ -88,10 +97,18 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
           WHERE u.customer_id = ? AND (o.flow_id IS NULL OR o.flow_id = ?) AND o.status IN (?, 'both')`,
         [event.customerId, event.flowId, event.status],
       );
+      // Only the suppressed addresses of this customer's users.
+      const [bounced] = await pool.execute<BouncedAddressRow[]>(
+        `SELECT b.address, b.status_code, b.last_seen_at
+           FROM email_suppressions b
+           JOIN users u ON u.email = b.address
+          WHERE u.customer_id = ? AND b.suppressed`,
+        [event.customerId],
+      );
       const [holds] = await pool.execute<RowDataPacket[]>('SELECT 1 FROM customer_holds WHERE customer_id = ?', [
         event.customerId,
       ]);
-      const audience = decideAudience(event, rows, webhookDefaults, optOuts);
+      const audience = decideAudience(event, rows, webhookDefaults, optOuts, bounced);
       return holds.length > 0 ? { ...audience, held: true } : audience;
     },
 
@@ -111,13 +128,15 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
 
 /**
  * Pure decision per (user, channel, endpoint): exported for unit tests. A recipient's own opt-out (`optOuts`)
- * covering the event's flow and status on that channel suppresses what the subscriptions would send.
+ * covering the event's flow and status on that channel suppresses what the subscriptions would send; so does an
+ * email address on the suppression list (`bounced`), for email.
  */
 export function decideAudience(
   event: Pick<OrderEvent, 'flowId' | 'status'>,
   rows: Subscription[],
   webhookDefaults: EndpointPolicy,
   optOuts: OptOut[] = [],
+  bounced: BouncedAddress[] = [],
 ): AudienceOfEvent {
   const byDestination = new Map<string, Subscription[]>();
   for (const row of rows) {
@@ -142,7 +161,7 @@ export function decideAudience(
           ? `not subscribed to ${event.status} events`
           : active.length === 0
             ? 'muted'
-            : (optedOut(destination, event, optOuts) ?? endpointProblem(first));
+            : (optedOut(destination, event, optOuts) ?? addressBounced(first, bounced) ?? endpointProblem(first));
     if (reason !== undefined) {
       audience.suppressed.push({ ...destination, reason });
       continue;
@@ -183,6 +202,14 @@ function optedOut(
       (o.status === 'both' || o.status === event.status),
   );
   return optOut && `unsubscribed by the recipient on ${optOut.created_at.toISOString().slice(0, 10)}`;
+}
+
+/** `address bounced on <YYYY-MM-DD>: <status>` when an email subscription's address is on the suppression list. */
+function addressBounced(row: Subscription, bounced: BouncedAddress[]): string | undefined {
+  if (row.channel !== 'email' || row.email === null) return undefined;
+  const address = row.email.toLowerCase();
+  const entry = bounced.find((b) => b.address.toLowerCase() === address);
+  return entry && `address bounced on ${entry.last_seen_at.toISOString().slice(0, 10)}: ${entry.status_code}`;
 }
 
 /** The endpoint's own settings where it has them, the service's defaults otherwise. */

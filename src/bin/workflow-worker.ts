@@ -11,7 +11,7 @@ import {
   senderMetrics,
   serveMetrics,
 } from '../metrics.js';
-import { createSmtpTransport, unsubscribeLinks } from '../workers/email-worker.js';
+import { bounceAddresses, createSmtpTransport, unsubscribeLinks } from '../workers/email-worker.js';
 import { createWorkflowWorker } from '../workers/workflow-worker.js';
 import { connectTo, connectToMysql, connectWorkerToTemporal, runProcess } from './run.js';
 
@@ -38,6 +38,7 @@ runProcess('workflow-worker', async () => {
       from: config.MAIL_FROM,
       metrics: senderMetrics(registry),
       unsubscribe: unsubscribeLinks(config),
+      bounces: bounceAddresses(config),
     },
     reportCircuitState,
     ledgerMetrics: ledgerMetrics(registry),

@@ -5,6 +5,7 @@ import { type UnsubscribeLinks, createEmailActivities } from '../activities/emai
 import type { Config } from '../config.js';
 import { taskQueues } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
+import { type BounceAddresses, createBounceAddresses } from '../bounce-address.js';
 import { createLinkSigner } from '../recipient-links.js';
 
 /** One pooled SMTP transport per process: connections are reused across sends (no handshake per mail). */
@@ -20,6 +21,11 @@ export function createSmtpTransport(config: Config): Transporter<SMTPPool.SentMe
     greetingTimeout: 10_000,
     socketTimeout: 20_000,
   });
+}
+
+/** Every mail's envelope sender, `bounce+<token>@BOUNCE_DOMAIN`, signed with LINK_SIGNING_KEYS. */
+export function bounceAddresses(config: Config): BounceAddresses {
+  return createBounceAddresses(config.LINK_SIGNING_KEYS, config.BOUNCE_DOMAIN);
 }
 
 /** The signer and base URL of every mail's unsubscribe links, from LINK_SIGNING_KEYS, LINK_TTL_DAYS and PUBLIC_BASE_URL. */
@@ -55,6 +61,7 @@ export function createEmailWorker({
       from: config.MAIL_FROM,
       metrics,
       unsubscribe: unsubscribeLinks(config),
+      bounces: bounceAddresses(config),
     }),
     maxConcurrentActivityTaskExecutions: config.EMAIL_MAX_CONCURRENT_ACTIVITIES,
   });

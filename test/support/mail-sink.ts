@@ -9,6 +9,8 @@ export interface SinkMail {
   messageId: string;
   headers: Record<string, string>;
   to: { address: string }[];
+  /** The SMTP envelope: `from` is the MAIL FROM (the bounce address), not the header From. */
+  envelope?: { from?: { address: string } | string; to?: { address: string }[] | string };
 }
 
 const sinkApi = process.env.MAIL_SINK_API ?? 'http://127.0.0.1:1080';

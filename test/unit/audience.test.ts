@@ -141,4 +141,19 @@ describe('decideAudience', () => {
     const audience = decideAudience(success, [subscription('1', { muted: 1 })], [optOut('1')]);
     expect(audience.suppressed).toEqual([{ userId: '1', channel: 'email', reason: 'muted' }]);
   });
+
+  it('suppresses email to an address on the suppression list, with its date and status, and nothing else of that user', () => {
+    const bounced = [
+      { address: 'U1@example.test', status_code: '5.1.1', last_seen_at: new Date('2025-05-06T08:00:00Z') },
+    ];
+    const rows = [subscription('1'), webhook('1', '7'), subscription('2')];
+    const audience = decideWithDefaults(success, rows, defaults, [], bounced);
+    expect(audience.suppressed).toEqual([
+      { userId: '1', channel: 'email', reason: 'address bounced on 2025-05-06: 5.1.1' },
+    ]);
+    expect(audience.recipients.map((r) => [r.userId, r.channel])).toEqual([
+      ['1', 'webhook'],
+      ['2', 'email'],
+    ]);
+  });
 });

@@ -3,6 +3,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { describe, expect, it } from 'vitest';
 import { createEmailActivities } from '../../src/activities/email.js';
+import { createBounceAddresses } from '../../src/bounce-address.js';
 import { createLinkSigner } from '../../src/recipient-links.js';
 import { orderEvent } from '../support/order-event.js';
 
@@ -11,23 +12,31 @@ const event = orderEvent({ eventId: '1001', notificationId: '1001' });
 describe('the email activity', () => {
   it('adds List-Unsubscribe (https and mailto, one signed token for the user, flow and status) and List-Unsubscribe-Post', async () => {
     const sent: string[] = [];
+    const envelopes: { from: string | false; to: string[] }[] = [];
     const stream = nodemailer.createTransport({ streamTransport: true, buffer: true });
     const transport = {
       sendMail: async (mail: nodemailer.SendMailOptions) => {
         const info = await stream.sendMail(mail);
         sent.push((info.message as Buffer).toString());
+        envelopes.push(info.envelope);
         return info;
       },
     } as unknown as Transporter<SMTPPool.SentMessageInfo>;
     const signer = createLinkSigner('');
+    const bounces = createBounceAddresses('', 'bounces.orderly.test');
     const email = createEmailActivities({
       transport,
       from: 'Orderly <n@orderly.test>',
       unsubscribe: { signer, publicBaseUrl: 'https://orderly.example.com' },
+      bounces,
     });
     const input = { template: 'order-event-failed' as const, event, userId: '21', username: 'Ada', to: 'ada@x.test' };
     await new MockActivityEnvironment().run((i: typeof input) => email.sendEmail(i), input);
 
+    // The envelope sender is the delivery's bounce address (VERP); the header From stays the configured one.
+    expect(envelopes[0]!.from).toBe(bounces.addressFor('1001', '21'));
+    expect(bounces.read(envelopes[0]!.from as string)).toMatchObject({ userId: '21' });
+    expect(sent[0]).toMatch(/^From: Orderly <n@orderly\.test>\r$/m);
     const headers = sent[0]!.split('\r\n\r\n')[0]!.replace(/\r\n\s+/g, ' ');
     expect(headers).toContain('\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n');
     expect(headers).toContain('Message-ID: <event-1001.user-21@orderly.local>');

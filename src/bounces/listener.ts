@@ -1,0 +1,76 @@
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { type SMTPServerAddress, type SMTPServerSession, SMTPServer } from 'smtp-server';
+import type { BounceAddresses } from '../bounce-address.js';
+import { parseDeliveryStatusNotification } from './dsn.js';
+import type { createBounceRecorder } from './record.js';
+
+/** Larger reports are refused (552): a DSN carries at most the original's headers or a copy of a small mail. */
+const maxReportBytes = 10 * 1024 * 1024;
+
+/**
+ * An SMTP server taking delivery status notifications for bounce addresses (`bounce+<token>@<domain>`) only:
+ * any other recipient, or a token that does not verify, is refused at RCPT. Each accepted report is parsed and
+ * recorded (`inbound_reports`, raw, whatever it says); a report that cannot be recorded (the database is away)
+ * is answered 451, so the sending server tries again rather than the report being lost.
+ */
+export function createBounceListener({
+  bounces,
+  recorder,
+  log,
+}: {
+  bounces: BounceAddresses;
+  recorder: ReturnType<typeof createBounceRecorder>;
+  log: Logger;
+}): SMTPServer {
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    size: maxReportBytes,
+    logger: false,
+    banner: 'Orderly bounce listener',
+    onRcptTo(address: SMTPServerAddress, _session: SMTPServerSession, callback: (error?: Error) => void) {
+      if (bounces.read(address.address) !== undefined) return callback();
+      log.info({ rcptTo: address.address }, 'bounce listener refused a recipient that is not a bounce address');
+      callback(withResponseCode(new Error(`5.1.1 <${address.address}>: not a bounce address here`), 550));
+    },
+    onData(stream: Readable, session: SMTPServerSession, callback: (error?: Error | null) => void) {
+      receive(stream, session).then(
+        (tooLarge) =>
+          callback(tooLarge ? withResponseCode(new Error('5.3.4 report larger than this listener takes'), 552) : null),
+        (error: unknown) => {
+          log.error({ err: error }, 'bounce report not recorded; asking the sender to retry');
+          callback(withResponseCode(new Error('4.3.0 report not recorded, try again later'), 451));
+        },
+      );
+    },
+  });
+
+  /** Records the report for each of its bounce addresses; true when it was too large to take. */
+  async function receive(stream: Readable, session: SMTPServerSession): Promise<boolean> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    if ((stream as Readable & { sizeExceeded?: boolean }).sizeExceeded) return true;
+    const raw = Buffer.concat(chunks);
+    const parsed = await parseDeliveryStatusNotification(raw);
+    const mailFrom = session.envelope.mailFrom === false ? undefined : session.envelope.mailFrom.address;
+    for (const rcpt of session.envelope.rcptTo) {
+      const target = bounces.read(rcpt.address);
+      if (target === undefined) continue;
+      const recorded = await recorder.record({ mailFrom, rcptTo: rcpt.address, target, raw, parsed });
+      const fields = { ...recorded, rcptTo: rcpt.address, userId: target.userId, bytes: raw.length };
+      // Unparseable reports are kept (inbound_reports) and said so loudly, never dropped.
+      if (recorded.outcome === 'unparseable') log.warn(fields, 'bounce report unparseable; kept');
+      else log.info(fields, 'bounce report received');
+    }
+    return false;
+  }
+
+  // A client that resets its connection must not take the listener down.
+  server.on('error', (error) => log.warn({ err: error }, 'bounce listener connection error'));
+  return server;
+}
+
+function withResponseCode(error: Error, responseCode: number): Error {
+  return Object.assign(error, { responseCode });
+}
