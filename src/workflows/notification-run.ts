@@ -109,7 +109,8 @@ export class NotificationRun {
         Promise.all(recipients.map((r) => this.deliverOne(r, sendEmail, providers))),
       );
     } catch (error) {
-      if (!isCancellation(error)) throw error;
+      // A send in flight when the cancel came ends failed, not cancelled: the run is cancelled all the same.
+      if (!isCancellation(error) && !this.deliveries.consideredCancelled) throw error;
       return this.settleCancelled(earlier);
     }
     const count = (result: DeliveryResult) => results.filter((r) => r === result).length;

@@ -121,6 +121,34 @@ describe('operators: the orderly CLI on the real pipeline', () => {
     expect(late.stderr).toMatch(/already finished \(cancelled\)/);
   });
 
+  it('cancels a notification whose send is in flight: the attempt ends failed, the notification is recorded cancelled', async () => {
+    const { customerId, orderId } = await subscribedCustomer(pipeline.pool);
+    smtp.deferUntil = Date.now() + 10 * 60_000;
+    const stuck = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+    const next = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+    await until('a retry on the email workers', async () => {
+      const shown = JSON.parse((await orderly('status', stuck, '--json')).stdout) as {
+        notifications: { retrying: { attempt: number }[] }[];
+      };
+      return (shown.notifications[0]?.retrying[0]?.attempt ?? 0) >= 2 ? true : undefined;
+    });
+    // From now on each attempt waits 8 s for its 451: the cancel below lands while one is in flight.
+    smtp.deferReplyMs = 8_000;
+    await sleep(5_000);
+    try {
+      expect((await orderly('cancel', stuck, '--reason', 'cancelled mid-send')).code).toBe(0);
+      await settled(stuck, 'cancelled');
+      expect((await stateOf(stuck))!.reason).toBe('cancelled mid-send');
+    } finally {
+      smtp.deferReplyMs = 0;
+      smtp.deferUntil = 0;
+    }
+    await settled(next, 'delivered');
+    expect(mailsFor(stuck)).toEqual([]);
+    const run = await temporal.client.workflow.getHandle(`notification:${stuck}`).describe();
+    expect(run.status.name).toBe('COMPLETED');
+  });
+
   it('cancels a notification still queued behind another: never sent, recorded as cancelled, and the order goes on in order', async () => {
     const { customerId, orderId } = await subscribedCustomer(pipeline.pool);
     smtp.deferUntil = Date.now() + 10 * 60_000;

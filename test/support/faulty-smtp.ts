@@ -14,6 +14,8 @@ export interface FaultySmtp {
   received: ReceivedMessage[];
   /** Until this time every RCPT TO is answered 451 (try again later). */
   deferUntil: number;
+  /** How long that 451 takes to come: a send in flight for a while, as over a slow link. */
+  deferReplyMs: number;
   /** Messages whose body contains this marker are refused with 554 (permanent). */
   rejectMarker: string | undefined;
   /** Closes the listener and every open connection, as a crashed server would; `up()` listens again on the same port. */
@@ -37,7 +39,12 @@ export function ignoreClientGone(error: Error & { code?: string }): void {
 }
 
 export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
-  const state = { received: [] as ReceivedMessage[], deferUntil: 0, rejectMarker: undefined as string | undefined };
+  const state = {
+    received: [] as ReceivedMessage[],
+    deferUntil: 0,
+    deferReplyMs: 0,
+    rejectMarker: undefined as string | undefined,
+  };
 
   const createServer = (): SMTPServer => {
     const server = new SMTPServer({
@@ -46,9 +53,10 @@ export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
       logger: false,
       size: 10 * 1024 * 1024,
       onRcptTo(_address, _session, callback) {
-        if (Date.now() < state.deferUntil)
-          return callback(smtpError(451, '4.3.0 Temporarily unable to accept mail, try again later'));
-        callback();
+        if (Date.now() >= state.deferUntil) return callback();
+        const defer = () => callback(smtpError(451, '4.3.0 Temporarily unable to accept mail, try again later'));
+        if (state.deferReplyMs > 0) setTimeout(defer, state.deferReplyMs);
+        else defer();
       },
       onData(stream, session, callback) {
         const chunks: Buffer[] = [];
