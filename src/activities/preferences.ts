@@ -78,8 +78,10 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
       if (order.customer === null) throw toFailure(new UnknownCustomer(event.customerId));
       if (String(order.customer_id) !== event.customerId)
         throw toFailure(new CustomerMismatch(event.orderId, String(order.customer_id), event.customerId));
-      const [rows] = await pool.execute<SubscriptionRow[]>(
-        `SELECT u.id AS user_id, u.username, u.email, s.flow_id, s.on_success, s.on_failure, s.channel, s.muted, s.endpoint_id,
+      // Independent lookups of the same customer: side by side, not one round trip after another.
+      const [[rows], [optOuts], [bounced], [holds]] = await Promise.all([
+        pool.execute<SubscriptionRow[]>(
+          `SELECT u.id AS user_id, u.username, u.email, s.flow_id, s.on_success, s.on_failure, s.channel, s.muted, s.endpoint_id,
                 e.enabled AS endpoint_enabled, e.disabled_reason AS endpoint_disabled_reason, e.retry_schedule_s, e.max_age_s,
                 e.rate_limit_per_s, e.max_in_flight, e.circuit_failure_threshold, e.circuit_cooldown_s
            FROM users u
@@ -87,26 +89,25 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
            LEFT JOIN webhook_endpoints e ON e.id = s.endpoint_id AND e.customer_id = u.customer_id
           WHERE u.customer_id = ?
           ORDER BY u.id, s.id`,
-        [event.customerId],
-      );
-      // Only the opt-outs that cover this event: its flow or every flow, its status or both.
-      const [optOuts] = await pool.execute<OptOutRow[]>(
-        `SELECT o.user_id, o.channel, o.flow_id, o.status, o.created_at
+          [event.customerId],
+        ),
+        // Only the opt-outs that cover this event: its flow or every flow, its status or both.
+        pool.execute<OptOutRow[]>(
+          `SELECT o.user_id, o.channel, o.flow_id, o.status, o.created_at
            FROM recipient_opt_outs o
            JOIN users u ON u.id = o.user_id
           WHERE u.customer_id = ? AND (o.flow_id IS NULL OR o.flow_id = ?) AND o.status IN (?, 'both')`,
-        [event.customerId, event.flowId, event.status],
-      );
-      // Only the suppressed addresses of this customer's users.
-      const [bounced] = await pool.execute<BouncedAddressRow[]>(
-        `SELECT b.address, b.status_code, b.last_seen_at
+          [event.customerId, event.flowId, event.status],
+        ),
+        // Only the suppressed addresses of this customer's users.
+        pool.execute<BouncedAddressRow[]>(
+          `SELECT b.address, b.status_code, b.last_seen_at
            FROM email_suppressions b
            JOIN users u ON u.email = b.address
           WHERE u.customer_id = ? AND b.suppressed`,
-        [event.customerId],
-      );
-      const [holds] = await pool.execute<RowDataPacket[]>('SELECT 1 FROM customer_holds WHERE customer_id = ?', [
-        event.customerId,
+          [event.customerId],
+        ),
+        pool.execute<RowDataPacket[]>('SELECT 1 FROM customer_holds WHERE customer_id = ?', [event.customerId]),
       ]);
       const audience = decideAudience(event, rows, webhookDefaults, optOuts, bounced);
       return holds.length > 0 ? { ...audience, held: true } : audience;
