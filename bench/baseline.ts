@@ -15,6 +15,7 @@ import { loadConfig, webhookDefaults } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
 import { classify } from '../src/domain.js';
 import { interpretChangeEvent } from '../src/ingest/change-event.js';
+import { preferencesUrl } from '../src/recipient-links.js';
 import { createSmtpTransport } from '../src/workers/email-worker.js';
 
 const config = loadConfig();
@@ -33,7 +34,13 @@ async function notify(message: KafkaMessage): Promise<void> {
   await Promise.all(
     audience.recipients.map(async (recipient) => {
       if (recipient.email === null) return;
-      const rendered = await renderEmail(classify(event), { event, username: recipient.username });
+      // Like every mail, a preference link in the footer; the baseline signs no tokens (nor List-Unsubscribe).
+      const footerLink = preferencesUrl(config.PUBLIC_BASE_URL, 'baseline');
+      const rendered = await renderEmail(classify(event), {
+        event,
+        username: recipient.username,
+        preferencesUrl: footerLink,
+      });
       await transport.sendMail({
         from: config.MAIL_FROM,
         to: recipient.email,

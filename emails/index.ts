@@ -10,10 +10,11 @@ export interface RenderedEmail {
   text: string;
 }
 
-/** What every template is given: the event and the recipient's name. */
+/** What every template is given: the event, the recipient's name and the link to their preference page. */
 export interface TemplateInput {
   event: OrderEvent;
   username: string;
+  preferencesUrl: string;
 }
 
 /** Header values must stay on one line whatever the upstream system wrote (no header injection). */
@@ -25,7 +26,7 @@ const templates: Record<
   TemplateId,
   (input: TemplateInput) => { subject: string; element: ReturnType<typeof createElement> }
 > = {
-  'order-event-succeeded': ({ event, username }) => ({
+  'order-event-succeeded': ({ event, username, preferencesUrl }) => ({
     subject: `Event ${event.eventId} processed successfully`,
     element: createElement(OrderEventSucceededEmail, {
       username,
@@ -34,9 +35,10 @@ const templates: Record<
       flowId: event.flowId,
       source: event.source,
       year: new Date(event.occurredAt).getUTCFullYear(),
+      preferencesUrl,
     }),
   }),
-  'order-event-failed': ({ event, username }) => ({
+  'order-event-failed': ({ event, username, preferencesUrl }) => ({
     subject: `Event ${event.eventId} failed: ${event.errorCode ?? 'unknown error'}`,
     element: createElement(OrderEventFailedEmail, {
       username,
@@ -46,6 +48,7 @@ const templates: Record<
       errorCode: event.errorCode ?? 'UNKNOWN',
       errorDesc: event.errorDesc ?? 'No description was given.',
       year: new Date(event.occurredAt).getUTCFullYear(),
+      preferencesUrl,
     }),
   }),
 };

@@ -9,6 +9,8 @@ export interface OrderEventFailedEmailProps {
   errorCode: string;
   errorDesc: string;
   year: number;
+  /** The recipient's preference page (the footer's link). */
+  preferencesUrl: string;
 }
 
 /** Seed 000's failure mail: which event failed, where it came from, and the error report summary. */
@@ -20,9 +22,10 @@ export function OrderEventFailedEmail({
   errorCode,
   errorDesc,
   year,
+  preferencesUrl,
 }: OrderEventFailedEmailProps) {
   return (
-    <Layout preview={`Event ${eventId} failed: ${errorCode}`} year={year}>
+    <Layout preview={`Event ${eventId} failed: ${errorCode}`} year={year} preferencesUrl={preferencesUrl}>
       <Text style={textStyle}>Hi {username},</Text>
       <Text style={textStyle}>
         We regret to inform you that there was an issue processing your event with identifier {eventId} from {source}{' '}
@@ -46,6 +49,7 @@ OrderEventFailedEmail.PreviewProps = {
   errorCode: 'E402',
   errorDesc: 'Card declined by issuer',
   year: 2026,
+  preferencesUrl: 'https://orderly.example.com/v1/preferences?token=preview',
 } satisfies OrderEventFailedEmailProps;
 
 export default OrderEventFailedEmail;

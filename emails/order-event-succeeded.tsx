@@ -9,6 +9,8 @@ export interface OrderEventSucceededEmailProps {
   flowId: string;
   source: string;
   year: number;
+  /** The recipient's preference page (the footer's link). */
+  preferencesUrl: string;
 }
 
 /** Seed 000's success mail: the event was processed, how long it took, its workflow and source. */
@@ -19,9 +21,10 @@ export function OrderEventSucceededEmail({
   flowId,
   source,
   year,
+  preferencesUrl,
 }: OrderEventSucceededEmailProps) {
   return (
-    <Layout preview={`Event ${eventId} was processed successfully`} year={year}>
+    <Layout preview={`Event ${eventId} was processed successfully`} year={year} preferencesUrl={preferencesUrl}>
       <Text style={textStyle}>Hi {username},</Text>
       <Text style={textStyle}>
         We are pleased to inform you that your recent event with identifier {eventId} was processed successfully in{' '}
@@ -41,6 +44,7 @@ OrderEventSucceededEmail.PreviewProps = {
   flowId: 'F1063',
   source: 'checkout-service',
   year: 2026,
+  preferencesUrl: 'https://orderly.example.com/v1/preferences?token=preview',
 } satisfies OrderEventSucceededEmailProps;
 
 export default OrderEventSucceededEmail;

@@ -6,7 +6,7 @@ import { renderEmail } from '../../emails/index.js';
 import { type OrderEvent, type TemplateId, notificationKey, permanentErrors } from '../domain.js';
 import type { BounceAddresses } from '../bounce-address.js';
 import type { SenderMetrics } from '../metrics.js';
-import { type LinkSigner, unsubscribeTargets } from '../recipient-links.js';
+import { type LinkSigner, preferencesUrl, unsubscribeTargets } from '../recipient-links.js';
 import {
   type ActivityError,
   InvalidRecipient,
@@ -33,7 +33,10 @@ export interface SentEmail {
 
 const emailAddress = z.email();
 
-/** What every mail's unsubscribe links need: the signer of their tokens and where the API is reached (PUBLIC_BASE_URL). */
+/**
+ * What every mail's recipient links (one-click unsubscribe, preference page) need: the signer of their tokens and
+ * where the API is reached (PUBLIC_BASE_URL).
+ */
 export interface UnsubscribeLinks {
   signer: LinkSigner;
   publicBaseUrl: string;
@@ -42,7 +45,8 @@ export interface UnsubscribeLinks {
 /**
  * Renders and sends one notification email over a pooled SMTP transport.
  * SMTP 5xx and invalid addresses are permanent (non-retryable); 4xx and connection errors are retried by Temporal.
- * Every mail carries a one-click unsubscribe (RFC 8058) from what it is about: its flow and status, on email.
+ * Every mail carries a one-click unsubscribe (RFC 8058) from what it is about: its flow and status, on email; and a
+ * footer link to the recipient's preference page.
  */
 export function createEmailActivities({
   transport,
@@ -67,12 +71,19 @@ export function createEmailActivities({
         metrics?.attempts.inc({ channel: 'email', result: permanentErrors.invalidRecipient });
         throw toFailure(new InvalidRecipient(input.userId, input.to), [{ attempts }]);
       }
-      const rendered = await renderEmail(input.template, { event: input.event, username: input.username });
-      const token = await unsubscribe.signer.sign({
-        userId: input.userId,
-        channel: 'email',
-        flowId: input.event.flowId,
-        status: input.event.status,
+      const [token, preferencesToken] = await Promise.all([
+        unsubscribe.signer.sign({
+          userId: input.userId,
+          channel: 'email',
+          flowId: input.event.flowId,
+          status: input.event.status,
+        }),
+        unsubscribe.signer.signPreferences(input.userId),
+      ]);
+      const rendered = await renderEmail(input.template, {
+        event: input.event,
+        username: input.username,
+        preferencesUrl: preferencesUrl(unsubscribe.publicBaseUrl, preferencesToken),
       });
       const { url, mail } = unsubscribeTargets(unsubscribe.publicBaseUrl, token);
       try {

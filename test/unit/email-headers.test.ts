@@ -52,4 +52,28 @@ describe('the email activity', () => {
       status: 'failure',
     });
   });
+
+  it("links the footer of the HTML and the text part to the user's preference page, with a token for that user", async () => {
+    const stream = nodemailer.createTransport({ streamTransport: true, buffer: true });
+    let message = '';
+    const transport = {
+      sendMail: async (mail: nodemailer.SendMailOptions) => {
+        message = String(mail.html) + String(mail.text);
+        return stream.sendMail(mail);
+      },
+    } as unknown as Transporter<SMTPPool.SentMessageInfo>;
+    const signer = createLinkSigner('');
+    const email = createEmailActivities({
+      transport,
+      from: 'Orderly <n@orderly.test>',
+      unsubscribe: { signer, publicBaseUrl: 'https://orderly.example.com' },
+      bounces: createBounceAddresses('', 'bounces.orderly.test'),
+    });
+    const input = { template: 'order-event-succeeded' as const, event, userId: '21', username: 'Ada', to: 'a@x.test' };
+    await new MockActivityEnvironment().run((i: typeof input) => email.sendEmail(i), input);
+    const links = [...message.matchAll(/https:\/\/orderly\.example\.com\/v1\/preferences\?token=([\w.%-]+)/g)];
+    expect(links, 'once in the HTML, once in the text').toHaveLength(2);
+    for (const [, token] of links)
+      await expect(signer.verifyPreferences(decodeURIComponent(token!))).resolves.toBe('21');
+  });
 });

@@ -18,6 +18,7 @@ const event: OrderEvent = {
   errorDesc: null,
   occurredAt: '2026-03-01T10:00:00.000Z',
 };
+const preferencesUrl = 'https://orderly.example.com/v1/preferences?token=a.b&c';
 
 describe('email templates', () => {
   it('render their PreviewProps (what `email dev` shows)', async () => {
@@ -32,7 +33,7 @@ describe('email templates', () => {
   });
 
   it("say the seed's success sentence with the event's fields, under Orderly's brand", async () => {
-    const mail = await renderEmail('order-event-succeeded', { event, username: 'ada' });
+    const mail = await renderEmail('order-event-succeeded', { event, username: 'ada', preferencesUrl });
     expect(mail.subject).toBe('Event 10452 processed successfully');
     expect(mail.text).toContain('Hi ada,');
     expect(mail.text).toContain(
@@ -49,12 +50,24 @@ describe('email templates', () => {
     const mail = await renderEmail('order-event-failed', {
       event: { ...event, status: 'failure', errorCode: 'E402', errorDesc: 'Card declined' },
       username: 'ada',
+      preferencesUrl,
     });
     expect(mail.subject).toBe('Event 10452 failed: E402');
     expect(mail.text).toContain(
       'We regret to inform you that there was an issue processing your event with identifier 10452 from checkout-service source for the workflow F1063.',
     );
     expect(mail.text).toContain('E402: Card declined');
+  });
+
+  it("carry a visible footer link to the recipient's preference page, in HTML and plain text", async () => {
+    for (const template of ['order-event-succeeded', 'order-event-failed'] as const) {
+      const mail = await renderEmail(template, { event, username: 'ada', preferencesUrl });
+      expect(mail.html).toContain('href="https://orderly.example.com/v1/preferences?token=a.b&amp;c"');
+      expect(mail.html).toMatch(/>your notification preferences<\/a>/);
+      expect(mail.text).toContain(
+        'Choose which of these emails you receive: your notification preferences https://orderly.example.com/v1/preferences?token=a.b&c\n',
+      );
+    }
   });
 
   it('escape HTML from user-supplied fields and keep the subject on one line', async () => {
@@ -66,6 +79,7 @@ describe('email templates', () => {
         errorDesc: '<script>alert(1)</script>',
       },
       username: '<img src=x onerror=alert(1)>',
+      preferencesUrl,
     });
     expect(mail.html).not.toContain('<script>');
     expect(mail.html).not.toContain('<img src=x');
