@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal, apiKeyOperations } from '../operations/api-keys.js';
 import { Forbidden, NotFound } from '../operations/errors.js';
 import type { Scope } from '../operations/scope.js';
-import { oneClickUnsubscribePath } from '../recipient-links.js';
+import { oneClickUnsubscribePath, preferencesPath } from '../recipient-links.js';
 import { twilioStatusPath } from './routes/twilio.js';
 
 declare module 'fastify' {
@@ -16,7 +16,13 @@ declare module 'fastify' {
  * What needs no key: the API's description and health, providers' callbacks (Twilio's delivery receipts), which
  * prove themselves with a signature instead, and recipients' links, whose signed token is the proof.
  */
-export const publicPaths = new Set(['/openapi.json', '/health', twilioStatusPath, oneClickUnsubscribePath]);
+export const publicPaths = new Set([
+  '/openapi.json',
+  '/health',
+  twilioStatusPath,
+  oneClickUnsubscribePath,
+  preferencesPath,
+]);
 
 /**
  * The `onRequest` hook that finds the principal of the request's API key (`Authorization: Bearer ok_...`), or

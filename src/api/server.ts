@@ -30,6 +30,7 @@ import { deadLetterRoutes } from './routes/dead-letters.js';
 import { eventRoutes } from './routes/events.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { orderRoutes } from './routes/orders.js';
+import { preferencesRoutes } from './routes/preferences.js';
 import { replayRoutes } from './routes/replay.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 import { twilioStatusRoutes } from './routes/twilio.js';
@@ -53,7 +54,7 @@ export interface ApiOptions {
   twilioAuthToken?: string;
   /** Where the API is reached from outside (PUBLIC_BASE_URL): the URL Twilio signs is under it. */
   publicBaseUrl?: string;
-  /** Verifies recipients' links (one-click unsubscribe); the development key when not given. */
+  /** Verifies recipients' links (one-click unsubscribe, preference page); the development key when not given. */
   linkSigner?: LinkSigner;
 }
 
@@ -62,7 +63,7 @@ const openapi: FastifyDynamicSwaggerOptions['openapi'] = {
     title: 'Orderly API',
     version: '1',
     description:
-      "Inspect, retry, cancel, redrive and replay notifications; manage subscriptions, webhook endpoints and users' phone numbers and push devices; receive providers' delivery receipts; recipients' one-click unsubscribe.",
+      "Inspect, retry, cancel, redrive and replay notifications; manage subscriptions, webhook endpoints and users' phone numbers and push devices; receive providers' delivery receipts; recipients' one-click unsubscribe and preference page.",
   },
   components: {
     securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an Orderly API key (ok_...)' } },
@@ -138,6 +139,7 @@ async function registerRoutes(
   audit: ReturnType<typeof auditOperations>,
 ): Promise<void> {
   const orders = orderOperations({ pool, client });
+  const baseUrl = publicBaseUrl ?? 'http://127.0.0.1:8080';
   await app.register(eventRoutes, { events: eventOperations({ pool, client }) });
   await app.register(orderRoutes, { orders });
   await app.register(notificationRoutes, { orders });
@@ -155,10 +157,10 @@ async function registerRoutes(
   await app.register(twilioStatusRoutes, {
     receipts: deliveryReceiptOperations({ pool }),
     authToken: twilioAuthToken,
-    publicBaseUrl: publicBaseUrl ?? 'http://127.0.0.1:8080',
+    publicBaseUrl: baseUrl,
   });
-  await app.register(unsubscribeRoutes, {
-    signer: linkSigner ?? createLinkSigner(''),
-    optOuts: recipientOptOutOperations({ pool }),
-  });
+  const signer = linkSigner ?? createLinkSigner('');
+  const optOuts = recipientOptOutOperations({ pool });
+  await app.register(unsubscribeRoutes, { signer, optOuts });
+  await app.register(preferencesRoutes, { signer, optOuts, publicBaseUrl: baseUrl });
 }

@@ -1,12 +1,31 @@
-import type { Pool } from 'mysql2/promise';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { LinkScope } from '../recipient-links.js';
+import {
+  type Changes,
+  type Choice,
+  type OptOutScope,
+  type Preferences,
+  type SubscribedScope,
+  changesBetween,
+  planChoice,
+  preferencesOf,
+} from '../recipient-preferences.js';
 
-/** Where a recipient's opt-out came from: a one-click unsubscribe now; a preference page or a complaint later. */
+/** Where a recipient's opt-out came from: a one-click unsubscribe, the preference page, or a complaint. */
 export type OptOutSource = 'one-click' | 'preferences' | 'complaint';
+
+/** A user's preference page: their name (undefined when there is no such user) and what it shows. */
+export interface RecipientPreferences {
+  username: string | undefined;
+  preferences: Preferences;
+}
+
+type Database = Pool | PoolConnection;
 
 /**
  * What recipients turned off themselves (`recipient_opt_outs`), apart from the customer-managed subscriptions.
- * The audience lookup (src/activities/preferences.ts) suppresses what they cover.
+ * The audience lookup (src/activities/preferences.ts) suppresses what they cover. Every query names one user: the
+ * one a recipient's link was signed for.
  */
 export function recipientOptOutOperations({ pool }: { pool: Pool }) {
   return {
@@ -21,5 +40,76 @@ export function recipientOptOutOperations({ pool }: { pool: Pool }) {
         [scope.userId, scope.channel, scope.flowId, scope.status, source],
       );
     },
+
+    /** The preference page of `userId`. */
+    async preferences(userId: string): Promise<RecipientPreferences> {
+      const { username, subscriptions, optOuts } = await readUser(pool, userId);
+      return { username, preferences: preferencesOf(subscriptions, optOuts) };
+    },
+
+    /**
+     * Saves what the user chose on their preference page, with source 'preferences', and says what changed. One
+     * save of a user at a time (the user's row is locked), so two saves never build on the same old state.
+     */
+    async choose(userId: string, choice: Choice): Promise<RecipientPreferences & { changes: Changes }> {
+      const connection = await pool.getConnection();
+      try {
+        await connection.beginTransaction();
+        await connection.execute('SELECT id FROM users WHERE id = ? FOR UPDATE', [userId]);
+        const before = await readUser(connection, userId);
+        const plan = planChoice(before.subscriptions, before.optOuts, choice);
+        if (plan.remove.length > 0)
+          await connection.query('DELETE FROM recipient_opt_outs WHERE user_id = ? AND id IN (?)', [
+            userId,
+            plan.remove,
+          ]);
+        for (const o of plan.add)
+          await connection.execute(
+            `INSERT INTO recipient_opt_outs (user_id, channel, flow_id, status, source) VALUES (?, ?, ?, ?, 'preferences')
+               ON DUPLICATE KEY UPDATE id = id`,
+            [userId, o.channel, o.flowId, o.status],
+          );
+        const after = await readUser(connection, userId);
+        await connection.commit();
+        const preferences = preferencesOf(after.subscriptions, after.optOuts);
+        const changes = changesBetween(preferencesOf(before.subscriptions, before.optOuts), preferences);
+        return { username: after.username, preferences, changes };
+      } catch (error) {
+        await connection.rollback();
+        throw error;
+      } finally {
+        connection.release();
+      }
+    },
+  };
+}
+
+/** A user's name, unmuted subscriptions and opt-outs. */
+async function readUser(db: Database, userId: string) {
+  const [[users], [subscriptions], [optOuts]] = await Promise.all([
+    db.execute<RowDataPacket[]>('SELECT username FROM users WHERE id = ?', [userId]),
+    db.execute<RowDataPacket[]>(
+      'SELECT flow_id, on_success, on_failure, channel FROM subscriptions WHERE user_id = ? AND NOT muted ORDER BY id',
+      [userId],
+    ),
+    db.execute<RowDataPacket[]>(
+      'SELECT id, channel, flow_id, status FROM recipient_opt_outs WHERE user_id = ? ORDER BY id',
+      [userId],
+    ),
+  ]);
+  return {
+    username: users[0]?.username as string | undefined,
+    subscriptions: subscriptions.map((r): SubscribedScope => ({
+      flowId: r.flow_id as string | null,
+      onSuccess: Boolean(r.on_success),
+      onFailure: Boolean(r.on_failure),
+      channel: r.channel as SubscribedScope['channel'],
+    })),
+    optOuts: optOuts.map((r): OptOutScope => ({
+      id: String(r.id),
+      channel: r.channel as OptOutScope['channel'],
+      flowId: r.flow_id as string | null,
+      status: r.status as OptOutScope['status'],
+    })),
   };
 }

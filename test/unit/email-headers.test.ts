@@ -58,7 +58,7 @@ describe('the email activity', () => {
     let message = '';
     const transport = {
       sendMail: async (mail: nodemailer.SendMailOptions) => {
-        message = String(mail.html) + String(mail.text);
+        message = `${mail.html as string}${mail.text as string}`;
         return stream.sendMail(mail);
       },
     } as unknown as Transporter<SMTPPool.SentMessageInfo>;

@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { recipientOptOutOperations } from '../../operations/recipient-opt-outs.js';
+import { withoutLinkToken } from '../link-token-logging.js';
 import { InvalidLink, type LinkScope, type LinkSigner, oneClickUnsubscribePath } from '../../recipient-links.js';
 
 const oneClickBody = 'List-Unsubscribe=One-Click';
@@ -24,7 +25,7 @@ const querystring = {
  */
 export const unsubscribeRoutes: FastifyPluginAsync<{
   signer: LinkSigner;
-  optOuts: ReturnType<typeof recipientOptOutOperations>;
+  optOuts: Pick<ReturnType<typeof recipientOptOutOperations>, 'record'>;
 }> = async (app, { signer, optOuts }) => {
   // Form bodies for this route only (RFC 8058 allows multipart too: read as text, the field looked for in it).
   await app.register(formbody);
@@ -35,6 +36,7 @@ export const unsubscribeRoutes: FastifyPluginAsync<{
   app.get<{ Querystring: { token?: string } }>(
     oneClickUnsubscribePath,
     {
+      logSerializers: withoutLinkToken,
       schema: {
         tags: ['recipients'],
         summary: 'The page of a one-click unsubscribe link: a button that unsubscribes (GET itself changes nothing)',
@@ -60,6 +62,7 @@ export const unsubscribeRoutes: FastifyPluginAsync<{
   app.post<{ Querystring: { token?: string }; Body: unknown }>(
     oneClickUnsubscribePath,
     {
+      logSerializers: withoutLinkToken,
       schema: {
         tags: ['recipients'],
         summary: 'One-click unsubscribe (RFC 8058): records that the recipient turned off what the token names',

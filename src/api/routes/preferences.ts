@@ -1,0 +1,158 @@
+import formbody from '@fastify/formbody';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { recipientOptOutOperations } from '../../operations/recipient-opt-outs.js';
+import { InvalidLink, type LinkSigner, preferencesPath } from '../../recipient-links.js';
+import { summaryOf } from '../../recipient-preferences.js';
+import { withoutLinkToken } from '../link-token-logging.js';
+import { messagePage, preferencesPage } from '../pages/recipient-pages.js';
+
+const page = { type: 'string', description: 'a page for a person (text/html)' };
+const pageResponse = (description: string) => ({ description, content: { 'text/html': { schema: page } } });
+const querystring = {
+  type: 'object',
+  properties: { token: { type: 'string', description: "the signed token of the link in the recipient's mail" } },
+} as const;
+const fieldValues = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } as const;
+const formBody = {
+  type: 'object',
+  description: 'the preference form as a browser posts it',
+  required: ['csrf'],
+  properties: {
+    csrf: { type: 'string', description: 'the form token the page carried, bound to the link token' },
+    shown: { ...fieldValues, description: 'the switches the form showed ("mute" for the mute switch)' },
+    on: { ...fieldValues, description: 'the switches ticked' },
+    mute: { type: 'string', description: 'present when "Mute everything" is ticked' },
+  },
+} as const;
+type FormBody = { csrf: string; shown?: string | string[]; on?: string | string[]; mute?: string };
+type Request = FastifyRequest<{ Querystring: { token?: string }; Body: FormBody }>;
+
+/** What every page of this route is sent with: no script, no framing, no referrer carrying the token, no caching. */
+const pageHeaders = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+/**
+ * `/v1/preferences?token=…`, public (the token, signed for one user, is the proof; rate limited per address like
+ * the rest): a GET shows the user's preference page, a POST of its form saves it and shows it again with what
+ * changed. Only the token's user is ever read or changed. A POST is refused (403) when the browser says it comes from
+ * another site (`Sec-Fetch-Site`, `Origin`) or when it lacks the page's form token; a missing, expired or forged link
+ * token answers 400 with a page saying so.
+ */
+export const preferencesRoutes: FastifyPluginAsync<{
+  signer: LinkSigner;
+  optOuts: Pick<ReturnType<typeof recipientOptOutOperations>, 'preferences' | 'choose'>;
+  /** PUBLIC_BASE_URL: the only origin a form may be posted from. */
+  publicBaseUrl: string;
+}> = async (app, { signer, optOuts, publicBaseUrl }) => {
+  // Form bodies for this route only: the rest of the API takes JSON.
+  await app.register(formbody);
+  const ownOrigin = new URL(publicBaseUrl).origin;
+  const schema = (summary: string) => ({ tags: ['recipients'], summary, security: [], querystring });
+
+  app.get<{ Querystring: { token?: string } }>(
+    preferencesPath,
+    {
+      logSerializers: withoutLinkToken,
+      schema: {
+        ...schema("A recipient's preference page: their subscriptions per flow, status and channel, on or off"),
+        response: { 200: pageResponse('The preference page'), 400: pageResponse('An invalid or expired link') },
+      },
+    },
+    async (request, reply) => {
+      const token = request.query.token ?? '';
+      const userId = await userOf(signer, token, reply);
+      if (userId === undefined) return reply;
+      const { username, preferences } = await optOuts.preferences(userId);
+      const form = { username, preferences, action: actionOf(token), formToken: signer.formToken(token) };
+      return reply.headers(pageHeaders).send(preferencesPage(form));
+    },
+  );
+
+  app.post<{ Querystring: { token?: string }; Body: FormBody }>(
+    preferencesPath,
+    {
+      attachValidation: true,
+      logSerializers: withoutLinkToken,
+      schema: {
+        ...schema("Saves a recipient's preference form (a browser's form POST from the page, with its form token)"),
+        consumes: ['application/x-www-form-urlencoded'],
+        body: formBody,
+        response: {
+          200: pageResponse('Saved: the page again, saying what changed'),
+          400: pageResponse('An invalid or expired link, or not the form'),
+          403: pageResponse('Posted from another site, or without the form token of the page'),
+        },
+      },
+    },
+    async (request: Request, reply) => {
+      const elsewhere = crossSite(request, ownOrigin);
+      if (elsewhere !== undefined) {
+        request.log.warn({ from: elsewhere }, 'preference form refused: posted from another site');
+        return sendPage(reply, 403, 'Not saved', 'This form was sent from another site. Nothing was changed.');
+      }
+      const token = request.query.token ?? '';
+      const userId = await userOf(signer, token, reply);
+      if (userId === undefined) return reply;
+      if (request.validationError !== undefined || !signer.checkFormToken(token, request.body.csrf))
+        return sendPage(reply, 403, 'Not saved', notTheForm);
+      const { username, preferences, changes } = await optOuts.choose(userId, choiceOf(request.body));
+      const saved = summaryOf(changes);
+      request.log.info({ userId, changes: saved }, 'recipient saved their preferences');
+      const form = { username, preferences, action: actionOf(token), formToken: signer.formToken(token), saved };
+      return reply.headers(pageHeaders).send(preferencesPage(form));
+    },
+  );
+};
+
+const notTheForm =
+  'This was not sent from your preference page, so nothing was changed. Open the link in your email again and save from there.';
+
+/** The page posts to its own address: relative, so it holds behind a proxy's path prefix. */
+const actionOf = (token: string) => `?token=${encodeURIComponent(token)}`;
+
+/** Why a request comes from another site, by what the browser says (clients that say nothing pass). */
+function crossSite(request: FastifyRequest, ownOrigin: string): string | undefined {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site: ${site}`;
+  const origin = request.headers.origin;
+  if (origin !== undefined && origin !== ownOrigin) return `Origin: ${origin}`;
+  return undefined;
+}
+
+const listOf = (value: string | string[] | undefined) => new Set([value ?? []].flat());
+
+function choiceOf(body: FormBody) {
+  const shown = listOf(body.shown);
+  return {
+    on: listOf(body.on),
+    shown,
+    ...(shown.has('mute') ? { muted: body.mute !== undefined } : {}),
+  };
+}
+
+/** The user of the link token, or undefined once a 400 page saying why has been sent. */
+async function userOf(signer: LinkSigner, token: string, reply: FastifyReply): Promise<string | undefined> {
+  try {
+    return await signer.verifyPreferences(token);
+  } catch (error) {
+    if (!(error instanceof InvalidLink)) throw error;
+    await sendPage(
+      reply,
+      400,
+      'Link not valid',
+      error.why === 'expired'
+        ? 'This link to your notification preferences has expired. Use the link in a more recent email.'
+        : 'This link to your notification preferences is not valid: it may have been cut short or changed. Use the link in the email as it is.',
+    );
+    return undefined;
+  }
+}
+
+const sendPage = (reply: FastifyReply, status: 400 | 403, title: string, sentence: string) =>
+  reply.code(status).headers(pageHeaders).send(messagePage(title, sentence));
