@@ -46,7 +46,7 @@ describe('the preference page route', () => {
     expect(asked).toEqual(['21']);
     expect(reply.headers).toMatchObject({
       'content-type': 'text/html; charset=utf-8',
-      'referrer-policy': 'no-referrer',
+      'referrer-policy': 'same-origin',
       'cache-control': 'no-store',
     });
     expect(reply.headers['content-security-policy']).toMatch(/default-src 'none'.*frame-ancestors 'none'/);

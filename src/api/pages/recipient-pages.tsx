@@ -32,7 +32,7 @@ function Page({ title, children }: { title: string; children: ReactNode }) {
       <head>
         <meta charSet="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         <title>{`${title} · Orderly`}</title>
       </head>
       <body style={brandStyles.body}>

@@ -27,12 +27,16 @@ const formBody = {
 type FormBody = { csrf: string; shown?: string | string[]; on?: string | string[]; mute?: string };
 type Request = FastifyRequest<{ Querystring: { token?: string }; Body: FormBody }>;
 
-/** What every page of this route is sent with: no script, no framing, no referrer carrying the token, no caching. */
+/**
+ * What every page of this route is sent with: no script, no framing, no caching, and no referrer (which carries the
+ * token) beyond Orderly's own origin; within it the referrer stays, since a browser sends `Origin: null` with a form
+ * whose page says `no-referrer`, and the cross-site check needs the real origin.
+ */
 const pageHeaders = {
   'content-type': 'text/html; charset=utf-8',
   'content-security-policy':
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
 };
