@@ -1,0 +1,186 @@
+import { createServer } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { RowDataPacket } from 'mysql2/promise';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sample } from '../../scripts/sample-data.js';
+import { buildApi } from '../../src/api/server.js';
+import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
+import { createLinkSigner } from '../../src/recipient-links.js';
+import { createSecretBox } from '../../src/secrets.js';
+import { destinationChecks } from '../../src/webhook-destination.js';
+import { launchChromium } from '../support/browser.js';
+import { deliveriesOf } from '../support/expectations.js';
+import { freePort } from '../support/free-port.js';
+import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
+import { usePipeline, useTemporalClient } from '../support/pipeline.js';
+import { until } from '../support/until.js';
+
+const config = loadConfig();
+const apiPort = await freePort();
+const publicBaseUrl = `http://127.0.0.1:${apiPort}`;
+// The workers put links under PUBLIC_BASE_URL into every mail: here, the API this test starts.
+const context = usePipeline({ PUBLIC_BASE_URL: publicBaseUrl });
+const temporal = useTemporalClient();
+let api: FastifyInstance;
+let browser: Browser;
+
+beforeAll(async () => {
+  api = await buildApi({
+    pool: context.pool,
+    client: temporal.client,
+    destinations: destinationChecks(webhookDestinationPolicy(config)),
+    secrets: createSecretBox(''),
+    secretGraceS: 3600,
+    publicBaseUrl,
+    linkSigner: createLinkSigner(config.LINK_SIGNING_KEYS, { ttlDays: config.LINK_TTL_DAYS }),
+  });
+  await api.listen({ host: '127.0.0.1', port: apiPort });
+  // Installs Debian's chromium first when it is missing (a few minutes on a fresh machine).
+  browser = await launchChromium();
+}, 600_000);
+afterAll(async () => {
+  await browser?.close();
+  await api?.close();
+});
+
+const ofEvent = (mails: SinkMail[], eventId: string) =>
+  mails.filter((m) => m.headers['x-orderly-event-id'] === eventId);
+/** The footer's link to the preference page, as a mail client shows it. */
+const preferenceLinkOf = (mail: SinkMail) =>
+  /href="(http:\/\/[^"]+\/v1\/preferences\?token=[^"]+)"/.exec(mail.html)?.[1]?.replaceAll('&amp;', '&');
+
+/** Clicks Save and waits for the page the POST answers. */
+async function save(page: Page): Promise<number> {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST'),
+    page.getByRole('button', { name: 'Save' }).click(),
+  ]);
+  await page.waitForLoadState();
+  return response.status();
+}
+
+/** A page of another site (localhost, not 127.0.0.1) whose form posts to the preference URL, as an attacker would. */
+async function otherSite(action: string, csrf: string) {
+  const html = `<!doctype html><form method="post" action="${action}">
+<input type="hidden" name="csrf" value="${csrf}"><input type="hidden" name="shown" value="mute"><input type="hidden" name="mute" value="on">
+<button type="submit">Win a prize</button></form>`;
+  const server = createServer((_request, response) =>
+    response.writeHead(200, { 'content-type': 'text/html' }).end(html),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://localhost:${port}/`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+describe("the recipient's preference page, in Chromium", () => {
+  it("turns off a flow's success mails from the mail's footer link, keeps its failures, and turns them back on", async () => {
+    const { pool } = context;
+    const customerId = await sample.customer(pool, `Preferences ${apiPort}`);
+    const user = await sample.user(pool, customerId, 'Grace', `grace.${apiPort}.${Date.now()}@example.test`);
+    await sample.subscription(pool, user.id, { flowId: 'F1063' });
+    await sample.subscription(pool, user.id, { flowId: 'F2001' });
+    const orderId = await sample.order(pool, customerId);
+    const to = (mails: SinkMail[]) => mailTo(mails, user.email!);
+
+    const first = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'success' });
+    const [mail] = ofEvent(await waitForMail(to, 1), first);
+    const link = preferenceLinkOf(mail!);
+    expect(link, 'the mail links to the preference page').toMatch(
+      new RegExp(`^${publicBaseUrl}/v1/preferences\\?token=`),
+    );
+    expect(mail!.text, 'the plain-text part too').toContain(link);
+
+    const page = await browser.newPage();
+    expect((await page.goto(link!))?.status()).toBe(200);
+    expect(await page.title()).toBe('Notification preferences · Orderly');
+    const flow = page.getByRole('group', { name: 'Flow F1063' });
+    const success = flow.getByLabel('Success events by email');
+    expect([await success.isChecked(), await flow.getByLabel('Failure events by email').isChecked()]).toEqual([
+      true,
+      true,
+    ]);
+    await success.uncheck();
+    expect(await save(page)).toBe(200);
+    expect(await page.getByRole('status').textContent()).toBe(
+      'Saved. Turned off: success events of flow F1063 by email.',
+    );
+    expect(
+      await page.getByRole('group', { name: 'Flow F1063' }).getByLabel('Success events by email').isChecked(),
+    ).toBe(false);
+    const [optOuts] = await pool.query<RowDataPacket[]>(
+      'SELECT channel, flow_id, status, source, created_at FROM recipient_opt_outs WHERE user_id = ?',
+      [user.id],
+    );
+    expect(optOuts.map(({ created_at: _, ...scope }) => scope)).toEqual([
+      { channel: 'email', flow_id: 'F1063', status: 'success', source: 'preferences' },
+    ]);
+    const on = (optOuts[0]!.created_at as Date).toISOString().slice(0, 10);
+
+    const suppressed = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'success' });
+    const failure = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'failure' });
+    const otherFlow = await sample.event(pool, { orderId, customerId, flowId: 'F2001', status: 'success' });
+    const mails = await waitForMail(to, 3);
+    expect(ofEvent(mails, failure), "that flow's failure mail still arrives").toHaveLength(1);
+    expect(ofEvent(mails, otherFlow), "another flow's success mail still arrives").toHaveLength(1);
+    expect(ofEvent(mails, suppressed), 'no mail of the success event turned off').toEqual([]);
+    const [row] = await deliveriesOf(pool, [suppressed]);
+    expect([row?.state, row?.reason]).toEqual(['suppressed', `unsubscribed by the recipient on ${on}`]);
+
+    // Back on, from the same link: the next success mail of the flow arrives again.
+    await page.goto(link!);
+    await page.getByRole('group', { name: 'Flow F1063' }).getByLabel('Success events by email').check();
+    expect(await save(page)).toBe(200);
+    expect(await page.getByRole('status').textContent()).toBe(
+      'Saved. Turned on: success events of flow F1063 by email.',
+    );
+    const again = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'success' });
+    expect(ofEvent(await waitForMail(to, 4), again), 'delivered again').toHaveLength(1);
+    const [delivered] = await until('the delivery after turning it back on', async () => {
+      const rows = await deliveriesOf(pool, [again]);
+      return rows[0]?.state === 'delivered' ? rows : undefined;
+    });
+    expect(delivered?.reason ?? null).toBeNull();
+    await page.close();
+  });
+
+  it('shows a clear error page for a forged link, and refuses a form posted from another site', async () => {
+    const { pool } = context;
+    const customerId = await sample.customer(pool, `Preferences forged ${apiPort}`);
+    const user = await sample.user(pool, customerId, 'Alan', `alan.${apiPort}.${Date.now()}@example.test`);
+    await sample.subscription(pool, user.id, { flowId: 'F1063' });
+    const orderId = await sample.order(pool, customerId);
+    const first = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'success' });
+    const [mail] = ofEvent(await waitForMail((mails) => mailTo(mails, user.email!), 1), first);
+    const link = preferenceLinkOf(mail!)!;
+
+    const page = await browser.newPage();
+    const forged = await page.goto(`${link.slice(0, -4)}AAAA`);
+    expect(forged?.status()).toBe(400);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Link not valid');
+    const text = await page.locator('main').textContent();
+    expect(text).toContain('This link to your notification preferences is not valid');
+    expect(text).not.toMatch(/Error|at .*\.[jt]s:\d+/);
+
+    // The attacker even has the page's form token: the browser still says where the form comes from.
+    await page.goto(link);
+    const csrf = await page.locator('input[name="csrf"]').getAttribute('value');
+    const attacker = await otherSite(link, csrf!);
+    try {
+      await page.goto(attacker.url);
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST'),
+        page.getByRole('button', { name: 'Win a prize' }).click(),
+      ]);
+      expect(response.status()).toBe(403);
+      expect(await response.text()).toContain('This form was sent from another site. Nothing was changed.');
+    } finally {
+      await attacker.close();
+    }
+    const [optOuts] = await pool.query<RowDataPacket[]>('SELECT id FROM recipient_opt_outs WHERE user_id = ?', [
+      user.id,
+    ]);
+    expect(optOuts, 'nothing recorded').toEqual([]);
+    await page.close();
+  });
+});
