@@ -3,7 +3,7 @@ import { buildApi } from '../api/server.js';
 import { loadConfig, webhookDestinationPolicy } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createRegistry, defaultMetricsPorts, serveMetrics } from '../metrics.js';
-import { createLinkSigner, oneClickUnsubscribePath } from '../recipient-links.js';
+import { createLinkSigner, oneClickUnsubscribePath, preferencesPath } from '../recipient-links.js';
 import { createSecretBox } from '../secrets.js';
 import { destinationChecks } from '../webhook-destination.js';
 import { connectTo, connectToMysql, runProcess, shutdownRequested } from './run.js';
@@ -49,6 +49,7 @@ runProcess('api', async () => {
         ? `${config.PUBLIC_BASE_URL.replace(/\/+$/, '')}/v1/providers/twilio/status`
         : 'off (no TWILIO_AUTH_TOKEN)',
       oneClickUnsubscribe: `${config.PUBLIC_BASE_URL.replace(/\/+$/, '')}${oneClickUnsubscribePath}`,
+      preferencePage: `${config.PUBLIC_BASE_URL.replace(/\/+$/, '')}${preferencesPath}`,
     },
     'api started',
   );
