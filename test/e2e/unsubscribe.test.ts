@@ -66,7 +66,7 @@ describe("the recipient's side: one-click unsubscribe (RFC 8058)", () => {
     const page = await fetch(url);
     expect([page.status, await page.text()], 'GET only shows the button').toEqual([
       200,
-      expect.stringContaining('<form method="post"'),
+      expect.stringMatching(/<form [^>]*method="post"/),
     ]);
     const answer = await oneClick(url);
     expect([answer.status, await answer.text()]).toEqual([

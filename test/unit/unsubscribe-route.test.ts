@@ -49,8 +49,9 @@ describe('one-click unsubscribe route', () => {
     const reply = await app.inject({ method: 'GET', url: `/v1/unsubscribe/one-click?token=${token}` });
     expect(reply.statusCode).toBe(200);
     expect(reply.headers['content-type']).toMatch(/^text\/html/);
-    expect(reply.body).toContain(`<form method="post" action="/v1/unsubscribe/one-click?token=${token}">`);
-    expect(reply.body).toContain('<input type="hidden" name="List-Unsubscribe" value="One-Click">');
+    expect(reply.body).toContain(`<form action="/v1/unsubscribe/one-click?token=${token}" method="post">`);
+    expect(reply.body).toContain('<input type="hidden" name="List-Unsubscribe" value="One-Click"/>');
+    expect(reply.headers['content-security-policy']).toContain("default-src 'none'");
     expect(recorded).toEqual([]);
   });
 

@@ -48,11 +48,38 @@ function Page({ title, children }: { title: string; children: ReactNode }) {
 
 const render = (page: ReactNode) => `<!doctype html>\n${renderToStaticMarkup(page)}\n`;
 
+/**
+ * What every recipient page is sent with: no script, no framing, no caching, and no referrer (which carries the
+ * token) beyond Orderly's own origin; within it the referrer stays, since a browser sends `Origin: null` with a form
+ * whose page says `no-referrer`, and the preference page's cross-site check needs the real origin.
+ */
+export const recipientPageHeaders = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'referrer-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
+
 /** A page that only says something: an invalid link, a refused form. */
 export const messagePage = (title: string, sentence: string): string =>
   render(
     <Page title={title}>
       <p style={styles.text}>{sentence}</p>
+    </Page>,
+  );
+
+/** The page of a one-click unsubscribe link: GET changes nothing (RFC 8058), its button posts the one-click body. */
+export const unsubscribePage = (question: string, action: string): string =>
+  render(
+    <Page title="Unsubscribe">
+      <form method="post" action={action}>
+        <p style={styles.text}>{question}</p>
+        <input type="hidden" name="List-Unsubscribe" value="One-Click" />
+        <button type="submit" style={styles.button}>
+          Unsubscribe
+        </button>
+      </form>
     </Page>,
   );
 

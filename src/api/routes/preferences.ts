@@ -4,7 +4,7 @@ import type { recipientOptOutOperations } from '../../operations/recipient-opt-o
 import { InvalidLink, type LinkSigner, preferencesPath } from '../../recipient-links.js';
 import { summaryOf } from '../../recipient-preferences.js';
 import { withoutLinkToken } from '../link-token-logging.js';
-import { messagePage, preferencesPage } from '../pages/recipient-pages.js';
+import { messagePage, preferencesPage, recipientPageHeaders as pageHeaders } from '../pages/recipient-pages.js';
 
 const page = { type: 'string', description: 'a page for a person (text/html)' };
 const pageResponse = (description: string) => ({ description, content: { 'text/html': { schema: page } } });
@@ -26,20 +26,6 @@ const formBody = {
 } as const;
 type FormBody = { csrf: string; shown?: string | string[]; on?: string | string[]; mute?: string };
 type Request = FastifyRequest<{ Querystring: { token?: string }; Body: FormBody }>;
-
-/**
- * What every page of this route is sent with: no script, no framing, no caching, and no referrer (which carries the
- * token) beyond Orderly's own origin; within it the referrer stays, since a browser sends `Origin: null` with a form
- * whose page says `no-referrer`, and the cross-site check needs the real origin.
- */
-const pageHeaders = {
-  'content-type': 'text/html; charset=utf-8',
-  'content-security-policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'referrer-policy': 'same-origin',
-  'cache-control': 'no-store',
-  'x-content-type-options': 'nosniff',
-};
 
 /**
  * `/v1/preferences?token=…`, public (the token, signed for one user, is the proof; rate limited per address like

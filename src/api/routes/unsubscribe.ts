@@ -2,6 +2,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { recipientOptOutOperations } from '../../operations/recipient-opt-outs.js';
 import { withoutLinkToken } from '../link-token-logging.js';
+import { messagePage, recipientPageHeaders, unsubscribePage } from '../pages/recipient-pages.js';
 import { InvalidLink, type LinkScope, type LinkSigner, oneClickUnsubscribePath } from '../../recipient-links.js';
 
 const oneClickBody = 'List-Unsubscribe=One-Click';
@@ -49,13 +50,7 @@ export const unsubscribeRoutes: FastifyPluginAsync<{
       const scope = await scopeOf(signer, request, reply);
       if (scope === undefined) return reply;
       const action = `${oneClickUnsubscribePath}?token=${encodeURIComponent(request.query.token ?? '')}`;
-      return reply.type('text/html; charset=utf-8').send(
-        html(
-          'Unsubscribe',
-          `<p>Stop the emails about ${escapeHtml(what(scope))}?</p>
-<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
-        ),
-      );
+      return reply.headers(recipientPageHeaders).send(unsubscribePage(`Stop the emails about ${what(scope)}?`, action));
     },
   );
 
@@ -107,10 +102,7 @@ async function scopeOf(
 function answer(request: FastifyRequest, reply: FastifyReply, status: 200 | 400, title: string, sentence: string) {
   const wantsHtml = request.method === 'GET' || (request.headers.accept ?? '').includes('text/html');
   return wantsHtml
-    ? reply
-        .code(status)
-        .type('text/html; charset=utf-8')
-        .send(html(title, `<p>${escapeHtml(sentence)}</p>`))
+    ? reply.code(status).headers(recipientPageHeaders).send(messagePage(title, sentence))
     : reply.code(status).type('text/plain; charset=utf-8').send(`${sentence}\n`);
 }
 
@@ -124,14 +116,3 @@ function isOneClick(body: unknown): boolean {
 
 const what = (scope: LinkScope) =>
   `${scope.flowId === null ? 'every flow' : `flow ${scope.flowId}`}${scope.status === 'both' ? '' : ` (${scope.status} events)`}`;
-
-const html = (title: string, body: string) =>
-  `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title></head>
-<body style="font-family: sans-serif; max-width: 32em; margin: 3em auto"><h1>${title}</h1>
-${body}
-</body></html>
-`;
-
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
