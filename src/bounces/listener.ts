@@ -40,7 +40,10 @@ export function createBounceListener({
     banner: 'Orderly bounce listener',
     onRcptTo(address: SMTPServerAddress, _session: SMTPServerSession, callback: (error?: Error) => void) {
       if (accepts(address.address)) return callback();
-      log.info({ rcptTo: address.address }, 'bounce listener refused a recipient that is not a bounce address');
+      log.info(
+        { rcptTo: address.address },
+        'bounce listener refused a recipient that is neither a bounce nor the complaint address',
+      );
       callback(withResponseCode(new Error(`5.1.1 <${address.address}>: not a bounce or complaint address here`), 550));
     },
     onData(stream: Readable, session: SMTPServerSession, callback: (error?: Error | null) => void) {

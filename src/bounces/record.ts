@@ -7,8 +7,6 @@ import { type ComplaintReferences, type Feedback, complaintTypes } from './arf.j
 import type { RecipientStatus } from './dsn.js';
 import type { ParsedReport, ReportKind } from './report.js';
 
-export type { ReportOutcome };
-
 /** What a report did: one permanent or transient bounce, or a complaint. */
 export type ReportEffect = 'permanent' | 'transient' | 'complaint';
 

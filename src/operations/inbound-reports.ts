@@ -1,5 +1,6 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { BounceTarget } from '../bounce-address.js';
+import type { ReportKind } from '../bounces/report.js';
 import { NotFound } from './errors.js';
 import { userCustomer } from './users.js';
 
@@ -10,7 +11,7 @@ export type ReportOutcome = 'applied' | 'unmatched' | 'unparseable';
 export interface InboundReport {
   mailFrom: string | undefined;
   rcptTo: string;
-  kind: 'delivery-status' | 'feedback-report' | undefined;
+  kind: ReportKind | undefined;
   outcome: ReportOutcome;
   detail: string;
   deliveryId?: number;
