@@ -513,6 +513,7 @@ const suppressions = program
 
 suppressions
   .command('list')
+  .description('addresses on the list, in id order (page on with --after <last id>)')
   .option('--customer <id>', "only addresses of this customer's users")
   .option('--address <address>', 'only this address')
   .option('--reason <reason>', 'permanent or transient')
