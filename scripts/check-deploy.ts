@@ -139,8 +139,8 @@ function checkChart(work: string): void {
     const leaked = secretKeys.filter((key) => new RegExp(`^\\s+${key}:`, 'm').test(configMap));
     const deployments = documentsOf(rendered.output, 'Deployment').length;
     report(
-      leaked.length === 0 && /^\s+ORDERLY_ENV: production$/m.test(configMap) && deployments === 5,
-      `  ${shape}: five Deployments, ORDERLY_ENV=production, no secret in the ConfigMap`,
+      leaked.length === 0 && /^\s+ORDERLY_ENV: production$/m.test(configMap) && deployments === 6,
+      `  ${shape}: six Deployments, ORDERLY_ENV=production, no secret in the ConfigMap`,
       `Deployments: ${deployments}; secrets in the ConfigMap: ${leaked.join(', ') || 'none'}`,
     );
   }

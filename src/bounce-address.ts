@@ -13,8 +13,12 @@ export interface BounceAddresses {
   readonly domain: string;
   /** The envelope sender for one delivery. */
   addressFor(notificationId: string, userId: string): string;
+  /** The signed token alone (`<userId>.<notification hash>.<mac>`), which each mail also carries in a header. */
+  tokenFor(notificationId: string, userId: string): string;
   /** The delivery an address names, or undefined when it is not one of ours (other domain, cut, forged). */
   read(address: string): BounceTarget | undefined;
+  /** The delivery a bare token names, or undefined when it does not verify. */
+  readToken(token: string): BounceTarget | undefined;
 }
 
 /** Used only outside production when no key is configured (`loadConfig` refuses that in production). */
@@ -40,20 +44,29 @@ export function createBounceAddresses(spec: string, domain: string): BounceAddre
   const keys = parseKeyList('LINK_SIGNING_KEYS', spec, developmentKey);
   const macOf = (key: Buffer, body: string) =>
     createHmac('sha256', key).update(`bounce:${body}`).digest('hex').slice(0, macLength);
-  const pattern = /^bounce\+(\d{1,20})\.([0-9a-f]{16})\.([0-9a-f]{12})@(.+)$/;
+  const addressPattern = /^bounce\+([^@]+)@(.+)$/;
+  const tokenPattern = /^(\d{1,20})\.([0-9a-f]{16})\.([0-9a-f]{12})$/;
+  const tokenFor = (notificationId: string, userId: string) => {
+    const body = `${userId}.${notificationHashOf(notificationId)}`;
+    return `${body}.${macOf(keys[0]!.key, body)}`;
+  };
+  const readToken = (token: string): BounceTarget | undefined => {
+    const match = tokenPattern.exec(token.trim().toLowerCase());
+    if (match === null) return undefined;
+    const [, userId, notificationHash, mac] = match as unknown as [string, string, string, string];
+    const body = `${userId}.${notificationHash}`;
+    const genuine = keys.some((k) => timingSafeEqual(Buffer.from(macOf(k.key, body)), Buffer.from(mac)));
+    return genuine ? { userId, notificationHash } : undefined;
+  };
   return {
     domain,
-    addressFor(notificationId, userId) {
-      const body = `${userId}.${notificationHashOf(notificationId)}`;
-      return `bounce+${body}.${macOf(keys[0]!.key, body)}@${domain}`;
-    },
+    tokenFor,
+    readToken,
+    addressFor: (notificationId, userId) => `bounce+${tokenFor(notificationId, userId)}@${domain}`,
     read(address) {
-      const match = pattern.exec(address.trim().toLowerCase());
-      if (match === null || match[4] !== domain.toLowerCase()) return undefined;
-      const [, userId, notificationHash, mac] = match as unknown as [string, string, string, string];
-      const body = `${userId}.${notificationHash}`;
-      const genuine = keys.some((k) => timingSafeEqual(Buffer.from(macOf(k.key, body)), Buffer.from(mac)));
-      return genuine ? { userId, notificationHash } : undefined;
+      const match = addressPattern.exec(address.trim().toLowerCase());
+      if (match === null || match[2] !== domain.toLowerCase()) return undefined;
+      return readToken(match[1]!);
     },
   };
 }

@@ -61,6 +61,11 @@ const configSchema = z.object({
   /** Where the bounce listener accepts delivery status notifications (SMTP). */
   BOUNCE_SMTP_HOST: z.string().default('127.0.0.1'),
   BOUNCE_SMTP_PORT: port.default(2525),
+  /**
+   * Where feedback loops send complaints (RFC 5965 reports): a fixed address, since they do not write to the
+   * per-delivery bounce address. Unset: `complaints@<BOUNCE_DOMAIN>`. Its MX must be the bounce listener too.
+   */
+  BOUNCE_COMPLAINT_ADDRESS: z.email().optional(),
   /** Transient bounces (4.x.x) of one address before it is suppressed like a permanent one. */
   BOUNCE_TRANSIENT_LIMIT: positiveInt.default(3),
   /** Concurrent sends per email worker; more than the pool size just queues inside nodemailer. */
@@ -194,6 +199,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   return result.data;
 }
+
+/** Where the bounce listener takes complaints from feedback loops. */
+export const complaintAddress = (config: Config): string =>
+  config.BOUNCE_COMPLAINT_ADDRESS ?? `complaints@${config.BOUNCE_DOMAIN}`;
 
 /** Where webhooks may go (see {@link destinationChecks}). */
 export function webhookDestinationPolicy(config: Config): DestinationPolicy {

@@ -10,6 +10,7 @@ export const defaultMetricsPorts = {
   'webhook-worker': 9466,
   ingest: 9467,
   api: 9468,
+  bounces: 9469,
 } as const;
 
 /** Where each worker serves the Temporal SDK's own metrics unless TEMPORAL_METRICS_PORT says otherwise. */
@@ -116,3 +117,28 @@ export function ledgerMetrics(registry: Registry) {
   });
 }
 export type LedgerMetrics = ReturnType<typeof ledgerMetrics>;
+
+/** The bounce listener's view: what received reports did, per customer, and what came of every report. */
+export function reportMetrics(registry: Registry) {
+  return {
+    bounces: new Counter({
+      name: 'orderly_bounces_total',
+      help: "Bounces applied to a delivery, by the delivery's customer and kind (permanent 5.x.x, transient 4.x.x)",
+      labelNames: ['customer_id', 'kind'] as const,
+      registers: [registry],
+    }),
+    complaints: new Counter({
+      name: 'orderly_complaints_total',
+      help: "Complaints (feedback reports of type abuse or fraud) that unsubscribed a user, by the user's customer",
+      labelNames: ['customer_id'] as const,
+      registers: [registry],
+    }),
+    reports: new Counter({
+      name: 'orderly_inbound_reports_total',
+      help: 'Reports received by the bounce listener, by kind (delivery-status, feedback-report, unknown) and outcome (applied, unmatched, unparseable)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
+  };
+}
+export type ReportMetrics = ReturnType<typeof reportMetrics>;

@@ -101,6 +101,9 @@ export function createEmailActivities({
           headers: {
             'X-Orderly-Event-Id': input.event.eventId,
             'X-Orderly-Order-Id': input.event.orderId,
+            // The bounce address's signed token again: feedback loops that strip the envelope sender from the
+            // original they return still carry it, so a complaint names its delivery (src/bounces/arf.ts).
+            'X-Orderly-Delivery': bounces.tokenFor(notificationKey(input.event), input.userId),
             // RFC 8058: a POST of this body to the https target unsubscribes, with no further step.
             'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
           },

@@ -8,6 +8,7 @@ import {
   type Recipient,
   type Suppression,
 } from '../domain.js';
+import type { OptOutSource } from '../operations/recipient-opt-outs.js';
 import { CustomerMismatch, UnknownCustomer, UnknownEvent, UnknownOrder, toFailure } from './errors.js';
 
 export interface AudienceOfEvent {
@@ -48,6 +49,8 @@ export interface OptOut {
   /** NULL: every flow. */
   flow_id: string | null;
   status: 'success' | 'failure' | 'both';
+  /** A complaint (the recipient marked a mail as spam) is named so in the reason; the others are unsubscribes. */
+  source: OptOutSource;
   created_at: Date;
 }
 
@@ -93,7 +96,7 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
         ),
         // Only the opt-outs that cover this event: its flow or every flow, its status or both.
         pool.execute<OptOutRow[]>(
-          `SELECT o.user_id, o.channel, o.flow_id, o.status, o.created_at
+          `SELECT o.user_id, o.channel, o.flow_id, o.status, o.source, o.created_at
            FROM recipient_opt_outs o
            JOIN users u ON u.id = o.user_id
           WHERE u.customer_id = ? AND (o.flow_id IS NULL OR o.flow_id = ?) AND o.status IN (?, 'both')`,
@@ -189,7 +192,10 @@ function endpointProblem(row: Subscription): string | undefined {
   return undefined;
 }
 
-/** `unsubscribed by the recipient on <YYYY-MM-DD>` when the user turned this event off on this channel. */
+/**
+ * `unsubscribed by the recipient on <YYYY-MM-DD>` when the user turned this event off on this channel, or
+ * `marked as spam by the recipient on <YYYY-MM-DD>` when a complaint did.
+ */
 function optedOut(
   destination: { userId: string; channel: Channel },
   event: Pick<OrderEvent, 'flowId' | 'status'>,
@@ -202,7 +208,9 @@ function optedOut(
       (o.flow_id === null || o.flow_id === event.flowId) &&
       (o.status === 'both' || o.status === event.status),
   );
-  return optOut && `unsubscribed by the recipient on ${optOut.created_at.toISOString().slice(0, 10)}`;
+  if (optOut === undefined) return undefined;
+  const how = optOut.source === 'complaint' ? 'marked as spam' : 'unsubscribed';
+  return `${how} by the recipient on ${optOut.created_at.toISOString().slice(0, 10)}`;
 }
 
 /** `address bounced on <YYYY-MM-DD>: <status>` when an email subscription's address is on the suppression list. */

@@ -34,7 +34,7 @@ export const errorBody = {
   additionalProperties: true,
 } as const;
 
-type ErrorStatus = 400 | 403 | 404 | 409;
+type ErrorStatus = 400 | 403 | 404 | 409 | 414;
 
 const errorDescriptions = {
   400: 'The request does not match its schema, or makes no sense as asked',
@@ -42,6 +42,7 @@ const errorDescriptions = {
   403: 'Only an operator key may do this',
   404: 'Nothing with this id that the API key may see',
   409: 'Not possible in the current state',
+  414: 'A path parameter longer than the API takes',
   429: 'Too many requests a minute with this API key',
 } as const;
 

@@ -16,6 +16,7 @@ import { pushRegistrationOperations } from '../operations/push-registrations.js'
 import { recipientOptOutOperations } from '../operations/recipient-opt-outs.js';
 import { replayOperations } from '../operations/replay.js';
 import { subscriptionOperations } from '../operations/subscriptions.js';
+import { suppressionOperations } from '../operations/suppressions.js';
 import { webhookEndpointOperations } from '../operations/webhook-endpoints.js';
 import { type LinkSigner, createLinkSigner } from '../recipient-links.js';
 import type { SecretBox } from '../secrets.js';
@@ -33,6 +34,7 @@ import { orderRoutes } from './routes/orders.js';
 import { preferencesRoutes } from './routes/preferences.js';
 import { replayRoutes } from './routes/replay.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
+import { suppressionRoutes } from './routes/suppressions.js';
 import { twilioStatusRoutes } from './routes/twilio.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
@@ -63,7 +65,7 @@ const openapi: FastifyDynamicSwaggerOptions['openapi'] = {
     title: 'Orderly API',
     version: '1',
     description:
-      "Inspect, retry, cancel, redrive and replay notifications; manage subscriptions, webhook endpoints and users' phone numbers and push devices; receive providers' delivery receipts; recipients' one-click unsubscribe and preference page.",
+      "Inspect, retry, cancel, redrive and replay notifications; manage subscriptions, webhook endpoints, users' phone numbers and push devices and the email suppression list; receive providers' delivery receipts; recipients' one-click unsubscribe and preference page.",
   },
   components: {
     securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an Orderly API key (ok_...)' } },
@@ -82,6 +84,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger | undefined,
     bodyLimit,
+    // An email address in the path (`/v1/suppressions/{address}`) may be up to 320 characters.
+    routerOptions: { maxParamLength: 320 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
   await app.register(swagger, { openapi });
@@ -147,6 +151,7 @@ async function registerRoutes(
   await app.register(customerRoutes, { customers: customerOperations({ pool, client }) });
   await app.register(replayRoutes, { replays: replayOperations({ pool, client }) });
   await app.register(subscriptionRoutes, { subscriptions: subscriptionOperations({ pool }) });
+  await app.register(suppressionRoutes, { suppressions: suppressionOperations({ pool }) });
   const endpoints = webhookEndpointOperations({ pool, destinations, secrets, secretGraceS });
   await app.register(webhookEndpointRoutes, { endpoints });
   await app.register(auditRoutes, { audit });

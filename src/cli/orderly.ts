@@ -1,6 +1,7 @@
 /**
  * `orderly`: the operators' command line. Inspect an event or order, hurry or cancel a notification, work
- * the dead letters, hold a customer, replay a time window, keep users' phone numbers and push devices. Every command prints readable text, or JSON
+ * the dead letters, hold a customer, replay a time window, keep users' phone numbers and push devices, clear
+ * bounced addresses. Every command prints readable text, or JSON
  * with `--json`, and exits non-zero (with one sentence) when it cannot do what was asked.
  */
 import { userInfo } from 'node:os';
@@ -19,6 +20,7 @@ import { type OrderStatus, orderOperations } from '../operations/orders.js';
 import { type PhoneNumber, phoneNumberOperations } from '../operations/phone-numbers.js';
 import { type PushRegistration, pushRegistrationOperations } from '../operations/push-registrations.js';
 import { replayOperations } from '../operations/replay.js';
+import { type SuppressionRecord, suppressionOperations } from '../operations/suppressions.js';
 import { webhookEndpointOperations } from '../operations/webhook-endpoints.js';
 import { createSecretBox } from '../secrets.js';
 import { destinationChecks } from '../webhook-destination.js';
@@ -501,6 +503,64 @@ push.command('remove <registrationId>').action(
     { audit: 'contact push remove' },
   ),
 );
+
+const renderSuppression = (s: SuppressionRecord) =>
+  `#${s.id} ${s.address}: ${s.suppressed ? 'suppressed' : 'counting'} (${s.reason} ${s.statusCode}${s.reason === 'transient' ? `, ${s.transientCount} transient` : ''}), last ${s.lastSeenAt}${s.diagnostic === null ? '' : `: ${s.diagnostic}`}`;
+
+const suppressions = program
+  .command('suppressions')
+  .description('email addresses that bounced: later mail to them is recorded suppressed, not sent');
+
+suppressions
+  .command('list')
+  .description('addresses on the list, in id order (page on with --after <last id>)')
+  .option('--customer <id>', "only addresses of this customer's users")
+  .option('--address <address>', 'only this address')
+  .option('--reason <reason>', 'permanent or transient')
+  .option('--all', 'also addresses whose transient failures are still being counted')
+  .option('--since <time>', 'only those last reported since (ISO 8601)', asTime)
+  .option('--after <id>', 'the next page: entries after this id')
+  .option('--limit <n>', 'at most this many', (value) => Number(value), 100)
+  .option('--json', 'print JSON')
+  .action(
+    withContext(
+      async (
+        { pool },
+        options: {
+          customer?: string;
+          address?: string;
+          reason?: 'permanent' | 'transient';
+          all?: boolean;
+          since?: Date;
+          after?: string;
+          limit: number;
+          json?: boolean;
+        },
+      ) => {
+        const { customer, all, json, ...filter } = options;
+        const entries = await suppressionOperations({ pool }).list(
+          { ...filter, customerId: customer, state: all ? 'all' : 'suppressed' },
+          undefined,
+        );
+        output(json, entries, () =>
+          entries.length === 0 ? 'no suppressed addresses' : entries.map(renderSuppression).join('\n'),
+        );
+      },
+    ),
+  );
+
+suppressions
+  .command('clear <address>')
+  .description("take an address off the list (once it works again, e.g. on the recipient's request)")
+  .action(
+    withContext(
+      async ({ pool }, address: string) => {
+        const cleared = await suppressionOperations({ pool }).clear(address, undefined);
+        console.log(`${cleared.address}: cleared (was ${cleared.reason} ${cleared.statusCode}); mail goes to it again`);
+      },
+      { audit: 'suppressions clear' },
+    ),
+  );
 
 program
   .command('audit')

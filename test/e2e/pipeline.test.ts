@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { workflowIds } from '../../src/domain.js';
 import { createPool } from '../../src/db/pool.js';
 import { type ExpectedMail, checkDeliveries, deliveriesOf } from '../support/expectations.js';
+import { metricsOf, valueOf } from '../support/metrics.js';
 import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
 import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
 import { defaultMetricsPorts, defaultTemporalMetricsPorts } from '../../src/metrics.js';
@@ -113,20 +114,7 @@ describe('pipeline: order_events rows become emails', () => {
   });
 });
 
-/** The value of the first series of `name` carrying every one of `labels` (in any order), or undefined. */
-function valueOf(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const line = text
-    .split('\n')
-    .find(
-      (l) =>
-        (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) &&
-        Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
-    );
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
-
 describe('pipeline: metrics', () => {
-  const metricsOf = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   let processes: OrderlyProcess[];
   beforeAll(async () => {
     processes = await startPipeline();

@@ -51,3 +51,60 @@ export function deliveryStatusNotification({
     '',
   ].join('\r\n');
 }
+
+/**
+ * An abuse report as a mailbox provider's feedback loop sends it (RFC 5965 ARF): multipart/report of type
+ * feedback-report with a human part, a `message/feedback-report` part and the original message as it arrived,
+ * its `Return-Path` (the original's envelope sender) added by the receiving server. Feedback loops mail it to the
+ * fixed address they were registered with, not to the bounce address.
+ */
+export function abuseReport({
+  to,
+  original,
+  returnPath,
+  feedbackType = 'abuse',
+  originalMailFrom = returnPath,
+}: {
+  /** Where the feedback loop sends it (the complaint address). */
+  to: string;
+  /** The original message, headers and body, as the recipient's server received it (without Return-Path). */
+  original: string;
+  /** The original's envelope sender, which the receiving server wrote into Return-Path; omitted when undefined. */
+  returnPath?: string;
+  feedbackType?: string;
+  originalMailFrom?: string;
+}): string {
+  const boundary = 'arf-boundary-7d2e';
+  return [
+    'From: Feedback Loop <fbl@mailbox.example.test>',
+    `To: ${to}`,
+    'Subject: FW: complaint about a message from your network',
+    'MIME-Version: 1.0',
+    `Content-Type: multipart/report; report-type=feedback-report; boundary="${boundary}"`,
+    '',
+    `--${boundary}`,
+    'Content-Type: text/plain; charset=us-ascii',
+    '',
+    'This is an email abuse report for a message received from your network.',
+    '',
+    `--${boundary}`,
+    'Content-Type: message/feedback-report',
+    '',
+    `Feedback-Type: ${feedbackType}`,
+    'User-Agent: ExampleFBL/1.0',
+    'Version: 1',
+    ...(originalMailFrom === undefined ? [] : [`Original-Mail-From: <${originalMailFrom}>`]),
+    'Arrival-Date: Mon, 3 Mar 2025 10:00:00 +0000',
+    'Reported-Domain: orderly.local',
+    '',
+    `--${boundary}`,
+    'Content-Type: message/rfc822',
+    'Content-Disposition: inline',
+    '',
+    ...(returnPath === undefined ? [] : [`Return-Path: <${returnPath}>`]),
+    original.replace(/\r?\n/g, '\r\n').replace(/(\r\n)*$/, ''),
+    '',
+    `--${boundary}--`,
+    '',
+  ].join('\r\n');
+}

@@ -22,6 +22,13 @@ export async function listMail(): Promise<SinkMail[]> {
   return (await response.json()) as SinkMail[];
 }
 
+/** One message exactly as the sink received it (headers and body), e.g. to return it inside a complaint. */
+export async function mailSource(id: string): Promise<string> {
+  const response = await fetch(`${sinkApi}/email/${encodeURIComponent(id)}/source`);
+  if (!response.ok) throw new Error(`mail sink answered ${response.status} for the source of ${id}`);
+  return response.text();
+}
+
 export const mailTo = (mails: SinkMail[], address: string): SinkMail[] =>
   mails.filter((m) => m.to.some((t) => t.address === address));
 

@@ -47,6 +47,7 @@ const optOut = (userId: string, fields: Partial<OptOut> = {}): OptOut => ({
   channel: 'email',
   flow_id: 'F1',
   status: 'success',
+  source: 'one-click',
   created_at: new Date('2025-03-04T10:00:00Z'),
   ...fields,
 });
@@ -135,6 +136,17 @@ describe('decideAudience', () => {
     ]);
     const failure = decideAudience({ flowId: 'F1', status: 'failure' }, [subscription('1')], [optOut('1')]);
     expect(failure.recipients.map((r) => r.userId)).toEqual(['1']);
+  });
+
+  it('says a complaint suppresses because the recipient marked a mail as spam', () => {
+    const audience = decideAudience(
+      success,
+      [subscription('1')],
+      [optOut('1', { flow_id: null, status: 'both', source: 'complaint' })],
+    );
+    expect(audience.suppressed).toEqual([
+      { userId: '1', channel: 'email', reason: 'marked as spam by the recipient on 2025-03-04' },
+    ]);
   });
 
   it("names the subscription's own reason first when the recipient opted out as well", () => {

@@ -40,6 +40,9 @@ describe('the email activity', () => {
     const headers = sent[0]!.split('\r\n\r\n')[0]!.replace(/\r\n\s+/g, ' ');
     expect(headers).toContain('\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n');
     expect(headers).toContain('Message-ID: <event-1001.user-21@orderly.local>');
+    // The same signed token as the bounce address, for complaints whose returned original lost its Return-Path.
+    const deliveryToken = /^X-Orderly-Delivery: (\S+)$/m.exec(headers)?.[1];
+    expect(bounces.readToken(deliveryToken!)).toEqual(bounces.read(envelopes[0]!.from as string));
     const list = /^List-Unsubscribe: <([^>]+)>, <([^>]+)>$/m.exec(headers);
     const url = new URL(list![1]!);
     expect(`${url.origin}${url.pathname}`).toBe('https://orderly.example.com/v1/unsubscribe/one-click');

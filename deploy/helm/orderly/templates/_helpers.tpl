@@ -5,6 +5,7 @@
 - { name: email-worker, key: emailWorker, script: src/bin/email-worker.ts }
 - { name: webhook-worker, key: webhookWorker, script: src/bin/webhook-worker.ts }
 - { name: api, key: api, script: src/bin/api.ts }
+- { name: bounces, key: bounces, script: src/bin/bounces.ts }
 {{- end -}}
 
 {{/* Environment variables that hold secrets: only ever in the Secret. */}}
