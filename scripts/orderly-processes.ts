@@ -3,7 +3,9 @@ import { once } from 'node:events';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { logDir, repoRoot } from '../stack/paths.js';
+import { profiles } from '../stack/local-settings.js';
+import { activeProfile, logDir, repoRoot } from '../stack/paths.js';
+import { defaultMetricsPorts, defaultTemporalMetricsPorts } from '../src/metrics.js';
 
 export type OrderlyProcessName = 'ingest' | 'workflow-worker' | 'email-worker' | 'webhook-worker' | 'api' | 'bounces';
 
@@ -26,6 +28,29 @@ process.once('exit', () => {
 });
 
 /**
+ * Where a process started here serves its metrics, and the Temporal SDK's (workers only): src/metrics.ts's defaults,
+ * moved by the active stack profile's offset so tests on two profiles can run at once.
+ */
+export function metricsPortsOf(name: keyof typeof defaultMetricsPorts): { metrics: number; temporal?: number } {
+  const offset = profiles[activeProfile].metricsPortOffset;
+  const temporal: number | undefined = (defaultTemporalMetricsPorts as Record<string, number>)[name];
+  return {
+    metrics: defaultMetricsPorts[name] + offset,
+    ...(temporal === undefined ? {} : { temporal: temporal + offset }),
+  };
+}
+
+/** METRICS_PORT and TEMPORAL_METRICS_PORT when the active profile moves them; nothing on the dev profile. */
+function profileMetricsEnv(name: OrderlyProcessName): NodeJS.ProcessEnv {
+  if (profiles[activeProfile].metricsPortOffset === 0 || !(name in defaultMetricsPorts)) return {};
+  const { metrics, temporal } = metricsPortsOf(name as keyof typeof defaultMetricsPorts);
+  return {
+    METRICS_PORT: String(metrics),
+    ...(temporal === undefined ? {} : { TEMPORAL_METRICS_PORT: String(temporal) }),
+  };
+}
+
+/**
  * Starts one of Orderly's real entry points (`src/bin/<name>.ts`) as a child process and resolves once it
  * logs that it started. Its output goes to `.stack/logs/<logPrefix><name>.log`.
  */
@@ -44,7 +69,13 @@ export async function startOrderly(
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, 'src', 'bin', `${name}.ts`)], {
     cwd: repoRoot,
     // Webhooks may reach 127.0.0.1 (the local receivers of tests, benchmarks and the demo), nothing else inside.
-    env: { WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32', ...process.env, LOG_LEVEL: 'info', ...env },
+    env: {
+      WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
+      ...process.env,
+      ...profileMetricsEnv(name),
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr.pipe(log);

@@ -173,9 +173,18 @@ export async function stackDown(report: Report = () => {}, stack: Stack = stackO
   }
 }
 
-/** Stops one component (SIGKILL when `kill`, else its stop signal) and brings it back: for tests of restarts. */
-export async function restart(name: ComponentName, { kill = false, stack = stackOf() } = {}): Promise<void> {
+/** Stops one component: SIGKILL when `kill` (a crash), else its stop signal. For fault tests. */
+export async function stop(name: ComponentName, { kill = false, stack = stackOf() } = {}): Promise<void> {
   const component = byName(name, stack.components);
   await stopDaemon(stack.dirs, name, kill ? 0 : 20_000, component.stopSignal);
-  await bringUp(stack, component, new Steps(name, stack.dirs, () => {}, new AbortController().signal));
+}
+
+/** Stops one component (SIGKILL when `kill`, else its stop signal) and brings it back: for tests of restarts. */
+export async function restart(name: ComponentName, { kill = false, stack = stackOf() } = {}): Promise<void> {
+  await stop(name, { kill, stack });
+  await bringUp(
+    stack,
+    byName(name, stack.components),
+    new Steps(name, stack.dirs, () => {}, new AbortController().signal),
+  );
 }

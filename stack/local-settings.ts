@@ -60,6 +60,11 @@ export interface StackSettings {
   deadLetterTopic: string;
   smtpPort: number;
   mailUiPort: number;
+  /**
+   * Added to the default metrics ports of Orderly's processes (src/metrics.ts) that tests start on this profile, so
+   * they do not collide with those of tests on another profile running at the same time.
+   */
+  metricsPortOffset: number;
   /** The cluster profile only: PostgreSQL (Temporal's stores) and the Temporal server's ports. */
   postgres?: { port: number; user: string; password: string; database: string; visibilityDatabase: string };
   temporalServer?: TemporalServerPorts;
@@ -108,6 +113,7 @@ export const profiles: Record<ProfileName, StackSettings> = {
     connectPorts: [8083],
     smtpPort: 1025,
     mailUiPort: 1080,
+    metricsPortOffset: 0,
   }),
   cluster: profile({
     profile: 'cluster',
@@ -126,6 +132,7 @@ export const profiles: Record<ProfileName, StackSettings> = {
     connectPorts: [8183, 8184],
     smtpPort: 1125,
     mailUiPort: 1180,
+    metricsPortOffset: 100,
     postgres: {
       port: 5433,
       user: 'temporal',
