@@ -4,7 +4,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { profiles } from '../stack/local-settings.js';
-import { activeProfile, logDir, repoRoot } from '../stack/paths.js';
+import { type ProfileName, activeProfile, parseProfile, repoRoot, stackDirs } from '../stack/paths.js';
 import { defaultMetricsPorts, defaultTemporalMetricsPorts } from '../src/metrics.js';
 
 export type OrderlyProcessName = 'ingest' | 'workflow-worker' | 'email-worker' | 'webhook-worker' | 'api' | 'bounces';
@@ -29,10 +29,13 @@ process.once('exit', () => {
 
 /**
  * Where a process started here serves its metrics, and the Temporal SDK's (workers only): src/metrics.ts's defaults,
- * moved by the active stack profile's offset so tests on two profiles can run at once.
+ * moved by the stack profile's offset so tests on two profiles can run at once.
  */
-export function metricsPortsOf(name: keyof typeof defaultMetricsPorts): { metrics: number; temporal?: number } {
-  const offset = profiles[activeProfile].metricsPortOffset;
+export function metricsPortsOf(
+  name: keyof typeof defaultMetricsPorts,
+  profile: ProfileName = activeProfile,
+): { metrics: number; temporal?: number } {
+  const offset = profiles[profile].metricsPortOffset;
   const temporal: number | undefined = (defaultTemporalMetricsPorts as Record<string, number>)[name];
   return {
     metrics: defaultMetricsPorts[name] + offset,
@@ -40,10 +43,10 @@ export function metricsPortsOf(name: keyof typeof defaultMetricsPorts): { metric
   };
 }
 
-/** METRICS_PORT and TEMPORAL_METRICS_PORT when the active profile moves them; nothing on the dev profile. */
-function profileMetricsEnv(name: OrderlyProcessName): NodeJS.ProcessEnv {
-  if (profiles[activeProfile].metricsPortOffset === 0 || !(name in defaultMetricsPorts)) return {};
-  const { metrics, temporal } = metricsPortsOf(name as keyof typeof defaultMetricsPorts);
+/** METRICS_PORT and TEMPORAL_METRICS_PORT when the profile moves them; nothing on the dev profile. */
+function profileMetricsEnv(name: OrderlyProcessName, profile: ProfileName): NodeJS.ProcessEnv {
+  if (profiles[profile].metricsPortOffset === 0 || !(name in defaultMetricsPorts)) return {};
+  const { metrics, temporal } = metricsPortsOf(name as keyof typeof defaultMetricsPorts, profile);
   return {
     METRICS_PORT: String(metrics),
     ...(temporal === undefined ? {} : { TEMPORAL_METRICS_PORT: String(temporal) }),
@@ -52,15 +55,18 @@ function profileMetricsEnv(name: OrderlyProcessName): NodeJS.ProcessEnv {
 
 /**
  * Starts one of Orderly's real entry points (`src/bin/<name>.ts`) as a child process and resolves once it
- * logs that it started. Its output goes to `.stack/logs/<logPrefix><name>.log`.
+ * logs that it started. Its output goes to `<profile's state dir>/logs/<logPrefix><name>.log`.
  */
 export async function startOrderly(
   name: OrderlyProcessName,
   env: NodeJS.ProcessEnv = {},
   { timeoutMs = 60_000, logPrefix = 'test-' } = {},
 ): Promise<OrderlyProcess> {
-  mkdirSync(logDir, { recursive: true });
-  const logPath = join(logDir, `${logPrefix}${name}.log`);
+  // The stack profile the process works against: the one its environment names (orderlyEnv), else this process's.
+  const stackProfile = parseProfile(env.ORDERLY_STACK_PROFILE ?? activeProfile);
+  const { logs } = stackDirs(stackProfile);
+  mkdirSync(logs, { recursive: true });
+  const logPath = join(logs, `${logPrefix}${name}.log`);
   const log = createWriteStream(logPath, { flags: 'a' });
   // ORDERLY_CPU_PROFILE_DIR=<dir>: each process writes a V8 CPU profile there when it exits (profile before tuning).
   const profile = process.env.ORDERLY_CPU_PROFILE_DIR
@@ -72,7 +78,7 @@ export async function startOrderly(
     env: {
       WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32',
       ...process.env,
-      ...profileMetricsEnv(name),
+      ...profileMetricsEnv(name, stackProfile),
       LOG_LEVEL: 'info',
       ...env,
     },
