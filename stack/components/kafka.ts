@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import type { KafkaNode, StackSettings } from '../local-settings.js';
-import { errorText, healthy, startDaemon, unhealthy } from '../process.js';
+import { StackError, errorText, healthy, startDaemon, unhealthy } from '../process.js';
 import type { Steps } from '../steps.js';
 import type { Component, ComponentContext, ComponentName } from './component.js';
 import { javaArgs, provisionKafkaJars, writeLog4jConfig } from './java.js';
@@ -69,29 +70,44 @@ function createTopics(settings: StackSettings, steps: Steps): Promise<void> {
   return pending;
 }
 
+/** Polls `check` every 500 ms, its errors taken as a no, until it says yes or `what` is late by 60 s. */
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new StackError(`kafka: ${what} after 60 s`);
+    await sleep(500);
+  }
+}
+
 async function createTopicsNow(settings: StackSettings, steps: Steps): Promise<void> {
   const topics = [settings.eventsTopic, settings.deadLetterTopic];
   await steps.run({ doing: `creating topics ${topics.join(', ')}`, done: 'topics ready' }, async () => {
     const client = admin(settings.kafkaBrokers);
     await client.connect();
     try {
-      const deadline = Date.now() + 60_000;
-      while ((await client.describeCluster()).brokers.length < settings.kafkaNodes.length) {
-        if (Date.now() > deadline) throw new Error(`fewer than ${settings.kafkaNodes.length} brokers after 60 s`);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
+      const brokers = settings.kafkaNodes.length;
+      await until(
+        `fewer than ${brokers} brokers`,
+        async () => (await client.describeCluster()).brokers.length >= brokers,
+      );
       const configEntries =
         settings.kafkaReplicationFactor > 1
           ? [{ name: 'min.insync.replicas', value: String(settings.kafkaMinInsyncReplicas) }]
           : [];
       await client.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: topics.map((topic) => ({
           topic,
           numPartitions: settings.kafkaPartitions,
           replicationFactor: settings.kafkaReplicationFactor,
           configEntries,
         })),
+      });
+      // Not kafkajs's waitForLeaders: with several brokers, the one it asks may not know the new topic yet, and
+      // it gives up on that (UNKNOWN_TOPIC_OR_PARTITION) instead of asking again.
+      await until('the topics have no leader', async () => {
+        const metadata = await client.fetchTopicMetadata({ topics });
+        return metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
       });
     } finally {
       await client.disconnect();
