@@ -70,6 +70,19 @@ export interface StackSettings {
   temporalServer?: TemporalServerPorts;
 }
 
+const common = {
+  searchAttributes: searchAttributeList.map(({ name, type }) => ({ name, type, cliType: cliTypeNames[type] })),
+  mysqlDatabase: 'orderly',
+  mysqlUser: 'orderly',
+  mysqlPassword: 'orderly',
+  cdcUser: 'debezium',
+  cdcPassword: 'debezium',
+  kafkaPartitions: 6,
+  maxMessageBytes: 16 * 1024 * 1024,
+  eventsTopic: 'cdc.orderly.order_events',
+  deadLetterTopic: 'orderly.ingest.dead-letters',
+};
+
 /** A profile's settings from what sets it apart: the rest is the same in every profile or follows from it. */
 function profile(own: Omit<StackSettings, keyof typeof common | 'mysqlConnection' | 'kafkaBrokers'>): StackSettings {
   return {
@@ -85,19 +98,6 @@ function profile(own: Omit<StackSettings, keyof typeof common | 'mysqlConnection
     kafkaBrokers: own.kafkaNodes.map((node) => `127.0.0.1:${node.port}`),
   };
 }
-
-const common = {
-  searchAttributes: searchAttributeList.map(({ name, type }) => ({ name, type, cliType: cliTypeNames[type] })),
-  mysqlDatabase: 'orderly',
-  mysqlUser: 'orderly',
-  mysqlPassword: 'orderly',
-  cdcUser: 'debezium',
-  cdcPassword: 'debezium',
-  kafkaPartitions: 6,
-  maxMessageBytes: 16 * 1024 * 1024,
-  eventsTopic: 'cdc.orderly.order_events',
-  deadLetterTopic: 'orderly.ingest.dead-letters',
-};
 
 /** Every profile's settings; the cluster's ports are all apart from the dev ones, so both stacks run at once. */
 export const profiles: Record<ProfileName, StackSettings> = {

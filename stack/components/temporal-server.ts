@@ -12,16 +12,18 @@ import { namespace, registerSearchAttributes, temporalHealth, withConnection } f
 
 export const temporalServerBinary: GoBinary = {
   path: join(temporalServerDir, 'server'),
-  packageAt: `go.temporal.io/server/cmd/server@v${versions.temporalServer}`,
-  what: `the Temporal server v${versions.temporalServer}`,
+  packagePath: 'go.temporal.io/server/cmd/server',
+  version: versions.temporalServer,
+  what: 'the Temporal server',
   expect: 'first run only, about 2-6 minutes on 2 cores',
 };
 
 /** Creates and upgrades Temporal's SQL schemas (they are compiled in). */
 export const temporalSqlTool: GoBinary = {
   path: join(temporalServerDir, 'sql'),
-  packageAt: `go.temporal.io/server/cmd/tools/sql@v${versions.temporalServer}`,
-  what: `Temporal's SQL schema tool v${versions.temporalServer}`,
+  packagePath: 'go.temporal.io/server/cmd/tools/sql',
+  version: versions.temporalServer,
+  what: "Temporal's SQL schema tool",
 };
 
 /** History shards: fixed for the life of the database, and several so history work spreads as in production. */

@@ -9,8 +9,9 @@ import { namespace } from './temporal.js';
 
 export const temporalUiBinary: GoBinary = {
   path: join(temporalUiDir, 'server'),
-  packageAt: `github.com/temporalio/ui-server/v2/cmd/server@v${versions.temporalUi}`,
-  what: `the Temporal UI server v${versions.temporalUi}`,
+  packagePath: 'github.com/temporalio/ui-server/v2/cmd/server',
+  version: versions.temporalUi,
+  what: 'the Temporal UI server',
   expect: 'first run only, about 20-60 s',
 };
 

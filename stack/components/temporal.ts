@@ -1,42 +1,27 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import temporalProto from '@temporalio/proto';
 import type { StackSettings } from '../local-settings.js';
 import { temporalBinary, versions } from '../paths.js';
-import {
-  type Health,
-  StackError,
-  errorText,
-  goBuildFlags,
-  hasCommand,
-  healthy,
-  startDaemon,
-  unhealthy,
-} from '../process.js';
+import { type Health, errorText, goBuildFlags, healthy, startDaemon, unhealthy } from '../process.js';
 import type { Steps } from '../steps.js';
 import type { Component, ComponentContext } from './component.js';
+import { type GoBinary, goInstall } from './go-build.js';
 
 const { IndexedValueType } = temporalProto.temporal.api.enums.v1;
 /** The namespace Orderly's processes use (TEMPORAL_NAMESPACE's default). */
 export const namespace = 'default';
 
-async function provision(steps: Steps): Promise<void> {
-  if (existsSync(temporalBinary)) return;
-  if (!hasCommand('go'))
-    throw new StackError('temporal: the Go toolchain is missing; install Go >= 1.25 to build the Temporal CLI.');
-  await steps.command(
-    {
-      doing: `building the Temporal CLI v${versions.temporalCli} from source`,
-      done: 'built the Temporal CLI',
-      expect: 'first run only, about 3-6 minutes on 2 cores, longer if they are busy',
-      abortable: true,
-    },
-    'go',
-    ['install', ...goBuildFlags, `github.com/temporalio/cli/cmd/temporal@v${versions.temporalCli}`],
-    { GOBIN: dirname(temporalBinary), CGO_ENABLED: '0' },
-  );
-}
+/** The Temporal CLI, whose dev server is the dev profile's Temporal. */
+const temporalCli: GoBinary = {
+  path: temporalBinary,
+  packagePath: 'github.com/temporalio/cli/cmd/temporal',
+  version: versions.temporalCli,
+  what: 'the Temporal CLI',
+  expect: 'first run only, about 3-6 minutes on 2 cores, longer if they are busy',
+  flags: goBuildFlags,
+};
 
 function start({ settings, dirs }: ComponentContext): void {
   mkdirSync(join(dirs.data, 'temporal'), { recursive: true });
@@ -132,7 +117,7 @@ export function temporal(context: ComponentContext): Component {
     ports: [settings.temporalPort, settings.temporalUiPort],
     after: [],
     startTimeoutMs: 60_000,
-    provision,
+    provision: (steps) => goInstall(steps, temporalCli),
     start: () => start(context),
     health: () => temporalHealth(settings),
     configure: (steps) => registerSearchAttributes(settings, steps),
