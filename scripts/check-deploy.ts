@@ -13,15 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import {
-  activeProfile,
-  helmBinary,
-  kubernetesValidateVenv,
-  promtoolBinary,
-  repoRoot,
-  stackDirs,
-  versions,
-} from '../stack/paths.js';
+import { helmBinary, kubernetesValidateVenv, promtoolBinary, repoRoot, versions } from '../stack/paths.js';
 import { StackError, errorText, goBuildFlags, hasCommand, runCommand } from '../stack/process.js';
 
 const chart = join(repoRoot, 'deploy/helm/orderly');
@@ -64,9 +56,7 @@ async function goBuild(name: string, binary: string, expect: string, args: strin
   if (!hasCommand('go')) throw new StackError(`${name}: the Go toolchain is missing; install Go to build ${name}.`);
   console.log(`check-deploy: building ${name} from source (first run only, ${expect})...`);
   const started = Date.now();
-  await runCommand(stackDirs(activeProfile), name, `building ${name}`, 'go', args, {
-    env: { GOBIN: dirname(binary), CGO_ENABLED: '0' },
-  });
+  await runCommand(name, `building ${name}`, 'go', args, { env: { GOBIN: dirname(binary), CGO_ENABLED: '0' } });
   console.log(`check-deploy: built ${name} in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 

@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { StackDirs } from './paths.js';
+import { type StackDirs, activeProfile, stackDirs } from './paths.js';
 
 /** A stack step that cannot go on; its message is the one sentence the user sees. */
 export class StackError extends Error {}
@@ -98,15 +98,19 @@ export class StackAborted extends StackError {}
 
 /**
  * Runs a provisioning command to completion without blocking the event loop (so other components provision and
- * start meanwhile), its output appended to `<name>-provision.log`; rejects with a one-sentence reason naming that log.
+ * start meanwhile), its output appended to `<name>-provision.log` in the logs of `dirs` (the active profile's);
+ * rejects with a one-sentence reason naming that log.
  */
 export async function runCommand(
-  dirs: StackDirs,
   name: string,
   what: string,
   command: string,
   args: string[],
-  { env = {}, signal }: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
+  {
+    env = {},
+    signal,
+    dirs = stackDirs(activeProfile),
+  }: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; dirs?: StackDirs } = {},
 ): Promise<void> {
   mkdirSync(dirs.logs, { recursive: true });
   const log = logFile(dirs, `${name}-provision`);

@@ -66,6 +66,8 @@ export class Steps {
   /** Runs a command as a step; its output goes to `<component>-provision.log`, named in the error if it fails. */
   command(step: Step, command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
     const signal = step.abortable ? this.signal : undefined;
-    return this.run(step, () => runCommand(this.dirs, this.component, step.doing, command, args, { env, signal }));
+    return this.run(step, () =>
+      runCommand(this.component, step.doing, command, args, { env, signal, dirs: this.dirs }),
+    );
   }
 }

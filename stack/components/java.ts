@@ -58,12 +58,11 @@ function fetchThenRename(steps: Steps, step: Step, goal: string[], folder: strin
   const partial = `${folder}.partial`;
   return steps.run(step, async () => {
     await runCommand(
-      steps.dirs,
       steps.component,
       step.doing,
       'mvn',
       ['-q', '-B', '-f', pom, ...goal, `-DoutputDirectory=${partial}`],
-      { signal: steps.signal },
+      { signal: steps.signal, dirs: steps.dirs },
     );
     renameSync(partial, folder);
   });
