@@ -43,10 +43,12 @@ export function metricsPortsOf(
   };
 }
 
+const servesMetrics = (name: string): name is keyof typeof defaultMetricsPorts => name in defaultMetricsPorts;
+
 /** METRICS_PORT and TEMPORAL_METRICS_PORT when the profile moves them; nothing on the dev profile. */
 function profileMetricsEnv(name: OrderlyProcessName, profile: ProfileName): NodeJS.ProcessEnv {
-  if (profiles[profile].metricsPortOffset === 0 || !(name in defaultMetricsPorts)) return {};
-  const { metrics, temporal } = metricsPortsOf(name as keyof typeof defaultMetricsPorts, profile);
+  if (profiles[profile].metricsPortOffset === 0 || !servesMetrics(name)) return {};
+  const { metrics, temporal } = metricsPortsOf(name, profile);
   return {
     METRICS_PORT: String(metrics),
     ...(temporal === undefined ? {} : { TEMPORAL_METRICS_PORT: String(temporal) }),
