@@ -175,7 +175,9 @@ export function postgresql(context: ComponentContext): Component {
         await psql(dirs, postgres.port, 'SELECT 1');
         return healthy;
       } catch (error) {
-        return unhealthy(`not answering on ${socketDirOf(dirs)} port ${postgres.port} (${errorText(error)})`);
+        // psql's own first line says what is wrong; the rest of its message is advice over several lines.
+        const stderr = (error as { stderr?: string }).stderr?.trim().split('\n')[0];
+        return unhealthy(`not answering on port ${postgres.port} (${stderr || errorText(error)})`);
       }
     },
     configure: (steps) => createTemporalStores(context, steps),
