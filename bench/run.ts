@@ -27,7 +27,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { stackUp } from '../stack/lifecycle.js';
-import { logDir, repoRoot } from '../stack/paths.js';
+import { activeProfile, logDir, repoRoot, stackDirs } from '../stack/paths.js';
 import { ownPid } from '../stack/process.js';
 import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
@@ -288,10 +288,10 @@ async function main(): Promise<void> {
   try {
     processes = await startPipeline({ SMTP_PORT: String(sinkPort) }, { logPrefix: 'bench-' });
     const pids = {
-      temporal: ownPid('temporal'),
-      mariadb: ownPid('mariadb'),
-      kafka: ownPid('kafka'),
-      connect: ownPid('debezium'),
+      temporal: ownPid(stackDirs(activeProfile), 'temporal'),
+      mariadb: ownPid(stackDirs(activeProfile), 'mariadb'),
+      kafka: ownPid(stackDirs(activeProfile), 'kafka'),
+      connect: ownPid(stackDirs(activeProfile), 'debezium'),
       sink: sink.pid,
       ...Object.fromEntries(processes.map((p) => [p.name, p.child.pid])),
     };
@@ -323,9 +323,9 @@ async function main(): Promise<void> {
   try {
     const pids = {
       baseline: baseline.pid,
-      mariadb: ownPid('mariadb'),
-      kafka: ownPid('kafka'),
-      connect: ownPid('debezium'),
+      mariadb: ownPid(stackDirs(activeProfile), 'mariadb'),
+      kafka: ownPid(stackDirs(activeProfile), 'kafka'),
+      connect: ownPid(stackDirs(activeProfile), 'debezium'),
       sink: sink.pid,
     };
     const fixture = await createLoadFixture(pool, orderCount);

@@ -1,4 +1,6 @@
-import { type Component, type ComponentName, components } from './components/index.js';
+import { type Component, type ComponentName, componentsOf } from './components/index.js';
+import { type StackSettings, profiles } from './local-settings.js';
+import { type ProfileName, type StackDirs, activeProfile, stackDirs } from './paths.js';
 import {
   type Health,
   StackAborted,
@@ -14,7 +16,22 @@ import { type Report, Steps } from './steps.js';
 
 export type { ComponentName } from './components/index.js';
 
-function byName(name: ComponentName, among: Component[] = components): Component {
+/** One profile of the local stack: its addresses, its folders and its components. */
+export interface Stack {
+  profile: ProfileName;
+  settings: StackSettings;
+  dirs: StackDirs;
+  components: Component[];
+}
+
+/** The stack of a profile; the one ORDERLY_STACK_PROFILE names (dev unless set) by default. */
+export function stackOf(profile: ProfileName = activeProfile): Stack {
+  const settings = profiles[profile];
+  const dirs = stackDirs(profile);
+  return { profile, settings, dirs, components: componentsOf(settings, dirs) };
+}
+
+function byName(name: ComponentName, among: Component[]): Component {
   const component = among.find((c) => c.name === name);
   if (!component) throw new StackError(`unknown component ${name}`);
   return component;
@@ -59,13 +76,14 @@ export async function forEachComponent(
  * configured. Provisioning starts at once; the start waits for `dependencies`.
  */
 async function bringUp(
+  { dirs }: Stack,
   component: Component,
   steps: Steps,
   dependencies: () => Promise<void> = () => Promise.resolve(),
 ): Promise<void> {
   const started = Date.now();
   const { name } = component;
-  const wasRunning = ownPid(name) !== undefined;
+  const wasRunning = ownPid(dirs, name) !== undefined;
   if (!wasRunning) {
     for (const port of component.ports) {
       if (await isPortOpen(port)) {
@@ -80,13 +98,14 @@ async function bringUp(
   if (steps.signal.aborted) throw new StackAborted(`${name}: not started because another component failed.`);
   const waitForHealth = async (): Promise<void> => {
     const health = await waitUntilHealthy(
-      async () => (ownPid(name) === undefined ? { healthy: false, reason: 'the process exited' } : component.health()),
+      async () =>
+        ownPid(dirs, name) === undefined ? { healthy: false, reason: 'the process exited' } : component.health(),
       component.startTimeoutMs,
       steps.signal,
     );
     if (steps.signal.aborted) throw new StackAborted(`${name}: stopped waiting because another component failed.`);
     if (!health.healthy)
-      throw new StackError(`${name} did not become healthy: ${health.reason}; see ${logFile(name)}.`);
+      throw new StackError(`${name} did not become healthy: ${health.reason}; see ${logFile(dirs, name)}.`);
   };
   if (wasRunning) {
     await waitForHealth();
@@ -107,55 +126,65 @@ async function bringUp(
     await component.configure(wasRunning ? steps.quietly() : steps);
     const configured = await waitUntilHealthy(() => component.health(), component.startTimeoutMs, steps.signal);
     if (steps.signal.aborted) throw new StackAborted(`${name}: stopped waiting because another component failed.`);
-    if (!configured.healthy) throw new StackError(`${name}: ${configured.reason}; see ${logFile(name)}.`);
+    if (!configured.healthy) throw new StackError(`${name}: ${configured.reason}; see ${logFile(dirs, name)}.`);
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  steps.report(`up      ${name.padEnd(10)} ${component.address}  [pid ${ownPid(name)}, ${seconds}s]`);
+  steps.report(`up      ${name.padEnd(10)} ${component.address}  [pid ${ownPid(dirs, name)}, ${seconds}s]`);
 }
 
 /**
  * Brings every component up: all provision side by side (the Temporal CLI compiles while the jars download),
  * and each starts as soon as it is provisioned and what it starts after is up.
  */
-export async function stackUp(report: Report = () => {}): Promise<void> {
-  await forEachComponent(components, (component, dependencies, signal) =>
-    bringUp(component, new Steps(component.name, report, signal), dependencies),
+export async function stackUp(report: Report = () => {}, stack: Stack = stackOf()): Promise<void> {
+  await forEachComponent(stack.components, (component, dependencies, signal) =>
+    bringUp(stack, component, new Steps(component.name, stack.dirs, report, signal), dependencies),
   );
 }
 
 /** Provisions every component side by side and starts nothing: downloads, builds, data directories, config files. */
-export async function stackProvision(report: Report = () => {}): Promise<void> {
-  await forEachComponent(components, (component, _dependencies, signal) =>
-    component.provision(new Steps(component.name, report, signal)),
+export async function stackProvision(report: Report = () => {}, stack: Stack = stackOf()): Promise<void> {
+  await forEachComponent(stack.components, (component, _dependencies, signal) =>
+    component.provision(new Steps(component.name, stack.dirs, report, signal)),
   );
 }
 
-export async function stackStatus(): Promise<
-  { name: string; address: string; health: Health; pid: number | undefined }[]
-> {
+export async function stackStatus(
+  stack: Stack = stackOf(),
+): Promise<{ name: string; address: string; health: Health; pid: number | undefined }[]> {
   const rows = [];
-  for (const component of components) {
+  for (const component of stack.components) {
     rows.push({
       name: component.name,
       address: component.address,
       health: await component.health(),
-      pid: ownPid(component.name),
+      pid: ownPid(stack.dirs, component.name),
     });
   }
   return rows;
 }
 
 /** Stops what the stack started, those that start after others first. */
-export async function stackDown(report: Report = () => {}): Promise<void> {
-  const order = [...components].sort((a, b) => b.after.length - a.after.length);
+export async function stackDown(report: Report = () => {}, stack: Stack = stackOf()): Promise<void> {
+  const order = [...stack.components].sort((a, b) => b.after.length - a.after.length);
   for (const component of order) {
-    const stopped = await stopDaemon(component.name);
+    const stopped = await stopDaemon(stack.dirs, component.name, 20_000, component.stopSignal);
     report(`${stopped ? 'stopped' : 'not running'} ${component.name}`);
   }
 }
 
-/** Stops one component (SIGKILL when `kill`, else SIGTERM) and brings it back: for tests of restarts. */
-export async function restart(name: ComponentName, { kill = false } = {}): Promise<void> {
-  await stopDaemon(name, kill ? 0 : 20_000);
-  await bringUp(byName(name), new Steps(name, () => {}, new AbortController().signal));
+/** Stops one component: SIGKILL when `kill` (a crash), else its stop signal. For fault tests. */
+export async function stop(name: ComponentName, { kill = false, stack = stackOf() } = {}): Promise<void> {
+  const component = byName(name, stack.components);
+  await stopDaemon(stack.dirs, name, kill ? 0 : 20_000, component.stopSignal);
+}
+
+/** Stops one component (SIGKILL when `kill`, else its stop signal) and brings it back: for tests of restarts. */
+export async function restart(name: ComponentName, { kill = false, stack = stackOf() } = {}): Promise<void> {
+  await stop(name, { kill, stack });
+  await bringUp(
+    stack,
+    byName(name, stack.components),
+    new Steps(name, stack.dirs, () => {}, new AbortController().signal),
+  );
 }

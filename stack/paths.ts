@@ -14,6 +14,10 @@ export const versions = {
   prometheus: '3.5.0',
   /** Validates the chart's rendered manifests against Kubernetes' schemas, offline (PyPI, into a venv). */
   kubernetesValidate: '1.37.0',
+  /** The cluster profile's Temporal server and its schema tool, built from the Go module proxy. */
+  temporalServer: '1.29.1',
+  /** The Temporal UI server: the release the Temporal CLI above embeds in its dev server. */
+  temporalUi: '2.42.1',
 } as const;
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,13 +25,46 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Downloads and builds live outside the repository so a fresh clone reuses them. */
 export const cacheDir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'orderly');
 
-/** Data, logs and pid files of the running stack: one folder per checkout. */
-export const stateDir = resolve(process.env.ORDERLY_STACK_DIR ?? join(repoRoot, '.stack'));
-export const logDir = join(stateDir, 'logs');
-export const runDir = join(stateDir, 'run');
-export const dataDir = join(stateDir, 'data');
+/**
+ * The local stack comes in two profiles that can run side by side: `dev` (one of each server, the Temporal dev
+ * server) and `cluster` (production engines: Temporal server on PostgreSQL, three Kafka brokers, two Connect workers).
+ */
+export const profileNames = ['dev', 'cluster'] as const;
+export type ProfileName = (typeof profileNames)[number];
+
+/** A profile's name as given by `--profile` or ORDERLY_STACK_PROFILE; `dev` when none is given. */
+export function parseProfile(name: string | undefined): ProfileName {
+  if (name === undefined || name === '') return 'dev';
+  const known = profileNames.find((profile) => profile === name);
+  if (known === undefined) throw new Error(`unknown stack profile "${name}"; known: ${profileNames.join(', ')}`);
+  return known;
+}
+
+/** The profile this process works against: ORDERLY_STACK_PROFILE, which `npm run test:cluster` sets for its children. */
+export const activeProfile: ProfileName = parseProfile(process.env.ORDERLY_STACK_PROFILE);
+
+/** Data, logs and pid files of one profile's running stack. */
+export interface StackDirs {
+  state: string;
+  logs: string;
+  run: string;
+  data: string;
+}
+
+/** One folder per checkout for the dev profile; the cluster profile's lives inside it, apart from the dev one's. */
+export function stackDirs(profile: ProfileName): StackDirs {
+  const root = resolve(process.env.ORDERLY_STACK_DIR ?? join(repoRoot, '.stack'));
+  const state = profile === 'dev' ? root : join(root, profile);
+  return { state, logs: join(state, 'logs'), run: join(state, 'run'), data: join(state, 'data') };
+}
+
+const active = stackDirs(activeProfile);
+/** Those of the active profile. */
+export const { state: stateDir, logs: logDir, run: runDir, data: dataDir } = active;
 
 export const temporalBinary = join(cacheDir, `temporal-${versions.temporalCli}`, 'temporal');
+export const temporalServerDir = join(cacheDir, `temporal-server-${versions.temporalServer}`);
+export const temporalUiDir = join(cacheDir, `temporal-ui-server-${versions.temporalUi}`);
 export const kafkaLibs = join(cacheDir, `kafka-${versions.kafka}`, 'libs');
 export const debeziumPlugins = join(cacheDir, `debezium-mariadb-${versions.debezium}`, 'plugins');
 export const helmBinary = join(cacheDir, `helm-${versions.helm}`, 'helm');

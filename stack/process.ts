@@ -3,18 +3,18 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { logDir, runDir } from './paths.js';
+import { type StackDirs, activeProfile, stackDirs } from './paths.js';
 
 /** A stack step that cannot go on; its message is the one sentence the user sees. */
 export class StackError extends Error {}
 
-const pidFile = (name: string): string => join(runDir, `${name}.pid`);
-export const logFile = (name: string): string => join(logDir, `${name}.log`);
+const pidFile = (dirs: StackDirs, name: string): string => join(dirs.run, `${name}.pid`);
+export const logFile = (dirs: StackDirs, name: string): string => join(dirs.logs, `${name}.log`);
 
-/** The pid of a process this stack started and that is still alive, if any. */
-export function ownPid(name: string): number | undefined {
-  if (!existsSync(pidFile(name))) return undefined;
-  const pid = Number(readFileSync(pidFile(name), 'utf8'));
+/** The pid of a process this stack (the profile whose folders these are) started and that is still alive, if any. */
+export function ownPid(dirs: StackDirs, name: string): number | undefined {
+  if (!existsSync(pidFile(dirs, name))) return undefined;
+  const pid = Number(readFileSync(pidFile(dirs, name), 'utf8'));
   return isAlive(pid) ? pid : undefined;
 }
 
@@ -28,10 +28,16 @@ function isAlive(pid: number): boolean {
 }
 
 /** Starts a long-running server detached from this process, output appended to its log file. */
-export function startDaemon(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): number {
-  mkdirSync(logDir, { recursive: true });
-  mkdirSync(runDir, { recursive: true });
-  const out = openSync(logFile(name), 'a');
+export function startDaemon(
+  dirs: StackDirs,
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): number {
+  mkdirSync(dirs.logs, { recursive: true });
+  mkdirSync(dirs.run, { recursive: true });
+  const out = openSync(logFile(dirs, name), 'a');
   const child = spawn(command, args, {
     detached: true,
     stdio: ['ignore', out, out],
@@ -39,16 +45,21 @@ export function startDaemon(name: string, command: string, args: string[], env: 
   });
   if (child.pid === undefined) throw new StackError(`${name}: could not start ${command}.`);
   child.unref();
-  writeFileSync(pidFile(name), String(child.pid));
+  writeFileSync(pidFile(dirs, name), String(child.pid));
   return child.pid;
 }
 
-/** Sends SIGTERM, waits for the process group to exit, then SIGKILL. Returns whether one was running. */
-export async function stopDaemon(name: string, graceMs = 20_000): Promise<boolean> {
-  const pid = ownPid(name);
-  rmSync(pidFile(name), { force: true });
+/** Sends `signal` (SIGTERM), waits for the process group to exit, then SIGKILL. Returns whether one was running. */
+export async function stopDaemon(
+  dirs: StackDirs,
+  name: string,
+  graceMs = 20_000,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<boolean> {
+  const pid = ownPid(dirs, name);
+  rmSync(pidFile(dirs, name), { force: true });
   if (pid === undefined) return false;
-  signalGroup(pid, 'SIGTERM');
+  signalGroup(pid, graceMs === 0 ? 'SIGKILL' : signal);
   const deadline = Date.now() + graceMs;
   while (isAlive(pid) && Date.now() < deadline) await sleep(200);
   if (isAlive(pid)) signalGroup(pid, 'SIGKILL');
@@ -87,17 +98,22 @@ export class StackAborted extends StackError {}
 
 /**
  * Runs a provisioning command to completion without blocking the event loop (so other components provision and
- * start meanwhile), its output appended to `<name>-provision.log`; rejects with a one-sentence reason naming that log.
+ * start meanwhile), its output appended to `<name>-provision.log` in the logs of `dirs` (the active profile's);
+ * rejects with a one-sentence reason naming that log.
  */
 export async function runCommand(
   name: string,
   what: string,
   command: string,
   args: string[],
-  { env = {}, signal }: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
+  {
+    env = {},
+    signal,
+    dirs = stackDirs(activeProfile),
+  }: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; dirs?: StackDirs } = {},
 ): Promise<void> {
-  mkdirSync(logDir, { recursive: true });
-  const log = logFile(`${name}-provision`);
+  mkdirSync(dirs.logs, { recursive: true });
+  const log = logFile(dirs, `${name}-provision`);
   const out = openSync(log, 'a');
   try {
     const child = spawn(command, args, { stdio: ['ignore', out, out], env: { ...process.env, ...env }, signal });

@@ -1,3 +1,4 @@
+import type { StackDirs } from './paths.js';
 import { runCommand } from './process.js';
 
 /** Where the stack's progress lines go: `console.log` for the CLI and the demo, nothing for tests. */
@@ -25,6 +26,8 @@ const heartbeatMs = 60_000;
 export class Steps {
   constructor(
     readonly component: string,
+    /** The folders of the profile the component belongs to: provisioning logs go there. */
+    readonly dirs: StackDirs,
     readonly report: Report,
     /** Aborted when another component failed: long commands stop instead of running on for minutes. */
     readonly signal: AbortSignal,
@@ -33,7 +36,7 @@ export class Steps {
 
   /** The same, but steps say nothing (`say` still does): for configuring a component that was already running. */
   quietly(): Steps {
-    return new Steps(this.component, this.report, this.signal, true);
+    return new Steps(this.component, this.dirs, this.report, this.signal, true);
   }
 
   /** A line of its own, said even when quiet: news such as a migration applied. */
@@ -63,6 +66,8 @@ export class Steps {
   /** Runs a command as a step; its output goes to `<component>-provision.log`, named in the error if it fails. */
   command(step: Step, command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
     const signal = step.abortable ? this.signal : undefined;
-    return this.run(step, () => runCommand(this.component, step.doing, command, args, { env, signal }));
+    return this.run(step, () =>
+      runCommand(this.component, step.doing, command, args, { env, signal, dirs: this.dirs }),
+    );
   }
 }

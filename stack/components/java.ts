@@ -1,17 +1,17 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { debeziumPlugins, kafkaLibs, repoRoot, runDir, versions } from '../paths.js';
+import { type StackDirs, debeziumPlugins, kafkaLibs, repoRoot, versions } from '../paths.js';
 import { StackError, hasCommand, runCommand } from '../process.js';
 import type { Step, Steps } from '../steps.js';
 
-const log4jConfig = join(runDir, 'log4j.properties');
+const log4jConfig = (dirs: StackDirs): string => join(dirs.run, 'log4j.properties');
 const pom = join(repoRoot, 'stack', 'maven', 'pom.xml');
 
 /** Kafka and Connect log through reload4j; INFO to stdout, which the stack sends to their log files. */
-export function writeLog4jConfig(): void {
-  mkdirSync(runDir, { recursive: true });
+export function writeLog4jConfig(dirs: StackDirs): void {
+  mkdirSync(dirs.run, { recursive: true });
   writeFileSync(
-    log4jConfig,
+    log4jConfig(dirs),
     [
       'log4j.rootLogger=INFO, stdout',
       'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
@@ -24,8 +24,15 @@ export function writeLog4jConfig(): void {
   );
 }
 
-export function javaArgs(heap: string, mainClass: string, ...args: string[]): string[] {
-  return [`-Xmx${heap}`, `-Dlog4j.configuration=file:${log4jConfig}`, '-cp', `${kafkaLibs}/*`, mainClass, ...args];
+export function javaArgs(dirs: StackDirs, heap: string, mainClass: string, ...args: string[]): string[] {
+  return [
+    `-Xmx${heap}`,
+    `-Dlog4j.configuration=file:${log4jConfig(dirs)}`,
+    '-cp',
+    `${kafkaLibs}/*`,
+    mainClass,
+    ...args,
+  ];
 }
 
 /**
@@ -55,7 +62,7 @@ function fetchThenRename(steps: Steps, step: Step, goal: string[], folder: strin
       step.doing,
       'mvn',
       ['-q', '-B', '-f', pom, ...goal, `-DoutputDirectory=${partial}`],
-      { signal: steps.signal },
+      { signal: steps.signal, dirs: steps.dirs },
     );
     renameSync(partial, folder);
   });

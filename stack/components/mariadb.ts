@@ -4,21 +4,21 @@ import mysql from 'mysql2/promise';
 import { loadConfig } from '../../src/config.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createSecretBox } from '../../src/secrets.js';
-import { local } from '../local-settings.js';
-import { dataDir, runDir } from '../paths.js';
+import type { StackDirs } from '../paths.js';
 import { StackError, errorText, hasCommand, healthy, logFile, startDaemon, unhealthy } from '../process.js';
 import type { Steps } from '../steps.js';
-import type { Component } from './component.js';
+import type { Component, ComponentContext } from './component.js';
 
-const mariadbData = join(dataDir, 'mariadb');
-const mariadbSocket = join(runDir, 'mariadb.sock');
+const mariadbData = (dirs: StackDirs): string => join(dirs.data, 'mariadb');
+/** Root logs in over this socket (no password); test/support/unseen-event.ts too. */
+export const mariadbSocket = (dirs: StackDirs): string => join(dirs.run, 'mariadb.sock');
 
 /** mariadbd refuses to run as root unless told to. */
 function rootUserFlag(): string[] {
   return process.getuid?.() === 0 ? ['--user=root'] : [];
 }
 
-async function provision(steps: Steps): Promise<void> {
+async function provision(dirs: StackDirs, steps: Steps): Promise<void> {
   if (!hasCommand('mariadbd')) {
     if (process.getuid?.() !== 0)
       throw new StackError(
@@ -40,14 +40,14 @@ async function provision(steps: Steps): Promise<void> {
       { DEBIAN_FRONTEND: 'noninteractive' },
     );
   }
-  if (existsSync(join(mariadbData, 'mysql'))) return;
-  mkdirSync(mariadbData, { recursive: true });
+  if (existsSync(join(mariadbData(dirs), 'mysql'))) return;
+  mkdirSync(mariadbData(dirs), { recursive: true });
   await steps.command(
     { doing: 'initialising the data directory', done: 'initialised the data directory' },
     'mariadb-install-db',
     [
       '--no-defaults',
-      `--datadir=${mariadbData}`,
+      `--datadir=${mariadbData(dirs)}`,
       '--auth-root-authentication-method=normal',
       '--skip-test-db',
       ...rootUserFlag(),
@@ -55,18 +55,18 @@ async function provision(steps: Steps): Promise<void> {
   );
 }
 
-function start(): void {
-  mkdirSync(runDir, { recursive: true });
-  startDaemon('mariadb', 'mariadbd', [
+function start({ settings, dirs }: ComponentContext): void {
+  mkdirSync(dirs.run, { recursive: true });
+  startDaemon(dirs, 'mariadb', 'mariadbd', [
     '--no-defaults',
-    `--datadir=${mariadbData}`,
-    `--socket=${mariadbSocket}`,
-    `--pid-file=${join(runDir, 'mariadbd.pid')}`,
-    `--port=${local.mysqlPort}`,
+    `--datadir=${mariadbData(dirs)}`,
+    `--socket=${mariadbSocket(dirs)}`,
+    `--pid-file=${join(dirs.run, 'mariadbd.pid')}`,
+    `--port=${settings.mysqlPort}`,
     '--bind-address=127.0.0.1',
     '--skip-name-resolve',
     // What Debezium needs: a row-based binlog with full images, a server id, no compression.
-    `--log-bin=${join(mariadbData, 'binlog')}`,
+    `--log-bin=${join(mariadbData(dirs), 'binlog')}`,
     '--binlog-format=ROW',
     '--binlog-row-image=FULL',
     '--log-bin-compress=0',
@@ -78,24 +78,28 @@ function start(): void {
     '--collation-server=utf8mb4_unicode_ci',
     '--max-allowed-packet=64M',
     '--innodb-buffer-pool-size=256M',
-    `--log-error=${logFile('mariadb')}`,
+    `--log-error=${logFile(dirs, 'mariadb')}`,
     ...rootUserFlag(),
   ]);
 }
 
-async function configure(steps: Steps): Promise<void> {
+async function configure({ settings, dirs }: ComponentContext, steps: Steps): Promise<void> {
   await steps.run(
-    { doing: `creating database ${local.mysqlDatabase} and its users`, done: 'created the database and users' },
+    { doing: `creating database ${settings.mysqlDatabase} and its users`, done: 'created the database and users' },
     async () => {
-      const root = await mysql.createConnection({ socketPath: mariadbSocket, user: 'root', multipleStatements: true });
+      const root = await mysql.createConnection({
+        socketPath: mariadbSocket(dirs),
+        user: 'root',
+        multipleStatements: true,
+      });
       try {
         await root.query(`
           DROP USER IF EXISTS ''@'localhost';
-          CREATE DATABASE IF NOT EXISTS \`${local.mysqlDatabase}\` CHARACTER SET utf8mb4;
-          CREATE USER IF NOT EXISTS '${local.mysqlUser}'@'%' IDENTIFIED BY '${local.mysqlPassword}';
-          GRANT ALL PRIVILEGES ON \`${local.mysqlDatabase}\`.* TO '${local.mysqlUser}'@'%';
-          CREATE USER IF NOT EXISTS '${local.cdcUser}'@'%' IDENTIFIED BY '${local.cdcPassword}';
-          GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR ON *.* TO '${local.cdcUser}'@'%';
+          CREATE DATABASE IF NOT EXISTS \`${settings.mysqlDatabase}\` CHARACTER SET utf8mb4;
+          CREATE USER IF NOT EXISTS '${settings.mysqlUser}'@'%' IDENTIFIED BY '${settings.mysqlPassword}';
+          GRANT ALL PRIVILEGES ON \`${settings.mysqlDatabase}\`.* TO '${settings.mysqlUser}'@'%';
+          CREATE USER IF NOT EXISTS '${settings.cdcUser}'@'%' IDENTIFIED BY '${settings.cdcPassword}';
+          GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT, BINLOG MONITOR ON *.* TO '${settings.cdcUser}'@'%';
         `);
       } finally {
         await root.end();
@@ -103,7 +107,7 @@ async function configure(steps: Steps): Promise<void> {
     },
   );
   await steps.run({ doing: 'applying migrations', done: 'migrations up to date' }, async () => {
-    const app = await mysql.createConnection({ ...local.mysqlConnection, multipleStatements: true });
+    const app = await mysql.createConnection({ ...settings.mysqlConnection, multipleStatements: true });
     try {
       // Said even when the component was already running: a new migration is news.
       await migrate(app, createSecretBox(loadConfig().SECRETS_ENCRYPTION_KEYS), (file) =>
@@ -115,31 +119,32 @@ async function configure(steps: Steps): Promise<void> {
   });
 }
 
-export const mariadb: Component = {
-  name: 'mariadb',
-  what: 'mariadbd',
-  address: `127.0.0.1:${local.mysqlPort} (database ${local.mysqlDatabase})`,
-  ports: [local.mysqlPort],
-  after: [],
-  startTimeoutMs: 60_000,
-  provision,
-  start,
-  async health() {
-    try {
-      const connection = await mysql.createConnection({
-        socketPath: mariadbSocket,
-        user: 'root',
-        connectTimeout: 2000,
-      });
+/** MariaDB from Debian packages in the profile's own data directory, run as the stack's daemon. */
+export function mariadb(context: ComponentContext): Component {
+  const { settings, dirs } = context;
+  const socket = mariadbSocket(dirs);
+  return {
+    name: 'mariadb',
+    what: 'mariadbd',
+    address: `127.0.0.1:${settings.mysqlPort} (database ${settings.mysqlDatabase})`,
+    ports: [settings.mysqlPort],
+    after: [],
+    startTimeoutMs: 60_000,
+    provision: (steps) => provision(dirs, steps),
+    start: () => start(context),
+    async health() {
       try {
-        await connection.query('SELECT 1');
-        return healthy;
-      } finally {
-        await connection.end();
+        const connection = await mysql.createConnection({ socketPath: socket, user: 'root', connectTimeout: 2000 });
+        try {
+          await connection.query('SELECT 1');
+          return healthy;
+        } finally {
+          await connection.end();
+        }
+      } catch (error) {
+        return unhealthy(`not answering on ${socket} (${errorText(error)})`);
       }
-    } catch (error) {
-      return unhealthy(`not answering on ${mariadbSocket} (${errorText(error)})`);
-    }
-  },
-  configure,
-};
+    },
+    configure: (steps) => configure(context, steps),
+  };
+}

@@ -1,50 +1,45 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import temporalProto from '@temporalio/proto';
-import { local } from '../local-settings.js';
-import { dataDir, temporalBinary, versions } from '../paths.js';
-import { StackError, errorText, goBuildFlags, hasCommand, healthy, startDaemon, unhealthy } from '../process.js';
+import type { StackSettings } from '../local-settings.js';
+import { temporalBinary, versions } from '../paths.js';
+import { type Health, errorText, goBuildFlags, healthy, startDaemon, unhealthy } from '../process.js';
 import type { Steps } from '../steps.js';
-import type { Component } from './component.js';
+import type { Component, ComponentContext } from './component.js';
+import { type GoBinary, goInstall } from './go-build.js';
 
 const { IndexedValueType } = temporalProto.temporal.api.enums.v1;
-const namespace = 'default';
+/** The namespace Orderly's processes use (TEMPORAL_NAMESPACE's default). */
+export const namespace = 'default';
 
-async function provision(steps: Steps): Promise<void> {
-  if (existsSync(temporalBinary)) return;
-  if (!hasCommand('go'))
-    throw new StackError('temporal: the Go toolchain is missing; install Go >= 1.25 to build the Temporal CLI.');
-  await steps.command(
-    {
-      doing: `building the Temporal CLI v${versions.temporalCli} from source`,
-      done: 'built the Temporal CLI',
-      expect: 'first run only, about 3-6 minutes on 2 cores, longer if they are busy',
-      abortable: true,
-    },
-    'go',
-    ['install', ...goBuildFlags, `github.com/temporalio/cli/cmd/temporal@v${versions.temporalCli}`],
-    { GOBIN: dirname(temporalBinary), CGO_ENABLED: '0' },
-  );
-}
+/** The Temporal CLI, whose dev server is the dev profile's Temporal. */
+const temporalCli: GoBinary = {
+  path: temporalBinary,
+  packagePath: 'github.com/temporalio/cli/cmd/temporal',
+  version: versions.temporalCli,
+  what: 'the Temporal CLI',
+  expect: 'first run only, about 3-6 minutes on 2 cores, longer if they are busy',
+  flags: goBuildFlags,
+};
 
-function start(): void {
-  mkdirSync(join(dataDir, 'temporal'), { recursive: true });
-  const searchAttributes = local.searchAttributes.flatMap(({ name, cliType }) => [
+function start({ settings, dirs }: ComponentContext): void {
+  mkdirSync(join(dirs.data, 'temporal'), { recursive: true });
+  const searchAttributes = settings.searchAttributes.flatMap(({ name, cliType }) => [
     '--search-attribute',
     `${name}=${cliType}`,
   ]);
-  startDaemon('temporal', temporalBinary, [
+  startDaemon(dirs, 'temporal', temporalBinary, [
     'server',
     'start-dev',
     '--ip',
     '127.0.0.1',
     '--port',
-    String(local.temporalPort),
+    String(settings.temporalPort),
     '--ui-port',
-    String(local.temporalUiPort),
+    String(settings.temporalUiPort),
     '--db-filename',
-    join(dataDir, 'temporal', 'temporal.db'),
+    join(dirs.data, 'temporal', 'temporal.db'),
     '--namespace',
     namespace,
     // WAL + NORMAL: the dev server's single SQLite connection is its bottleneck; fsync per commit halves throughput.
@@ -67,8 +62,12 @@ function start(): void {
   ]);
 }
 
-async function withConnection<T>(work: (connection: Connection) => Promise<T>): Promise<T> {
-  const connection = await Connection.connect({ address: local.temporalAddress, connectTimeout: 2000 });
+/** A short-lived connection to a profile's Temporal frontend. */
+export async function withConnection<T>(
+  settings: StackSettings,
+  work: (connection: Connection) => Promise<T>,
+): Promise<T> {
+  const connection = await Connection.connect({ address: settings.temporalAddress, connectTimeout: 2000 });
   try {
     return await work(connection);
   } finally {
@@ -77,13 +76,14 @@ async function withConnection<T>(work: (connection: Connection) => Promise<T>): 
 }
 
 /**
- * The start flags register the search attributes of a fresh server; this adds any that src/search-attributes.ts
- * gained since the server started, so a running stack follows the code without a restart.
+ * Registers the search attributes of src/search-attributes.ts the server lacks: on the dev server the start flags
+ * register those of a fresh server, and this adds any the code gained since it started, so a running stack follows
+ * the code without a restart; on the cluster profile's server, this registers them all the first time.
  */
-async function configure(steps: Steps): Promise<void> {
-  await withConnection(async (connection) => {
+export async function registerSearchAttributes(settings: StackSettings, steps: Steps): Promise<void> {
+  await withConnection(settings, async (connection) => {
     const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-    const missing = local.searchAttributes.filter(({ name }) => !(name in (customAttributes ?? {})));
+    const missing = settings.searchAttributes.filter(({ name }) => !(name in (customAttributes ?? {})));
     if (missing.length === 0) return;
     await connection.operatorService.addSearchAttributes({
       namespace,
@@ -95,24 +95,31 @@ async function configure(steps: Steps): Promise<void> {
   });
 }
 
-export const temporal: Component = {
-  name: 'temporal',
-  what: `the Temporal dev server with search attributes ${local.searchAttributes.map(({ name }) => name).join(', ')}`,
-  address: `${local.temporalAddress} (Web UI http://127.0.0.1:${local.temporalUiPort})`,
-  ports: [local.temporalPort, local.temporalUiPort],
-  after: [],
-  startTimeoutMs: 60_000,
-  provision,
-  start,
-  async health() {
-    try {
-      const response = await withConnection((connection) => connection.healthService.check({}));
-      return response.status === temporalProto.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING
-        ? healthy
-        : unhealthy(`health check answered status ${response.status}`);
-    } catch (error) {
-      return unhealthy(`not answering on ${local.temporalAddress} (${errorText(error)})`);
-    }
-  },
-  configure,
-};
+/** The health of a profile's Temporal frontend, as its gRPC health service answers. */
+export async function temporalHealth(settings: StackSettings): Promise<Health> {
+  try {
+    const response = await withConnection(settings, (connection) => connection.healthService.check({}));
+    return response.status === temporalProto.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING
+      ? healthy
+      : unhealthy(`health check answered status ${response.status}`);
+  } catch (error) {
+    return unhealthy(`not answering on ${settings.temporalAddress} (${errorText(error)})`);
+  }
+}
+
+/** The dev profile's Temporal: the CLI's dev server (SQLite, one history shard) with its Web UI. */
+export function temporal(context: ComponentContext): Component {
+  const { settings } = context;
+  return {
+    name: 'temporal',
+    what: `the Temporal dev server with search attributes ${settings.searchAttributes.map(({ name }) => name).join(', ')}`,
+    address: `${settings.temporalAddress} (Web UI http://127.0.0.1:${settings.temporalUiPort})`,
+    ports: [settings.temporalPort, settings.temporalUiPort],
+    after: [],
+    startTimeoutMs: 60_000,
+    provision: (steps) => goInstall(steps, temporalCli),
+    start: () => start(context),
+    health: () => temporalHealth(settings),
+    configure: (steps) => registerSearchAttributes(settings, steps),
+  };
+}

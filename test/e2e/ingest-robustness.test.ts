@@ -12,7 +12,7 @@ import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
 
 const config = loadConfig();
 const kafka = new Kafka({ brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
-const connectUrl = `http://127.0.0.1:${local.connectPort}`;
+const connectUrl = `http://127.0.0.1:${local.connectPorts[0]}`;
 const pipeline = usePipeline();
 
 async function connectRequest(method: string, path: string): Promise<void> {

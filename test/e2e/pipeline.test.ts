@@ -9,8 +9,7 @@ import { createPool } from '../../src/db/pool.js';
 import { type ExpectedMail, checkDeliveries, deliveriesOf } from '../support/expectations.js';
 import { metricsOf, valueOf } from '../support/metrics.js';
 import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
-import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
-import { defaultMetricsPorts, defaultTemporalMetricsPorts } from '../../src/metrics.js';
+import { type OrderlyProcess, metricsPortsOf, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
 import { subscribedCustomer } from '../support/pipeline.js';
 
 const config = loadConfig();
@@ -128,11 +127,11 @@ describe('pipeline: metrics', () => {
     await waitForMail((all) => mailTo(all, user.email!), 1, { settleMs: 500 });
     await metricsPool.end();
 
-    const ingest = await metricsOf(defaultMetricsPorts.ingest);
+    const ingest = await metricsOf(metricsPortsOf('ingest').metrics);
     expect(valueOf(ingest, 'orderly_ingest_messages_total', { outcome: 'accepted' })).toBeGreaterThan(0);
     expect(valueOf(ingest, 'orderly_ingest_consumer_lag', {})).toBeGreaterThanOrEqual(0);
     // A send that succeeds at its first attempt happens in the workflow worker (a local activity).
-    const workflowWorker = await metricsOf(defaultMetricsPorts['workflow-worker']);
+    const workflowWorker = await metricsOf(metricsPortsOf('workflow-worker').metrics);
     expect(
       valueOf(workflowWorker, 'orderly_notifications_total', { channel: 'email', outcome: 'delivered' }),
     ).toBeGreaterThan(0);
@@ -142,10 +141,11 @@ describe('pipeline: metrics', () => {
     expect(valueOf(workflowWorker, 'orderly_delivery_latency_seconds_count', { channel: 'email' })).toBeGreaterThan(0);
     for (const sender of ['email-worker', 'webhook-worker'] as const) {
       expect(
-        valueOf(await metricsOf(defaultMetricsPorts[sender]), 'orderly_process_cpu_seconds_total', {}),
+        valueOf(await metricsOf(metricsPortsOf(sender).metrics), 'orderly_process_cpu_seconds_total', {}),
       ).toBeGreaterThan(0);
     }
-    for (const port of Object.values(defaultTemporalMetricsPorts)) expect(await metricsOf(port)).toMatch(/^temporal_/m);
+    for (const worker of ['workflow-worker', 'email-worker', 'webhook-worker'] as const)
+      expect(await metricsOf(metricsPortsOf(worker).temporal!)).toMatch(/^temporal_/m);
   });
 });
 

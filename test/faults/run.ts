@@ -6,13 +6,15 @@
  * counts as delivered when the provider accepted it, and the ledger must then say `sent`.
  *
  *   npm run test:faults [-- --only "restart Kafka" --rate 15 --seconds 60]
+ *
+ * `--profile cluster` runs the cluster profile's scenarios on that stack instead (`npm run test:cluster` does).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { type AcceptedMail, judge } from '../../bench/analysis.js';
+import { type AcceptedMail, judge, recoveredAfterS } from '../../bench/analysis.js';
 import { createLoadFixture, eventsSince, insertAtRate, insertEvents, maxEventId } from '../../bench/load.js';
 import {
   type OrderlyProcess,
@@ -20,13 +22,15 @@ import {
   startOrderly,
   stopAll,
 } from '../../scripts/orderly-processes.js';
-import { type ComponentName, restart, stackStatus, stackUp } from '../../stack/lifecycle.js';
-import { repoRoot } from '../../stack/paths.js';
+import { type ComponentName, restart, stackOf, stackStatus, stackUp, stop } from '../../stack/lifecycle.js';
+import { orderlyEnv } from '../../stack/local-settings.js';
+import { type ProfileName, activeProfile, parseProfile, profileNames, repoRoot } from '../../stack/paths.js';
 import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
 import { type TwilioServer, startTwilioServer } from '../support/providers/twilio-server.js';
 import { type WebhookReceiver, startWebhookReceiver } from '../support/webhook-receiver.js';
+import { busiestPartitionLeader, connectTaskWorker, taskMovedFrom } from './cluster.js';
 
 const options = new Command('test:faults')
   .option('--rate <events/s>', 'steady load while the fault is injected', '15')
@@ -35,8 +39,23 @@ const options = new Command('test:faults')
   .option('--only <names>', 'comma-separated scenario names to run')
   .option('--smtp-port <port>', 'port of the fault-injecting SMTP server', '2526')
   .option('--results <file>', 'where the JSON results go', join(repoRoot, 'bench', 'results', 'faults-latest.json'))
+  .addOption(
+    new Option('--profile <name>', 'the stack profile, and so its scenarios')
+      .choices(profileNames)
+      .default(activeProfile),
+  )
   .parse()
-  .opts<{ rate: string; seconds: string; faultAt: string; only?: string; smtpPort: string; results: string }>();
+  .opts<{
+    rate: string;
+    seconds: string;
+    faultAt: string;
+    only?: string;
+    smtpPort: string;
+    results: string;
+    profile: string;
+  }>();
+
+const stack = stackOf(parseProfile(options.profile));
 
 const rate = Number(options.rate);
 const seconds = Number(options.seconds);
@@ -54,8 +73,11 @@ interface Receivers {
 type Channel = 'email' | 'webhook' | 'sms';
 
 interface Context extends Receivers {
-  crash(name: OrderlyProcessName): Promise<void>;
-  restart(name: ComponentName): Promise<void>;
+  /** Kills an Orderly process with SIGKILL and starts it again, unless `comeBack` is false (then after the scenario). */
+  crash(name: OrderlyProcessName, options?: { comeBack?: boolean }): Promise<void>;
+  restart(name: ComponentName, options?: { kill?: boolean }): Promise<void>;
+  /** Stops a component of the stack, with SIGKILL when `kill`; `restart` brings it back. */
+  stop(name: ComponentName, options?: { kill?: boolean }): Promise<void>;
 }
 
 interface Scenario {
@@ -69,7 +91,10 @@ interface Scenario {
   /** Run only when named with --only (too long for every run). */
   onRequest?: boolean;
   recoveryLimitMs?: number;
-  inject(context: Context): Promise<void>;
+  /** The stack profiles it runs on: the dev one unless said otherwise. */
+  profiles?: ProfileName[];
+  /** Injects the fault, and returns anything worth noting about it (what it hit, how long a hand-over took). */
+  inject(context: Context): Promise<string | void>;
 }
 
 const scenarios: Scenario[] = [
@@ -78,7 +103,8 @@ const scenarios: Scenario[] = [
   { name: 'kill -9 workflow worker', duplicatesPossible: true, inject: (c) => c.crash('workflow-worker') },
   { name: 'kill -9 ingest mid-batch', inject: (c) => c.crash('ingest') },
   { name: 'restart Kafka Connect', inject: (c) => c.restart('debezium') },
-  { name: 'restart Temporal server', inject: (c) => c.restart('temporal') },
+  // The dev profile's Temporal is the CLI's dev server; the cluster profile's, the Temporal server on PostgreSQL.
+  { name: 'restart Temporal server', profiles: ['dev', 'cluster'], inject: (c) => c.restart('temporal') },
   { name: 'restart Kafka', inject: (c) => c.restart('kafka') },
   { name: 'restart MariaDB', inject: (c) => c.restart('mariadb') },
   {
@@ -132,6 +158,39 @@ const scenarios: Scenario[] = [
       await twilio.up();
     },
   },
+  {
+    // The cluster profile: a partition's leadership moves to an in-sync replica; producers (Debezium, acks=all)
+    // and the ingest's consumer follow it. The broker comes back at once and catches up.
+    name: 'kill -9 Kafka broker leading the busiest partition',
+    profiles: ['cluster'],
+    async inject(c) {
+      const leader = await busiestPartitionLeader(stack.settings);
+      await c.restart(leader.component, { kill: true });
+      return `${leader.component} led partition ${leader.partition} (${leader.messages} messages)`;
+    },
+  },
+  {
+    // The other worker of the group takes the task over (after scheduled.rebalance.max.delay.ms); the dead worker
+    // comes back only once it has.
+    name: 'kill -9 Connect worker running the connector task',
+    profiles: ['cluster'],
+    async inject(c) {
+      const { component } = await connectTaskWorker(stack.settings);
+      await c.stop(component, { kill: true });
+      const movedAfterS = await taskMovedFrom(stack.settings, component);
+      await c.restart(component);
+      return `the task left ${component} ${movedAfterS} s after its kill`;
+    },
+  },
+  { name: 'restart PostgreSQL', profiles: ['cluster'], inject: (c) => c.restart('postgresql') },
+  {
+    // Two workflow workers poll the same queues: the survivor takes the dead one's workflows over (their sticky
+    // queue times out, then their tasks go to the shared queue); the dead one is started again after the scenario.
+    name: 'kill -9 one of two workflow workers',
+    profiles: ['cluster'],
+    duplicatesPossible: true,
+    inject: (c) => c.crash('workflow-worker', { comeBack: false }),
+  },
 ];
 
 interface ScenarioResult {
@@ -148,6 +207,8 @@ interface ScenarioResult {
   lastDeliveryAfterFaultS: number;
   /** Seconds from the end of the load to the last delivery: how long the backlog the fault left took to drain. */
   drainAfterLoadS: number;
+  /** Time to recover: seconds from the fault's start to the last delivery it held up (more than 5 s after its row). */
+  recoveredAfterS: number;
   passed: boolean;
   note: string;
 }
@@ -210,11 +271,13 @@ async function runScenario(
   const acceptedBefore = acceptedOn(channel, receivers).length;
   const context: Context = {
     ...receivers,
-    async crash(name) {
+    async crash(name, { comeBack = true } = {}) {
       await processes.get(name)?.kill();
-      processes.set(name, await startOrderly(name, env, { logPrefix: 'faults-' }));
+      processes.delete(name);
+      if (comeBack) processes.set(name, await startOrderly(name, env, { logPrefix: 'faults-' }));
     },
-    restart: (name) => restart(name),
+    restart: (name, { kill = false } = {}) => restart(name, { kill, stack }),
+    stop: (name, { kill = false } = {}) => stop(name, { kill, stack }),
   };
 
   const load = scenario.burst
@@ -222,7 +285,16 @@ async function runScenario(
     : insertAtRate(pool, fixture, rate, seconds);
   await sleep(faultAt * 1000);
   if (!scenario.burst) console.log(`  injecting: ${scenario.name}`);
-  await scenario.inject(context);
+  const faultStarted = Date.now();
+  // A fault that could not be injected as meant fails the scenario, and the load still drains before the next.
+  const injected = await scenario.inject(context).then(
+    (note) => ({ ok: true, note: note ?? '' }),
+    (error: unknown) => ({
+      ok: false,
+      note: `the fault failed: ${error instanceof Error ? error.message : String(error)}`,
+    }),
+  );
+  if (injected.note !== '') console.log(`  ${injected.note}`);
   const faultEnded = Date.now();
   const inserted = await load;
   const loadEnded = Date.now();
@@ -261,6 +333,7 @@ async function runScenario(
   // An SMS is done when the provider accepted it, so the ledger must say `sent` for every one that arrived.
   const ledgerAgrees = channel !== 'sms' || [...deliveredIds].every((id) => id === null || recorded.has(id));
   const passed =
+    injected.ok &&
     lost === 0 &&
     ledgerAgrees &&
     verdict.orderViolations === 0 &&
@@ -276,26 +349,47 @@ async function runScenario(
     orderViolations: verdict.orderViolations,
     lastDeliveryAfterFaultS: Math.max(0, Math.round((verdict.lastAcceptedAt - faultEnded) / 100) / 10),
     drainAfterLoadS: Math.max(0, Math.round((verdict.lastAcceptedAt - loadEnded) / 100) / 10),
+    recoveredAfterS: recoveredAfterS(events, accepted, faultStarted),
     passed,
-    note: inserted === events.length ? '' : `load wrote ${inserted}, MySQL holds ${events.length}`,
+    note: [injected.note, inserted === events.length ? '' : `load wrote ${inserted}, MySQL holds ${events.length}`]
+      .filter(Boolean)
+      .join('; '),
   };
 }
 
+/** The results as a markdown table, for docs/testing.md and the README. */
+function markdownTable(results: ScenarioResult[]): string {
+  const rows = results.map(
+    (r) =>
+      `| ${r.scenario} | ${r.delivered}/${r.expected} | ${r.lost} | ${r.duplicates} | ${r.orderViolations} | ${r.recoveredAfterS} s | ${r.passed ? 'ok' : 'FAILED'} |`,
+  );
+  return [
+    '| scenario | delivered | lost | dup | order violations | time to recover | verdict |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
+  const ofProfile = scenarios.filter((s) => (s.profiles ?? ['dev']).includes(stack.profile));
   const selected = options.only
-    ? scenarios.filter((s) => options.only!.split(',').includes(s.name))
-    : scenarios.filter((s) => !s.onRequest);
+    ? ofProfile.filter((s) => options.only!.split(',').includes(s.name))
+    : ofProfile.filter((s) => !s.onRequest);
   if (selected.length === 0)
-    throw new Error(`no scenario named ${options.only}; known: ${scenarios.map((s) => s.name).join(', ')}`);
-  console.log('faults: bringing up the local stack...');
-  await stackUp();
-  const config = loadConfig();
+    throw new Error(
+      `no scenario named ${options.only} for the ${stack.profile} profile; known: ${ofProfile.map((s) => s.name).join(', ')}`,
+    );
+  console.log(`faults: bringing up the local stack${stack.profile === 'dev' ? '' : ` (profile ${stack.profile})`}...`);
+  await stackUp(() => {}, stack);
+  const stackEnv = orderlyEnv(stack.profile);
+  const config = loadConfig({ ...process.env, ...stackEnv });
   const pool = createPool(config);
   const smtp = await startFaultySmtp(Number(options.smtpPort));
   const endpoint = await startWebhookReceiver();
   const twilio = await startTwilioServer();
   const receivers: Receivers = { smtp, endpoint, twilio };
   const env = {
+    ...stackEnv,
     SMTP_PORT: String(smtp.port),
     // A frozen endpoint's requests give up after 5 s, so the circuit opens within the fault.
     WEBHOOK_RESPONSE_TIMEOUT_MS: '5000',
@@ -305,9 +399,24 @@ async function main(): Promise<void> {
     TWILIO_FROM: '+15005550006',
     TWILIO_BASE_URL: twilio.url,
   };
+  const names = ['workflow-worker', 'email-worker', 'webhook-worker', 'ingest'] as const;
   const processes = new Map<OrderlyProcessName, OrderlyProcess>();
-  for (const name of ['workflow-worker', 'email-worker', 'webhook-worker', 'ingest'] as const)
-    processes.set(name, await startOrderly(name, env, { logPrefix: 'faults-' }));
+  const startMissing = async () => {
+    for (const name of names)
+      if (!processes.has(name)) processes.set(name, await startOrderly(name, env, { logPrefix: 'faults-' }));
+  };
+  await startMissing();
+  // The cluster profile runs a second workflow worker (its metrics on any free port), which no scenario kills.
+  const second =
+    stack.profile === 'cluster'
+      ? [
+          await startOrderly(
+            'workflow-worker',
+            { ...env, METRICS_PORT: '0', TEMPORAL_METRICS_PORT: '0' },
+            { logPrefix: 'faults-second-' },
+          ),
+        ]
+      : [];
   const results: ScenarioResult[] = [];
   try {
     for (const scenario of selected) {
@@ -320,12 +429,13 @@ async function main(): Promise<void> {
       console.log(
         `  expected ${result.expected}, delivered ${result.delivered}, dead-lettered ${result.deadLettered}, done in the ledger ${result.recorded}, lost ${result.lost}, duplicates ${result.duplicates}, order violations ${result.orderViolations}, last delivery ${result.lastDeliveryAfterFaultS} s after the fault and ${result.drainAfterLoadS} s after the load: ${result.passed ? 'ok' : 'FAILED'}`,
       );
-      const unhealthy = (await stackStatus()).filter((row) => !row.health.healthy);
+      await startMissing();
+      const unhealthy = (await stackStatus(stack)).filter((row) => !row.health.healthy);
       if (unhealthy.length > 0)
         console.log(`  stack after the scenario: ${unhealthy.map((row) => `${row.name} unhealthy`).join(', ')}`);
     }
   } finally {
-    await stopAll([...processes.values()]);
+    await stopAll([...processes.values(), ...second]);
     await smtp.close();
     await endpoint.close();
     await twilio.close();
@@ -344,9 +454,11 @@ async function main(): Promise<void> {
       'order viol.': r.orderViolations,
       'last after fault s': r.lastDeliveryAfterFaultS,
       'drain after load s': r.drainAfterLoadS,
+      'recovered after s': r.recoveredAfterS,
       verdict: r.passed ? 'ok' : 'FAILED',
     })),
   );
+  console.log(`\n${markdownTable(results)}`);
   mkdirSync(dirname(options.results), { recursive: true });
   writeFileSync(
     options.results,

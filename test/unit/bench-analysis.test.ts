@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judge, percentile } from '../../bench/analysis.js';
+import { judge, percentile, recoveredAfterS } from '../../bench/analysis.js';
 
 describe('benchmark judge', () => {
   const inserted = [
@@ -33,5 +33,28 @@ describe('benchmark judge', () => {
     expect([percentile(values, 50), percentile(values, 95), percentile(values, 99), percentile(values, 100)]).toEqual([
       50, 95, 99, 100,
     ]);
+  });
+});
+
+describe('time to recover from a fault', () => {
+  const events = [
+    { eventId: '1', orderId: 'a', occurredAtMs: 10_000 },
+    { eventId: '2', orderId: 'a', occurredAtMs: 11_000 },
+    { eventId: '3', orderId: 'b', occurredAtMs: 12_000 },
+  ];
+
+  it('runs from the fault to the last delivery held up more than 5 s', () => {
+    const accepted = [
+      { eventId: '1', acceptedAt: 10_500 },
+      { eventId: '2', acceptedAt: 19_000 },
+      { eventId: '3', acceptedAt: 18_000 },
+    ];
+    // Events 2 (8 s) and 3 (6 s) were held up; 2 was accepted last.
+    expect(recoveredAfterS(events, accepted, 10_800)).toBe(8.2);
+  });
+
+  it('is 0 when nothing was held up', () => {
+    const accepted = events.map((e) => ({ eventId: e.eventId, acceptedAt: e.occurredAtMs + 4_000 }));
+    expect(recoveredAfterS(events, accepted, 10_000)).toBe(0);
   });
 });
