@@ -25,7 +25,11 @@ export function measuredOn() {
 export function writeResult(prefix: string, result: { when: string }): string {
   const resultsDir = join(repoRoot, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${prefix}${result.when.replace(/[:.]/g, '-')}.json`);
+  return writeResultTo(join(resultsDir, `${prefix}${result.when.replace(/[:.]/g, '-')}.json`), result);
+}
+
+/** Writes a result to `file` (JSON) and returns the path. */
+export function writeResultTo(file: string, result: object): string {
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   return file;
 }

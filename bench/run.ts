@@ -27,7 +27,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { stackUp } from '../stack/lifecycle.js';
-import { activeProfile, logDir, repoRoot, stackDirs } from '../stack/paths.js';
+import { activeProfile, logDir, parseProfile, repoRoot, stackDirs } from '../stack/paths.js';
+import { argumentsWithoutProfile, compareProfiles } from './profiles.js';
 import { ownPid } from '../stack/process.js';
 import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
@@ -40,7 +41,7 @@ import { cpuMeter } from './cpu.js';
 import { startWebhookReceiver } from '../test/support/webhook-receiver.js';
 import { type LoadFixture, createLoadFixture, eventsSince, insertAtRate, insertEvents, maxEventId } from './load.js';
 import type { noopWorkflow } from './workflows/noop.js';
-import { measuredOn, writeResult } from './results-file.js';
+import { measuredOn, writeResult, writeResultTo } from './results-file.js';
 
 const program = new Command('bench')
   .option('--rates <list>', 'sustained insert rates, events/s', '25,50,100,150')
@@ -51,6 +52,11 @@ const program = new Command('bench')
   .option('--webhook-rates <list>', 'rates of the webhook latency phases, events/s (empty: none)', '25,50')
   .option('--webhook-duration <seconds>', 'seconds per webhook rate', '60')
   .option('--sink-port <port>', 'port of the recording SMTP server', '2525')
+  .option(
+    '--profile <name>',
+    "cluster: the same phases on the cluster profile, then the dev profile's figures of the same run beside them",
+  )
+  .option('--result-file <path>', 'write the result here instead of bench/results/<time>.json')
   .parse();
 const options = program.opts<{
   rates: string;
@@ -61,6 +67,8 @@ const options = program.opts<{
   sinkPort: string;
   webhookRates: string;
   webhookDuration: string;
+  profile?: string;
+  resultFile?: string;
 }>();
 const rates = options.rates.split(',').map(Number);
 const durationS = Number(options.duration);
@@ -357,6 +365,7 @@ async function main(): Promise<void> {
   const backlog = orderly.find((p) => p.rate === null);
   const result = {
     when: new Date().toISOString(),
+    profile: activeProfile,
     machine: measuredOn().machine,
     versions: {
       ...measuredOn().versions,
@@ -455,7 +464,7 @@ async function main(): Promise<void> {
   console.log('Temporal cost per event (mean of sampled histories):');
   console.table({ notification: perEvent, 'ceiling workflow': ceiling.cost });
 
-  const file = writeResult('', result);
+  const file = options.resultFile === undefined ? writeResult('', result) : writeResultTo(options.resultFile, result);
   console.log(`results: ${file} (logs in ${logDir})`);
   if (result.failed_phases.length > 0) process.exitCode = 1;
 }
@@ -566,7 +575,11 @@ function toJson(p: PhaseResult) {
   };
 }
 
-main().catch((error: unknown) => {
+const run =
+  options.profile === undefined || options.profile === activeProfile
+    ? main()
+    : compareProfiles(parseProfile(options.profile), argumentsWithoutProfile());
+run.catch((error: unknown) => {
   console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 });
