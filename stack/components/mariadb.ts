@@ -5,7 +5,8 @@ import { loadConfig } from '../../src/config.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createSecretBox } from '../../src/secrets.js';
 import type { StackDirs } from '../paths.js';
-import { StackError, errorText, hasCommand, healthy, logFile, startDaemon, unhealthy } from '../process.js';
+import { errorText, hasCommand, healthy, logFile, startDaemon, unhealthy } from '../process.js';
+import { aptInstall } from './apt.js';
 import type { Steps } from '../steps.js';
 import type { Component, ComponentContext } from './component.js';
 
@@ -19,27 +20,7 @@ function rootUserFlag(): string[] {
 }
 
 async function provision(dirs: StackDirs, steps: Steps): Promise<void> {
-  if (!hasCommand('mariadbd')) {
-    if (process.getuid?.() !== 0)
-      throw new StackError(
-        'mariadb: mariadb-server is not installed and installing it needs root; run `sudo apt-get install mariadb-server`.',
-      );
-    await steps.command(
-      { doing: 'updating the Debian package lists', done: 'updated the package lists', expect: 'about 10-30 s' },
-      'apt-get',
-      ['update'],
-    );
-    await steps.command(
-      {
-        doing: 'installing mariadb-server from Debian packages',
-        done: 'installed mariadb-server',
-        expect: 'first run only, about 30-60 s',
-      },
-      'apt-get',
-      ['install', '-y', '--no-install-recommends', 'mariadb-server', 'mariadb-client'],
-      { DEBIAN_FRONTEND: 'noninteractive' },
-    );
-  }
+  if (!hasCommand('mariadbd')) await aptInstall(steps, 'mariadb', ['mariadb-server', 'mariadb-client']);
   if (existsSync(join(mariadbData(dirs), 'mysql'))) return;
   mkdirSync(mariadbData(dirs), { recursive: true });
   await steps.command(

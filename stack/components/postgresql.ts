@@ -3,7 +3,8 @@ import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { StackDirs } from '../paths.js';
-import { StackError, errorText, healthy, startDaemon, unhealthy } from '../process.js';
+import { errorText, healthy, startDaemon, unhealthy } from '../process.js';
+import { aptInstall } from './apt.js';
 import type { Steps } from '../steps.js';
 import type { Component, ComponentContext } from './component.js';
 import { goInstall } from './go-build.js';
@@ -39,27 +40,7 @@ const dataOf = (dirs: StackDirs): string => join(dirs.data, 'postgresql');
 const socketDirOf = (dirs: StackDirs): string => join(dirs.run, 'postgresql');
 
 async function provision(dirs: StackDirs, steps: Steps): Promise<void> {
-  if (postgresBin() === undefined) {
-    if (!asRoot())
-      throw new StackError(
-        'postgresql: PostgreSQL is not installed and installing it needs root; run `sudo apt-get install postgresql`.',
-      );
-    await steps.command(
-      { doing: 'updating the Debian package lists', done: 'updated the package lists', expect: 'about 10-30 s' },
-      'apt-get',
-      ['update'],
-    );
-    await steps.command(
-      {
-        doing: 'installing postgresql from Debian packages',
-        done: 'installed postgresql',
-        expect: 'first run only, about 30-60 s',
-      },
-      'apt-get',
-      ['install', '-y', '--no-install-recommends', 'postgresql'],
-      { DEBIAN_FRONTEND: 'noninteractive' },
-    );
-  }
+  if (postgresBin() === undefined) await aptInstall(steps, 'postgresql', ['postgresql']);
   // Its configuration creates Temporal's schemas with Temporal's own tool.
   await goInstall(steps, temporalSqlTool);
   ownedByPostgres(socketDirOf(dirs));
