@@ -15,6 +15,7 @@ import { freePort } from '../support/free-port.js';
 import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
 import { usePipeline, useTemporalClient } from '../support/pipeline.js';
 import { until } from '../support/until.js';
+import { expectOnlyFlowSuccessTurnedOff, ofEvent } from '../support/recipient.js';
 
 const config = loadConfig();
 const apiPort = await freePort();
@@ -44,8 +45,6 @@ afterAll(async () => {
   await api?.close();
 });
 
-const ofEvent = (mails: SinkMail[], eventId: string) =>
-  mails.filter((m) => m.headers['x-orderly-event-id'] === eventId);
 /** The footer's link to the preference page, as a mail client shows it. */
 const preferenceLinkOf = (mail: SinkMail) =>
   /href="(http:\/\/[^"]+\/v1\/preferences\?token=[^"]+)"/.exec(mail.html)?.[1]?.replaceAll('&amp;', '&');
@@ -108,24 +107,13 @@ describe("the recipient's preference page, in Chromium", () => {
     expect(
       await page.getByRole('group', { name: 'Flow F1063' }).getByLabel('Success events by email').isChecked(),
     ).toBe(false);
-    const [optOuts] = await pool.query<RowDataPacket[]>(
-      'SELECT channel, flow_id, status, source, created_at FROM recipient_opt_outs WHERE user_id = ?',
-      [user.id],
-    );
-    expect(optOuts.map(({ created_at: _, ...scope }) => scope)).toEqual([
-      { channel: 'email', flow_id: 'F1063', status: 'success', source: 'preferences' },
-    ]);
-    const on = (optOuts[0]!.created_at as Date).toISOString().slice(0, 10);
-
-    const suppressed = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'success' });
-    const failure = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'failure' });
-    const otherFlow = await sample.event(pool, { orderId, customerId, flowId: 'F2001', status: 'success' });
-    const mails = await waitForMail(to, 3);
-    expect(ofEvent(mails, failure), "that flow's failure mail still arrives").toHaveLength(1);
-    expect(ofEvent(mails, otherFlow), "another flow's success mail still arrives").toHaveLength(1);
-    expect(ofEvent(mails, suppressed), 'no mail of the success event turned off').toEqual([]);
-    const [row] = await deliveriesOf(pool, [suppressed]);
-    expect([row?.state, row?.reason]).toEqual(['suppressed', `unsubscribed by the recipient on ${on}`]);
+    await expectOnlyFlowSuccessTurnedOff(pool, {
+      userId: user.id,
+      email: user.email!,
+      customerId,
+      orderId,
+      source: 'preferences',
+    });
 
     // Back on, from the same link: the next success mail of the flow arrives again.
     await page.goto(link!);

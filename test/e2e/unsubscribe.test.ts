@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
 import { buildApi } from '../../src/api/server.js';
@@ -7,10 +6,9 @@ import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
 import { createLinkSigner } from '../../src/recipient-links.js';
 import { createSecretBox } from '../../src/secrets.js';
 import { destinationChecks } from '../../src/webhook-destination.js';
-import { deliveriesOf } from '../support/expectations.js';
 import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
 import { subscribedCustomer, usePipeline, useTemporalClient } from '../support/pipeline.js';
-import { until } from '../support/until.js';
+import { expectOnlyFlowSuccessTurnedOff, ofEvent } from '../support/recipient.js';
 import { freePort } from '../support/free-port.js';
 
 const config = loadConfig();
@@ -35,8 +33,6 @@ afterAll(async () => {
   await api?.close();
 });
 
-const ofEvent = (mails: SinkMail[], eventId: string) =>
-  mails.filter((m) => m.headers['x-orderly-event-id'] === eventId);
 const oneClick = (url: string) =>
   fetch(url, {
     method: 'POST',
@@ -74,26 +70,12 @@ describe("the recipient's side: one-click unsubscribe (RFC 8058)", () => {
       'You will no longer receive emails about flow F1063 (success events).\n',
     ]);
     expect((await oneClick(url)).status, 'unsubscribing again is fine').toBe(200);
-    const [optOuts] = await pool.query<RowDataPacket[]>(
-      'SELECT channel, flow_id, status, source, created_at FROM recipient_opt_outs WHERE user_id = ?',
-      [user.id],
-    );
-    expect(optOuts.map(({ created_at: _, ...scope }) => scope)).toEqual([
-      { channel: 'email', flow_id: 'F1063', status: 'success', source: 'one-click' },
-    ]);
-    const on = (optOuts[0]!.created_at as Date).toISOString().slice(0, 10);
-
-    const suppressed = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'success' });
-    const failure = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'failure' });
-    const otherFlow = await sample.event(pool, { orderId, customerId, flowId: 'F2001', status: 'success' });
-    const mails = await waitForMail(to, 3);
-    expect(ofEvent(mails, failure), "that flow's failure mail still arrives").toHaveLength(1);
-    expect(ofEvent(mails, otherFlow), "another flow's mail still arrives").toHaveLength(1);
-    expect(ofEvent(mails, suppressed), 'no mail of the unsubscribed flow and status').toEqual([]);
-    const [row] = await until('the suppressed delivery', async () => {
-      const rows = await deliveriesOf(pool, [suppressed]);
-      return rows.length > 0 ? rows : undefined;
+    await expectOnlyFlowSuccessTurnedOff(pool, {
+      userId: user.id,
+      email: user.email!,
+      customerId,
+      orderId,
+      source: 'one-click',
     });
-    expect([row!.state, row!.reason]).toEqual(['suppressed', `unsubscribed by the recipient on ${on}`]);
   });
 });
