@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import swagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Pool } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { apiKeyOperations } from '../operations/api-keys.js';
@@ -27,6 +27,7 @@ import { methodNotAllowed } from './method-not-allowed.js';
 import { auditRoutes } from './routes/audit.js';
 import { contactRoutes } from './routes/contacts.js';
 import { customerRoutes } from './routes/customers.js';
+import { answerNotFound, apiLogger } from './link-token-logging.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { eventRoutes } from './routes/events.js';
 import { notificationRoutes } from './routes/notifications.js';
@@ -82,7 +83,7 @@ const openapi: FastifyDynamicSwaggerOptions['openapi'] = {
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const { pool, rateLimitPerMinute = 600, log, bodyLimit = 64 * 1024 } = options;
   const app: FastifyInstance = Fastify({
-    loggerInstance: log as FastifyBaseLogger | undefined,
+    loggerInstance: apiLogger(log),
     bodyLimit,
     // An email address in the path (`/v1/suppressions/{address}`) may be up to 320 characters.
     routerOptions: { maxParamLength: 320 },
@@ -90,6 +91,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   });
   await app.register(swagger, { openapi });
   app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(answerNotFound);
   const addMethodNotAllowed = methodNotAllowed(app);
 
   // Public, and registered before the rate limit, so neither counts against a key.

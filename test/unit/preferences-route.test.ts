@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { answerNotFound, apiLogger } from '../../src/api/link-token-logging.js';
 import { preferencesRoutes } from '../../src/api/routes/preferences.js';
 import { createLinkSigner } from '../../src/recipient-links.js';
 import { type Choice, preferencesOf } from '../../src/recipient-preferences.js';
@@ -17,7 +18,8 @@ const preferences = preferencesOf(
 async function api(log?: pino.Logger) {
   const asked: string[] = [];
   const chosen: [string, Choice][] = [];
-  const app = Fastify({ loggerInstance: log });
+  const app = Fastify({ loggerInstance: apiLogger(log) });
+  app.setNotFoundHandler(answerNotFound);
   await app.register(preferencesRoutes, {
     signer,
     publicBaseUrl: `${origin}/`,
@@ -175,7 +177,10 @@ describe('the preference page route', () => {
     const { app } = await api(pino({ level: 'info' }, sink));
     const token = await signer.signPreferences('21');
     expect((await app.inject({ method: 'GET', url: `/v1/preferences?token=${token}` })).statusCode).toBe(200);
+    // A request no route takes is logged too (404), as is a link pasted with a typo in its path.
+    expect((await app.inject({ method: 'GET', url: `/v1/preference?token=${token}` })).statusCode).toBe(404);
     expect(lines.join('')).toContain('"url":"/v1/preferences?token=[redacted]"');
+    expect(lines.join('')).toContain('"url":"/v1/preference?token=[redacted]"');
     expect(lines.join('')).not.toContain(token.split('.')[2]);
   });
 });

@@ -3,7 +3,6 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { recipientOptOutOperations } from '../../operations/recipient-opt-outs.js';
 import { InvalidLink, type LinkSigner, preferencesPath } from '../../recipient-links.js';
 import { summaryOf } from '../../recipient-preferences.js';
-import { withoutLinkToken } from '../link-token-logging.js';
 import { messagePage, preferencesPage, recipientPageHeaders as pageHeaders } from '../pages/recipient-pages.js';
 
 const page = { type: 'string', description: 'a page for a person (text/html)' };
@@ -48,7 +47,6 @@ export const preferencesRoutes: FastifyPluginAsync<{
   app.get<{ Querystring: { token?: string } }>(
     preferencesPath,
     {
-      logSerializers: withoutLinkToken,
       schema: {
         ...schema("A recipient's preference page: their subscriptions per flow, status and channel, on or off"),
         response: { 200: pageResponse('The preference page'), 400: pageResponse('An invalid or expired link') },
@@ -68,7 +66,6 @@ export const preferencesRoutes: FastifyPluginAsync<{
     preferencesPath,
     {
       attachValidation: true,
-      logSerializers: withoutLinkToken,
       schema: {
         ...schema("Saves a recipient's preference form (a browser's form POST from the page, with its form token)"),
         consumes: ['application/x-www-form-urlencoded'],

@@ -1,7 +1,6 @@
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { recipientOptOutOperations } from '../../operations/recipient-opt-outs.js';
-import { withoutLinkToken } from '../link-token-logging.js';
 import { messagePage, recipientPageHeaders, unsubscribePage } from '../pages/recipient-pages.js';
 import { InvalidLink, type LinkScope, type LinkSigner, oneClickUnsubscribePath } from '../../recipient-links.js';
 
@@ -37,7 +36,6 @@ export const unsubscribeRoutes: FastifyPluginAsync<{
   app.get<{ Querystring: { token?: string } }>(
     oneClickUnsubscribePath,
     {
-      logSerializers: withoutLinkToken,
       schema: {
         tags: ['recipients'],
         summary: 'The page of a one-click unsubscribe link: a button that unsubscribes (GET itself changes nothing)',
@@ -57,7 +55,6 @@ export const unsubscribeRoutes: FastifyPluginAsync<{
   app.post<{ Querystring: { token?: string }; Body: unknown }>(
     oneClickUnsubscribePath,
     {
-      logSerializers: withoutLinkToken,
       schema: {
         tags: ['recipients'],
         summary: 'One-click unsubscribe (RFC 8058): records that the recipient turned off what the token names',
