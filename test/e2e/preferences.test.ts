@@ -1,48 +1,23 @@
 import { createServer } from 'node:http';
-import type { FastifyInstance } from 'fastify';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
-import { buildApi } from '../../src/api/server.js';
-import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
-import { createLinkSigner } from '../../src/recipient-links.js';
-import { createSecretBox } from '../../src/secrets.js';
-import { destinationChecks } from '../../src/webhook-destination.js';
 import { launchChromium } from '../support/browser.js';
 import { deliveriesOf } from '../support/expectations.js';
-import { freePort } from '../support/free-port.js';
 import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
-import { usePipeline, useTemporalClient } from '../support/pipeline.js';
 import { until } from '../support/until.js';
-import { expectOnlyFlowSuccessTurnedOff, ofEvent } from '../support/recipient.js';
+import { expectOnlyFlowSuccessTurnedOff, ofEvent, usePipelineWithApi } from '../support/recipient.js';
 
-const config = loadConfig();
-const apiPort = await freePort();
-const publicBaseUrl = `http://127.0.0.1:${apiPort}`;
-// The workers put links under PUBLIC_BASE_URL into every mail: here, the API this test starts.
-const context = usePipeline({ PUBLIC_BASE_URL: publicBaseUrl });
-const temporal = useTemporalClient();
-let api: FastifyInstance;
+const { context, apiPort, publicBaseUrl } = await usePipelineWithApi();
 let browser: Browser;
 
+// Installs Debian's chromium first when it is missing (a few minutes on a fresh machine).
 beforeAll(async () => {
-  api = await buildApi({
-    pool: context.pool,
-    client: temporal.client,
-    destinations: destinationChecks(webhookDestinationPolicy(config)),
-    secrets: createSecretBox(''),
-    secretGraceS: 3600,
-    publicBaseUrl,
-    linkSigner: createLinkSigner(config.LINK_SIGNING_KEYS, { ttlDays: config.LINK_TTL_DAYS }),
-  });
-  await api.listen({ host: '127.0.0.1', port: apiPort });
-  // Installs Debian's chromium first when it is missing (a few minutes on a fresh machine).
   browser = await launchChromium();
 }, 600_000);
 afterAll(async () => {
   await browser?.close();
-  await api?.close();
 });
 
 /** The footer's link to the preference page, as a mail client shows it. */

@@ -1,37 +1,10 @@
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
-import { buildApi } from '../../src/api/server.js';
-import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
-import { createLinkSigner } from '../../src/recipient-links.js';
-import { createSecretBox } from '../../src/secrets.js';
-import { destinationChecks } from '../../src/webhook-destination.js';
 import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
-import { subscribedCustomer, usePipeline, useTemporalClient } from '../support/pipeline.js';
-import { expectOnlyFlowSuccessTurnedOff, ofEvent } from '../support/recipient.js';
-import { freePort } from '../support/free-port.js';
+import { subscribedCustomer } from '../support/pipeline.js';
+import { expectOnlyFlowSuccessTurnedOff, ofEvent, usePipelineWithApi } from '../support/recipient.js';
 
-const config = loadConfig();
-const apiPort = await freePort();
-// The workers put links under PUBLIC_BASE_URL into every mail: here, the API this test starts.
-const context = usePipeline({ PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}` });
-const temporal = useTemporalClient();
-let api: FastifyInstance;
-
-beforeAll(async () => {
-  api = await buildApi({
-    pool: context.pool,
-    client: temporal.client,
-    destinations: destinationChecks(webhookDestinationPolicy(config)),
-    secrets: createSecretBox(''),
-    secretGraceS: 3600,
-    linkSigner: createLinkSigner(config.LINK_SIGNING_KEYS, { ttlDays: config.LINK_TTL_DAYS }),
-  });
-  await api.listen({ host: '127.0.0.1', port: apiPort });
-});
-afterAll(async () => {
-  await api?.close();
-});
+const { context, apiPort } = await usePipelineWithApi();
 
 const oneClick = (url: string) =>
   fetch(url, {

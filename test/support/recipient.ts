@@ -1,10 +1,51 @@
+import type { FastifyInstance } from 'fastify';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
+import { buildApi } from '../../src/api/server.js';
+import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
 import type { OptOutSource } from '../../src/operations/recipient-opt-outs.js';
+import { createLinkSigner } from '../../src/recipient-links.js';
+import { createSecretBox } from '../../src/secrets.js';
+import { destinationChecks } from '../../src/webhook-destination.js';
 import { deliveriesOf } from './expectations.js';
+import { freePort } from './free-port.js';
 import { type SinkMail, mailTo, waitForMail } from './mail-sink.js';
+import { usePipeline, useTemporalClient } from './pipeline.js';
 import { until } from './until.js';
+
+/**
+ * The pipeline and Orderly's API in this process, on a free port, for tests of what a recipient does: the workers
+ * put links under PUBLIC_BASE_URL into every mail, and that is this API.
+ */
+export async function usePipelineWithApi(): Promise<{
+  context: { pool: Pool };
+  apiPort: number;
+  publicBaseUrl: string;
+}> {
+  const config = loadConfig();
+  const apiPort = await freePort();
+  const publicBaseUrl = `http://127.0.0.1:${apiPort}`;
+  const context = usePipeline({ PUBLIC_BASE_URL: publicBaseUrl });
+  const temporal = useTemporalClient();
+  let api: FastifyInstance | undefined;
+  beforeAll(async () => {
+    api = await buildApi({
+      pool: context.pool,
+      client: temporal.client,
+      destinations: destinationChecks(webhookDestinationPolicy(config)),
+      secrets: createSecretBox(''),
+      secretGraceS: 3600,
+      publicBaseUrl,
+      linkSigner: createLinkSigner(config.LINK_SIGNING_KEYS, { ttlDays: config.LINK_TTL_DAYS }),
+    });
+    await api.listen({ host: '127.0.0.1', port: apiPort });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+  return { context, apiPort, publicBaseUrl };
+}
 
 /** The mails of one event. */
 export const ofEvent = (mails: SinkMail[], eventId: string) =>
