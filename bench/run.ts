@@ -80,6 +80,8 @@ const webhookSeconds = Number(options.webhookDuration);
 const sinkPort = Number(options.sinkPort);
 
 const config = loadConfig();
+/** The pid of one of the measured profile's servers, for the CPU tables. */
+const stackPid = (name: string) => ownPid(stackDirs(activeProfile), name);
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 /** Reads what the recording sink has accepted so far. */
@@ -296,10 +298,10 @@ async function main(): Promise<void> {
   try {
     processes = await startPipeline({ SMTP_PORT: String(sinkPort) }, { logPrefix: 'bench-' });
     const pids = {
-      temporal: ownPid(stackDirs(activeProfile), 'temporal'),
-      mariadb: ownPid(stackDirs(activeProfile), 'mariadb'),
-      kafka: ownPid(stackDirs(activeProfile), 'kafka'),
-      connect: ownPid(stackDirs(activeProfile), 'debezium'),
+      temporal: stackPid('temporal'),
+      mariadb: stackPid('mariadb'),
+      kafka: stackPid('kafka'),
+      connect: stackPid('debezium'),
       sink: sink.pid,
       ...Object.fromEntries(processes.map((p) => [p.name, p.child.pid])),
     };
@@ -331,9 +333,9 @@ async function main(): Promise<void> {
   try {
     const pids = {
       baseline: baseline.pid,
-      mariadb: ownPid(stackDirs(activeProfile), 'mariadb'),
-      kafka: ownPid(stackDirs(activeProfile), 'kafka'),
-      connect: ownPid(stackDirs(activeProfile), 'debezium'),
+      mariadb: stackPid('mariadb'),
+      kafka: stackPid('kafka'),
+      connect: stackPid('debezium'),
       sink: sink.pid,
     };
     const fixture = await createLoadFixture(pool, orderCount);
