@@ -7,7 +7,9 @@
  *   2. B hanging  B's endpoint accepts connections and never answers
  * For A, each phase reports delivered/s and p50/p95/p99 latency from occurred_at to the endpoint receiving
  * the POST, checked against MySQL (lost, duplicates, order violations). After phase 2 B's endpoint recovers
- * and B's backlog must arrive complete and in order. Prints both phases and their ratio; writes
+ * and B's backlog must arrive complete and in order. Every phase is judged by the one verdict (bench/verdict.ts).
+ * The run fails (exit code 1) unless A's p99 with B hanging is at most 1.2 times its p99 with B healthy, and B's
+ * endpoint was really hit (and left hanging) during the second phase. Prints both phases and their ratio; writes
  * bench/results/isolation-<timestamp>.json.
  */
 import { randomUUID } from 'node:crypto';
@@ -20,7 +22,8 @@ import { createPool } from '../src/db/pool.js';
 import { type OrderlyProcess, startPipeline, stopAll } from '../scripts/orderly-processes.js';
 import { sample } from '../scripts/sample-data.js';
 import { type WebhookReceiver, startWebhookReceiver } from '../test/support/webhook-receiver.js';
-import { type AcceptedMail, type PhaseVerdict, judge } from './analysis.js';
+import { ledgerEvidence, webhookCopies } from './evidence.js';
+import { type ReceivedCopy, type Verdict, judge, totalDuplicates } from './verdict.js';
 import { type LoadFixture, eventsSince, insertAtRate, maxEventId } from './load.js';
 import { measuredOn, writeResult } from './results-file.js';
 
@@ -55,12 +58,17 @@ async function webhookCustomer(pool: Pool, name: string): Promise<Customer> {
   return { name, customerId, fixture: { orders }, receiver };
 }
 
-/** What the customer's endpoint accepted (answered 2xx), as the analysis reads it: event id and arrival time. */
-function acceptedBy(customer: Customer): AcceptedMail[] {
-  return customer.receiver.accepted().map((request) => ({
-    eventId: (JSON.parse(request.body) as { data: { eventId: string } }).data.eventId,
-    acceptedAt: request.at,
-  }));
+/** What the customer's endpoint accepted (answered 2xx), as the verdict reads it. */
+const acceptedBy = (customer: Customer): ReceivedCopy[] => webhookCopies(customer.receiver.received);
+
+/** The verdict on a customer's events written after `afterId` and the copies its endpoint accepted since `before`. */
+async function judgeCustomer(pool: Pool, customer: Customer, afterId: string, written: number, before: number) {
+  const events = await eventsOf(pool, customer, afterId);
+  const { ledger, deadLettered } = await ledgerEvidence(
+    pool,
+    events.map((e) => e.eventId),
+  );
+  return judge({ written, events, copies: acceptedBy(customer).slice(before), ledger, deadLettered });
 }
 
 /** The customer's events written after `afterId`. */
@@ -90,7 +98,7 @@ async function waitForDeliveries(
     await sleep(500);
 }
 
-interface PhaseResult extends PhaseVerdict {
+interface PhaseResult extends Verdict {
   deliveredPerS: number;
 }
 
@@ -99,21 +107,25 @@ async function phase(
   a: Customer,
   b: Customer,
   bHanging: boolean,
-): Promise<{ a: PhaseResult; afterId: string }> {
+): Promise<{ a: PhaseResult; afterId: string; bWritten: number }> {
   const afterId = await maxEventId(pool);
   const acceptedBefore = acceptedBy(a).length;
   const bAcceptedBefore = acceptedBy(b).length;
   b.receiver.reply = bHanging ? () => 'hang' : () => ({ status: 204 });
   const started = Date.now();
-  await Promise.all([insertAtRate(pool, a.fixture, rateA, durationS), insertAtRate(pool, b.fixture, rateB, durationS)]);
+  const [aWritten, bWritten] = await Promise.all([
+    insertAtRate(pool, a.fixture, rateA, durationS),
+    insertAtRate(pool, b.fixture, rateB, durationS),
+  ]);
   await waitForDeliveries(pool, a, afterId, acceptedBefore, 300_000);
   // A healthy B is drained too, so that the hanging phase starts with nothing of B's in flight.
   if (!bHanging) await waitForDeliveries(pool, b, afterId, bAcceptedBefore, 300_000);
   await sleep(2_000); // late duplicates still count
-  const verdict = judge(await eventsOf(pool, a, afterId), acceptedBy(a).slice(acceptedBefore));
+  const verdict = await judgeCustomer(pool, a, afterId, aWritten, acceptedBefore);
   return {
     a: { ...verdict, deliveredPerS: round(verdict.delivered / ((verdict.lastAcceptedAt - started) / 1000)) },
     afterId,
+    bWritten,
   };
 }
 
@@ -139,7 +151,10 @@ async function main(): Promise<void> {
 
     console.log(`bench:isolation: B hanging, same rates for ${durationS} s...`);
     const bAcceptedBefore = acceptedBy(b).length;
+    const bRequestsBefore = b.receiver.received.length;
     const hanging = await phase(pool, a, b, true);
+    // The point of the phase: B's endpoint took requests and left them hanging.
+    const bHungRequests = b.receiver.received.slice(bRequestsBefore).filter((r) => r.answered === 'hung').length;
     console.log(
       `  A: ${hanging.a.deliveredPerS}/s, p50 ${Math.round(hanging.a.p50Ms)} ms, p99 ${Math.round(hanging.a.p99Ms)} ms`,
     );
@@ -149,14 +164,20 @@ async function main(): Promise<void> {
     const recoveredAt = Date.now();
     await waitForDeliveries(pool, b, hanging.afterId, bAcceptedBefore, 600_000);
     await sleep(2_000);
-    const bVerdict = judge(await eventsOf(pool, b, hanging.afterId), acceptedBy(b).slice(bAcceptedBefore));
+    const bVerdict = await judgeCustomer(pool, b, hanging.afterId, hanging.bWritten, bAcceptedBefore);
     const bDrainS = round((bVerdict.lastAcceptedAt - recoveredAt) / 1000);
 
     const p99Ratio = round(hanging.a.p99Ms / healthy.a.p99Ms, 2);
     const throughputRatio = round(hanging.a.deliveredPerS / healthy.a.deliveredPerS, 2);
-    const failed = [healthy.a, hanging.a, bVerdict].some(
-      (v) => v.lost > 0 || v.duplicates > 0 || v.orderViolations > 0,
-    );
+    const goal = { p99_ratio_at_most: 1.2, throughput_ratio_at_least: 1.0 };
+    const failures = [
+      ...healthy.a.failures.map((f) => `A with B healthy: ${f}`),
+      ...hanging.a.failures.map((f) => `A with B hanging: ${f}`),
+      ...bVerdict.failures.map((f) => `B after recovery: ${f}`),
+      ...(p99Ratio > goal.p99_ratio_at_most ? [`A's p99 ratio ${p99Ratio} is over ${goal.p99_ratio_at_most}`] : []),
+      ...(bHungRequests === 0 ? ["B's endpoint was never hit while it hung: the phase measured nothing"] : []),
+    ];
+    const failed = failures.length > 0;
     const result = {
       when: new Date().toISOString(),
       ...measuredOn(),
@@ -182,7 +203,9 @@ async function main(): Promise<void> {
         order_violations: bVerdict.orderViolations,
         drain_s: bDrainS,
       },
-      goal: { p99_ratio_at_most: 1.2, throughput_ratio_at_least: 1.0 },
+      b_requests_left_hanging: bHungRequests,
+      goal,
+      failures,
       failed,
     };
 
@@ -195,8 +218,9 @@ async function main(): Promise<void> {
       `A's p99 ratio (hanging / healthy): ${p99Ratio} (goal <= 1.2); A's throughput ratio: ${throughputRatio} (goal >= 1.0 within noise)`,
     );
     console.log(
-      `B after recovery: ${bVerdict.delivered}/${bVerdict.expected} delivered in ${bDrainS} s, lost ${bVerdict.lost}, dup ${bVerdict.duplicates}, order ${bVerdict.orderViolations}`,
+      `B after recovery: ${bVerdict.delivered}/${bVerdict.expected} delivered in ${bDrainS} s, lost ${bVerdict.lost}, dup ${totalDuplicates(bVerdict)}, order ${bVerdict.orderViolations}; B's endpoint left ${bHungRequests} requests hanging`,
     );
+    console.log(failed ? `FAILED: ${failures.join('; ')}` : 'ok');
 
     const file = writeResult('isolation-', result);
     console.log(`results: ${file}`);
@@ -215,7 +239,7 @@ const row = (v: PhaseResult) => ({
   'p99 ms': Math.round(v.p99Ms),
   expected: v.expected,
   lost: v.lost,
-  dup: v.duplicates,
+  dup: totalDuplicates(v),
   'order viol.': v.orderViolations,
 });
 

@@ -21,19 +21,19 @@ interface PhaseFigures {
   p50_ms: number;
   p99_ms: number;
   lost: number;
-  duplicates: number;
+  duplicates: Record<string, number>;
   order_violations: number;
 }
 interface BenchResult {
   when: string;
   ceiling_wps: number;
   raw_sink_mps: number;
-  sustained: PhaseFigures[];
-  backlog: (PhaseFigures & { backlog_drain_s: number }) | null;
-  best_sustained_per_s: number;
-  ratio_to_ceiling: number;
+  phases: PhaseFigures[];
+  sustained: { offered_per_s: number; delivered_per_s: number; p50_ms: number; p99_ms: number } | null;
+  overload: (PhaseFigures & { drain_s: number }) | null;
+  overload_ratio_to_ceiling: number | null;
   per_event: { workflow_tasks: number; history_events: number };
-  failed_phases: string[];
+  failed_phases: { name: string }[];
 }
 
 /** The command line given to `npm run bench`, less `--profile <name>`: what each profile's run is given. */
@@ -67,27 +67,29 @@ function comparisonRows(dev: BenchResult, other: BenchResult): Record<string, { 
     (rows[label] = { dev: String(pick(dev) ?? '-'), other: String(pick(other) ?? '-') });
   add('ceiling, no-op workflows/s', (r) => r.ceiling_wps);
   add('raw SMTP sink, mails/s', (r) => r.raw_sink_mps);
-  for (const [i, phase] of dev.sustained.entries()) {
-    const at = (r: BenchResult) => r.sustained[i];
+  for (const [i, phase] of dev.phases.entries()) {
+    const at = (r: BenchResult) => r.phases[i];
     add(`${phase.name}: delivered/s`, (r) => at(r)?.delivered_per_s);
     add(`${phase.name}: p50 / p99 ms`, (r) => at(r) && `${at(r)!.p50_ms} / ${at(r)!.p99_ms}`);
   }
-  add('backlog: delivered/s', (r) => r.backlog?.delivered_per_s);
-  add('backlog: drained in s', (r) => r.backlog?.backlog_drain_s);
-  add('best sustained, events/s', (r) => r.best_sustained_per_s);
-  add('ratio to ceiling', (r) => r.ratio_to_ceiling);
+  add('sustained: offered/s kept up with', (r) => r.sustained?.offered_per_s ?? 'none');
+  add('sustained: p50 / p99 ms', (r) => (r.sustained ? `${r.sustained.p50_ms} / ${r.sustained.p99_ms}` : '-'));
+  add('overload: backlog drained, events/s', (r) => r.overload?.delivered_per_s);
+  add('overload over the ceiling', (r) => r.overload_ratio_to_ceiling ?? '-');
   add(
     'workflow tasks / history events per event',
     (r) => `${r.per_event.workflow_tasks} / ${r.per_event.history_events}`,
   );
-  const phases = (r: BenchResult) => [...r.sustained, ...(r.backlog ? [r.backlog] : [])];
+  const phases = (r: BenchResult) => [...r.phases, ...(r.overload ? [r.overload] : [])];
+  const count = (p: PhaseFigures, key: 'lost' | 'duplicates' | 'order_violations') =>
+    key === 'duplicates' ? Object.values(p.duplicates).reduce((a, b) => a + b, 0) : p[key];
   const sum = (r: BenchResult, key: 'lost' | 'duplicates' | 'order_violations') =>
-    phases(r).reduce((total, p) => total + p[key], 0);
+    phases(r).reduce((total, p) => total + count(p, key), 0);
   add(
     'lost / dup / order violations',
     (r) => `${sum(r, 'lost')} / ${sum(r, 'duplicates')} / ${sum(r, 'order_violations')}`,
   );
-  add('failed phases', (r) => r.failed_phases.join(', ') || 'none');
+  add('failed phases', (r) => r.failed_phases.map((p) => p.name).join(', ') || 'none');
   return rows;
 }
 

@@ -1,13 +1,14 @@
 /**
  * The benchmark's SMTP server: accepts every message and appends one NDJSON line per accepted message
- * (`{ eventId, to, acceptedAt }`, acceptedAt = the sink's own clock when it answered 250) to a file.
+ * (`{ eventId, to, startedAt, acceptedAt }`, by the sink's own clock: the message's `MAIL FROM` and its 250) to a file.
  * maildev stamps mail with the sender's Date header (1 s resolution), which cannot measure latency.
  *
  *   tsx bench/recording-sink.ts <port> <file>
  */
 import { createWriteStream } from 'node:fs';
 import { SMTPServer } from 'smtp-server';
-import { ignoreClientGone } from '../test/support/faulty-smtp.js';
+import { preciseNow } from '../test/support/clock.js';
+import { ignoreClientGone, startStamps } from '../test/support/faulty-smtp.js';
 
 const [portArg, file] = process.argv.slice(2);
 if (!portArg || !file) {
@@ -17,7 +18,9 @@ if (!portArg || !file) {
 const out = createWriteStream(file, { flags: 'a' });
 const eventIdHeader = /^X-Orderly-Event-Id: *(\d+)/im;
 
+const sendStarted = startStamps();
 const server = new SMTPServer({
+  onMailFrom: sendStarted.onMailFrom,
   authOptional: true,
   disabledCommands: ['STARTTLS', 'AUTH'],
   logger: false,
@@ -29,10 +32,13 @@ const server = new SMTPServer({
       if (head.length < 8192) head += chunk.toString('utf8');
     });
     stream.on('end', () => {
-      const acceptedAt = Date.now();
-      out.write(
-        `${JSON.stringify({ eventId: eventIdHeader.exec(head)?.[1] ?? null, to: session.envelope.rcptTo.map((r) => r.address), acceptedAt })}\n`,
-      );
+      const copy = {
+        eventId: eventIdHeader.exec(head)?.[1] ?? null,
+        to: session.envelope.rcptTo.map((r) => r.address),
+        startedAt: sendStarted.of(session),
+        acceptedAt: preciseNow(),
+      };
+      out.write(`${JSON.stringify(copy)}\n`);
       callback();
     });
   },

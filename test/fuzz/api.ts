@@ -67,8 +67,10 @@ try {
         '1',
         '--no-color',
       ],
-      { stdio: 'inherit' },
+      { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
     );
+    // Prefixed, so that schemathesis's pytest-style closing line ("2 warnings in 7.87s") never reads as npm test's.
+    for (const line of `${run.stdout}${run.stderr}`.trimEnd().split('\n')) console.log(`schemathesis | ${line}`);
     failed ||= run.status !== 0;
   }
 } finally {

@@ -1,10 +1,13 @@
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import { preciseNow } from './clock.js';
 
 export interface ReceivedMessage {
   to: string[];
   raw: string;
   eventId: string | undefined;
+  /** The server's clock when the sender began this message (its `MAIL FROM`). */
+  startedAt: number;
   /** The server's clock when it answered 250 to the message. */
   acceptedAt: number;
 }
@@ -27,10 +30,6 @@ export interface FaultySmtp {
 const smtpError = (code: number, message: string): Error => Object.assign(new Error(message), { responseCode: code });
 
 /**
- * A local SMTP server that can answer 4xx for a while, 5xx for some messages, or be down: faults the real
- * sink cannot produce. Everything it accepts is kept in `received`, stamped with its acceptance time.
- */
-/**
  * A sender killed mid-session (as the fault scenarios do) resets its connection; that is the client's business,
  * while an unhandled 'error' event would end this server's process.
  */
@@ -38,6 +37,29 @@ export function ignoreClientGone(error: Error & { code?: string }): void {
   if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') console.error('smtp server:', error.message);
 }
 
+/**
+ * When each session's current message began: its `MAIL FROM`, the start of a send as the verdict reads it (a pooled
+ * connection sends many messages, each with its own `MAIL FROM`).
+ */
+export function startStamps(): {
+  onMailFrom: NonNullable<SMTPServerOptions['onMailFrom']>;
+  of(session: SMTPServerSession): number;
+} {
+  const started = new Map<string, number>();
+  return {
+    onMailFrom(_address, session, callback) {
+      started.set(session.id, preciseNow());
+      callback();
+    },
+    of: (session) => started.get(session.id) ?? preciseNow(),
+  };
+}
+
+/**
+ * A local SMTP server that can answer 4xx for a while, 5xx for some messages, or be down: faults the real
+ * sink cannot produce. Everything it accepts is kept in `received`, stamped with when its send
+ * started and when it was accepted.
+ */
 export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
   const state = {
     received: [] as ReceivedMessage[],
@@ -47,11 +69,13 @@ export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
   };
 
   const createServer = (): SMTPServer => {
+    const sendStarted = startStamps();
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS', 'AUTH'],
       logger: false,
       size: 10 * 1024 * 1024,
+      onMailFrom: sendStarted.onMailFrom,
       onRcptTo(_address, _session, callback) {
         if (Date.now() >= state.deferUntil) return callback();
         const defer = () => callback(smtpError(451, '4.3.0 Temporarily unable to accept mail, try again later'));
@@ -71,7 +95,8 @@ export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
             to: session.envelope.rcptTo.map((r) => r.address),
             raw,
             eventId: /^X-Orderly-Event-Id: (\d+)/im.exec(raw)?.[1],
-            acceptedAt: Date.now(),
+            startedAt: sendStarted.of(session),
+            acceptedAt: preciseNow(),
           });
           callback();
         });

@@ -1,14 +1,18 @@
 import { type IncomingHttpHeaders, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { preciseNow } from './clock.js';
 
 export interface ReceivedWebhook {
   messageId: string;
   headers: IncomingHttpHeaders;
   body: string;
-  /** The receiver's clock when the request arrived. */
+  /** The receiver's clock when the request began to arrive (its headers): the start of a send. */
+  startedAt: number;
+  /** The receiver's clock when the whole request had arrived. */
   at: number;
   /** What the receiver answered; `hung` for a request it never answered. */
   answered: number | 'hung';
+  /** The receiver's clock when it answered: for a 2xx, when the endpoint accepted the delivery. */
   answeredAt?: number;
 }
 
@@ -45,6 +49,7 @@ export async function startWebhookReceiver(host = '127.0.0.1'): Promise<WebhookR
     },
   };
   const server = createServer((request, response) => {
+    const startedAt = preciseNow();
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -52,7 +57,8 @@ export async function startWebhookReceiver(host = '127.0.0.1'): Promise<WebhookR
         messageId: String(request.headers['webhook-id'] ?? ''),
         headers: request.headers,
         body: Buffer.concat(chunks).toString('utf8'),
-        at: Date.now(),
+        startedAt,
+        at: preciseNow(),
         answered: 'hung',
       };
       receiver.received.push(entry);
@@ -64,7 +70,7 @@ export async function startWebhookReceiver(host = '127.0.0.1'): Promise<WebhookR
       }
       setTimeout(() => {
         entry.answered = reply.status;
-        entry.answeredAt = Date.now();
+        entry.answeredAt = preciseNow();
         response.writeHead(reply.status, reply.headers).end();
       }, reply.delayMs ?? 0);
     });

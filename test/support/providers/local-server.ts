@@ -6,6 +6,7 @@ import {
 } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { preciseNow } from '../clock.js';
 
 /** One HTTP answer: a status with a JSON (or text) body, optionally after a delay. */
 export interface Reply {
@@ -30,10 +31,14 @@ export interface RawRequest {
 
 /** What every recorded request carries besides the provider-specific fields. */
 export interface Exchange {
+  /** The server's clock when the request began to arrive (its headers): the start of a send. */
+  startedAt: number;
   /** The server's clock when the whole request had arrived. */
   at: number;
   /** The status answered, or `hung` while (or because) the server never answered. */
   answered: number | 'hung';
+  /** The server's clock when it answered: for a 2xx, when the provider accepted the message. */
+  answeredAt?: number;
   /** Which endpoint of the provider this was (`send`, `token`, ...). */
   route: string;
 }
@@ -81,6 +86,7 @@ export async function startLocalServer<T>(
   let faults: ArmedFault[] = [];
   let port = 0;
   const onRequest = (request: IncomingMessage, response: ServerResponse) => {
+    const startedAt = preciseNow();
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -94,11 +100,14 @@ export async function startLocalServer<T>(
         .then(() => handle(raw, local.origin))
         .then(
           ({ route, record, reply }) => {
-            const entry = { ...record, at: Date.now(), answered: 'hung' as number | 'hung', route };
+            const entry: T & Exchange = { ...record, startedAt, at: preciseNow(), answered: 'hung', route };
             local.received.push(entry);
             const fault = takeFault(route);
             if (fault === 'hang') return;
-            answer(response, fault ?? reply, (status) => (entry.answered = status));
+            answer(response, fault ?? reply, (status) => {
+              entry.answered = status;
+              entry.answeredAt = preciseNow();
+            });
           },
           (error: unknown) => answer(response, { status: 500, text: String(error) }, () => undefined),
         );

@@ -1,0 +1,71 @@
+/**
+ * The verdict's inputs, read from where they are: the rows in MySQL, and every copy the local receivers accepted.
+ */
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { ReceivedMessage } from '../test/support/faulty-smtp.js';
+import type { TwilioRequest } from '../test/support/providers/twilio-server.js';
+import type { Exchange } from '../test/support/providers/local-server.js';
+import type { ReceivedWebhook } from '../test/support/webhook-receiver.js';
+import type { Channel, LedgerRow, ReceivedCopy } from './verdict.js';
+
+/** What MySQL records of some events: their `deliveries` rows, their dead letters, and when each first went out. */
+export interface LedgerEvidence {
+  ledger: LedgerRow[];
+  deadLettered: Set<string>;
+  /** Per event, when the ledger first recorded a delivery as gone out (null while none has). */
+  recordedAt: Map<string, number | null>;
+}
+
+export async function ledgerEvidence(pool: Pool, eventIds: string[]): Promise<LedgerEvidence> {
+  if (eventIds.length === 0) return { ledger: [], deadLettered: new Set(), recordedAt: new Map() };
+  const [rows] = await pool.query<RowDataPacket[]>(
+    'SELECT event_id, channel, state, UNIX_TIMESTAMP(delivered_at) * 1000 AS delivered_ms FROM deliveries WHERE event_id IN (?)',
+    [eventIds],
+  );
+  const [dead] = await pool.query<RowDataPacket[]>('SELECT DISTINCT event_id FROM dead_letters WHERE event_id IN (?)', [
+    eventIds,
+  ]);
+  const recordedAt = new Map<string, number | null>();
+  for (const row of rows) {
+    const eventId = String(row.event_id);
+    const at = row.delivered_ms === null ? null : Number(row.delivered_ms);
+    const before = recordedAt.get(eventId);
+    recordedAt.set(eventId, before === undefined || before === null ? at : at === null ? before : Math.min(before, at));
+  }
+  return {
+    ledger: rows.map((r) => ({ eventId: String(r.event_id), channel: r.channel as Channel, state: String(r.state) })),
+    deadLettered: new Set(dead.map((r) => String(r.event_id))),
+    recordedAt,
+  };
+}
+
+/** The copies an SMTP receiver accepted. */
+export const emailCopies = (messages: ReceivedMessage[]): ReceivedCopy[] =>
+  messages.map((m) => ({
+    channel: 'email',
+    eventId: m.eventId ?? null,
+    startedAt: m.startedAt,
+    acceptedAt: m.acceptedAt,
+  }));
+
+/** The deliveries a webhook endpoint accepted (answered 2xx), by the event their payload names. */
+export const webhookCopies = (requests: ReceivedWebhook[]): ReceivedCopy[] =>
+  requests
+    .filter((r) => typeof r.answered === 'number' && r.answered >= 200 && r.answered < 300)
+    .map((request) => ({
+      channel: 'webhook',
+      eventId: (JSON.parse(request.body) as { data: { eventId: string } }).data.eventId,
+      startedAt: request.startedAt,
+      acceptedAt: request.answeredAt!,
+    }));
+
+/** The SMS messages the local Twilio accepted (201), by the event their text names. */
+export const smsCopies = (received: (TwilioRequest & Exchange)[]): ReceivedCopy[] =>
+  received
+    .filter((r) => r.answered === 201)
+    .map((r) => ({
+      channel: 'sms',
+      eventId: /Event (\d+) /.exec(r.body ?? '')?.[1] ?? null,
+      startedAt: r.startedAt,
+      acceptedAt: r.answeredAt!,
+    }));
