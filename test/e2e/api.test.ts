@@ -176,8 +176,26 @@ describe('HTTP API', () => {
       ['POST', `/v1/customers/${b.customerId}/pause`],
       ['POST', '/v1/notifications', { orderId: b.orderId, flowId: 'F1', eventType: 'x', status: 'success' }],
     ];
+    const chainOfB = async () =>
+      (
+        await pipeline.pool.query<RowDataPacket[]>('SELECT * FROM notification_chain WHERE order_id = ?', [b.orderId])
+      )[0];
+    const chainBefore = await chainOfB();
     for (const [method, url, body] of writes)
       expect((await call(a.key, method, url, body)).statusCode, `A: ${method} ${url}`).toBe(404);
+
+    // Each write refused left B's rows as they were, not only answered 404.
+    expect(await chainOfB(), "B's order gained no notification").toEqual(chainBefore);
+    const [bSubscriptions] = await pipeline.pool.query<RowDataPacket[]>(
+      'SELECT id FROM subscriptions WHERE user_id = ?',
+      [b.user.id],
+    );
+    expect(bSubscriptions.map((r) => String(r.id))).toEqual([b.subscriptionId]);
+    const [bDelivery] = await until("B's event to be delivered, not cancelled", async () => {
+      const rows = await deliveriesOf(pipeline.pool, [b.eventId]);
+      return rows.length > 0 && rows.every((r) => r.state !== 'pending') ? rows : undefined;
+    });
+    expect(bDelivery).toMatchObject({ state: 'delivered' });
 
     const [[subscription]] = await pipeline.pool.query<RowDataPacket[]>(
       'SELECT muted FROM subscriptions WHERE id = ?',

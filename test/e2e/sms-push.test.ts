@@ -11,6 +11,7 @@ import { type OrderlyProcess, startOrderly } from '../../scripts/orderly-process
 import { sample } from '../../scripts/sample-data.js';
 import { buildApi } from '../../src/api/server.js';
 import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
+import { workflowIds } from '../../src/domain.js';
 import { apiKeyOperations } from '../../src/operations/api-keys.js';
 import type { EventStatus } from '../../src/operations/events.js';
 import { createSecretBox } from '../../src/secrets.js';
@@ -468,6 +469,16 @@ describe('SMS and push', () => {
         [eventIds],
       );
       expect(Number(rows[0]!.n)).toBe(40);
+      // Both processes sent: the limit held across two workers, not because one of them did all the work.
+      const senders = new Set<string>();
+      for (const eventId of eventIds) {
+        const history = await temporal.client.workflow.getHandle(workflowIds.notification(eventId)).fetchHistory();
+        for (const event of history.events ?? [])
+          if (event.activityTaskStartedEventAttributes?.identity)
+            senders.add(event.activityTaskStartedEventAttributes.identity.split('@')[0]!);
+      }
+      expect(senders).toContain(String(second!.child.pid));
+      expect(senders.size).toBe(2);
     }, 180_000);
   });
 });
