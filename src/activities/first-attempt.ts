@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import { type ChannelProviders, type OrderEvent, type Recipient, type TemplateId, notificationKey } from '../domain.js';
-import type { createEmailActivities } from './email.js';
+import type { SentEmail, createEmailActivities } from './email.js';
 import type { createLedgerActivities } from './ledger.js';
 import type { createOrderChainActivities } from './order-chain.js';
 import type { createPreferenceActivities } from './preferences.js';
@@ -44,6 +45,43 @@ export type NotificationAttempt =
       providers?: ChannelProviders;
     };
 
+/** How long a first attempt keeps trying to record a mail it sent, within its local activity's 30 s. */
+const recordForMs = 20_000;
+
+/** Retries a ledger write (the database restarting) with backoff for up to {@link recordForMs}, then gives up. */
+async function untilRecorded(record: () => Promise<void>): Promise<void> {
+  const giveUpAt = Date.now() + recordForMs;
+  for (let delayMs = 200; ; delayMs = Math.min(delayMs * 2, 2_000)) {
+    try {
+      return await record();
+    } catch (error) {
+      if (Date.now() + delayMs > giveUpAt) throw error;
+      await sleep(delayMs);
+    }
+  }
+}
+
+/** One email's first attempt: sent, worth a durable retry, or failed for good. */
+async function trySend(
+  email: ReturnType<typeof createEmailActivities>,
+  { event, template }: AttemptNotificationInput,
+  recipient: Recipient,
+): Promise<SentEmail | 'retry' | FailedEmail> {
+  try {
+    return await email.sendEmail({
+      template,
+      event,
+      userId: recipient.userId,
+      username: recipient.username,
+      to: recipient.email,
+    });
+  } catch (error) {
+    if (!(error instanceof ApplicationFailure && error.nonRetryable)) return 'retry';
+    const attempts = (error.details?.[0] as { attempts?: number } | undefined)?.attempts ?? 1;
+    return { userId: recipient.userId, errorType: error.type ?? 'Error', message: error.message, attempts };
+  }
+}
+
 /**
  * The happy path of one notification in one local activity, so that it costs one workflow task: check that the
  * order's previous notification has settled, find the audience, record it, make every email's first attempt,
@@ -69,27 +107,19 @@ export function createFirstAttemptActivities({
     input: AttemptNotificationInput,
     recipient: Recipient,
   ): Promise<'delivered' | 'retry' | FailedEmail> {
-    const { event, template } = input;
-    try {
-      const sent = await email.sendEmail({
-        template,
-        event,
-        userId: recipient.userId,
-        username: recipient.username,
-        to: recipient.email,
-      });
-      await ledger.recordDelivered({
-        notificationId: notificationKey(event),
+    const sent = await trySend(email, input, recipient);
+    if (sent === 'retry' || 'errorType' in sent) return sent;
+    // The mail is out: from here only the record may be tried again, never the send (a database restarting here
+    // must not turn into a second mail).
+    await untilRecorded(() =>
+      ledger.recordDelivered({
+        notificationId: notificationKey(input.event),
         userId: recipient.userId,
         channel: recipient.channel,
         ...sent,
-      });
-      return 'delivered';
-    } catch (error) {
-      if (!(error instanceof ApplicationFailure && error.nonRetryable)) return 'retry';
-      const attempts = (error.details?.[0] as { attempts?: number } | undefined)?.attempts ?? 1;
-      return { userId: recipient.userId, errorType: error.type ?? 'Error', message: error.message, attempts };
-    }
+      }),
+    );
+    return 'delivered';
   }
 
   return {

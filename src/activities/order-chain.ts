@@ -1,7 +1,8 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
-import { runState, settleRun } from '../db/notification-chain.js';
-import { pendingEventsQuery, predecessorSettledSignal } from '../workflows/messages.js';
+import { settleAndWake } from '../order-chain/settle.js';
+import { runState } from '../order-chain/store.js';
+import { pendingEventsQuery } from '../workflows/messages.js';
 
 /**
  * A notification submitted this long ago whose workflow Temporal does not know was never started (its submitter
@@ -43,19 +44,6 @@ export function createOrderChainActivities({ pool, client }: { pool: Pool; clien
     },
 
     /** Records that a notification has settled and signals the notifications waiting for it. */
-    async settleNotification(workflowId: string): Promise<void> {
-      const successors = await settleRun(pool, workflowId);
-      await Promise.all(
-        successors.map((successor) =>
-          client.workflow
-            .getHandle(successor)
-            .signal(predecessorSettledSignal)
-            // Not started yet: when it starts, it finds this one settled in MySQL.
-            .catch((error: unknown) => {
-              if (!(error instanceof WorkflowNotFoundError)) throw error;
-            }),
-        ),
-      );
-    },
+    settleNotification: (workflowId: string): Promise<void> => settleAndWake({ pool, client }, workflowId),
   };
 }

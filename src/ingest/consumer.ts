@@ -11,7 +11,7 @@ import {
 import type { Pool } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { submitOrderEvent } from '../client/order-events.js';
+import { submitOrderEvent } from '../order-chain/submit.js';
 import type { OrderEvent } from '../domain.js';
 import type { IngestMetrics } from '../metrics.js';
 import { interpretChangeEvent } from './change-event.js';

@@ -1,7 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { submitOrderEvent } from '../client/order-events.js';
-import { notificationRunKey, workflowIds } from '../domain.js';
+import { submitOrderEvent } from '../order-chain/submit.js';
 import { Conflict, NotFound } from './errors.js';
 import { loadOrderEvent } from '../db/order-events.js';
 
@@ -100,21 +99,28 @@ async function listDeadLetters(pool: Pool, filter: DeadLetterFilter = {}): Promi
   return rows.map(toRecord);
 }
 
-/** Marks an open dead letter resolved; refuses one that is not open any more. */
+/**
+ * Marks an open dead letter resolved; refuses one that is not open any more. Returns how many times it has been
+ * redriven, this time included.
+ */
 async function resolveDeadLetter(
   pool: Pool,
   id: string,
   status: Exclude<DeadLetterStatus, 'open'>,
   resolution: string,
-): Promise<void> {
+): Promise<number> {
   const [result] = await pool.execute<ResultSetHeader>(
-    "UPDATE dead_letters SET status = ?, resolved_at = CURRENT_TIMESTAMP(6), resolution = ? WHERE id = ? AND status = 'open'",
-    [status, resolution, id],
+    `UPDATE dead_letters SET status = ?, resolved_at = CURRENT_TIMESTAMP(6), resolution = ?,
+       redrives = redrives + IF(? = 'redriven', 1, 0)
+     WHERE id = ? AND status = 'open'`,
+    [status, resolution, status, id],
   );
   if (result.affectedRows === 0) {
     const current = await findDeadLetter(pool, id);
     throw new Conflict(`dead letter ${id} is already ${current.status}`);
   }
+  const [rows] = await pool.execute<RowDataPacket[]>('SELECT redrives FROM dead_letters WHERE id = ?', [id]);
+  return Number(rows[0]!.redrives);
 }
 
 /** Undoes a resolution (a redrive that could not be submitted). */
@@ -134,9 +140,10 @@ export function deadLetterOperations({ pool, client }: { pool: Pool; client: Cli
     show: (id: string) => findDeadLetter(pool, id),
 
     /**
-     * Sends the dead letter's notification through its order's workflow again, as a run of its own
-     * (`notification:<id>#redrive-<deadLetterId>`). The ledger skips recipients already delivered, so only
-     * what failed is sent. If it fails again, the same dead letter opens again.
+     * Sends the dead letter's notification again, chained behind its order's newest one, as a notification run of
+     * its own (`notification:<id>#redrive-<deadLetterId>-<n>`, n counting this dead letter's redrives): every
+     * redrive is really attempted on every channel. The ledger skips recipients already delivered, so only what
+     * failed is sent. If it fails again, the same dead letter opens again and may be redriven again.
      */
     async redrive(id: string): Promise<{ deadLetter: DeadLetterRecord; workflowId: string }> {
       const deadLetter = await findDeadLetter(pool, id);
@@ -144,19 +151,21 @@ export function deadLetterOperations({ pool, client }: { pool: Pool; client: Cli
       const event = await loadOrderEvent(pool, deadLetter.eventId);
       if (event === undefined)
         throw new NotFound(`event ${deadLetter.eventId} of dead letter ${id} is no longer in order_events`);
-      const rerun = { ...event, notificationId: deadLetter.notificationId, rerun: `redrive-${id}` };
       // Claimed first, so a redrive that fails at once reopens the row after this, not before.
-      await resolveDeadLetter(pool, id, 'redriven', 'redriven by an operator');
+      const redrives = await resolveDeadLetter(pool, id, 'redriven', 'redriven by an operator');
+      const rerun = { ...event, notificationId: deadLetter.notificationId, rerun: `redrive-${id}-${redrives}` };
+      let submitted: { workflowId: string; started: boolean };
       try {
-        await submitOrderEvent({ client, pool }, rerun);
+        submitted = await submitOrderEvent({ client, pool }, rerun);
       } catch (error) {
         await reopenDeadLetter(pool, id);
         throw error;
       }
-      return {
-        deadLetter: { ...deadLetter, status: 'redriven' },
-        workflowId: workflowIds.notification(notificationRunKey(rerun)),
-      };
+      if (!submitted.started) {
+        await reopenDeadLetter(pool, id);
+        throw new Conflict(`dead letter ${id} was not redriven: ${submitted.workflowId} already exists`);
+      }
+      return { deadLetter: { ...deadLetter, status: 'redriven' }, workflowId: submitted.workflowId };
     },
 
     async discard(id: string, reason = 'discarded by an operator'): Promise<DeadLetterRecord> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { submitOrderEvent } from '../client/order-events.js';
+import { submitOrderEvent } from '../order-chain/submit.js';
 import type { OrderEvent } from '../domain.js';
 import { NotFound } from './errors.js';
 
@@ -99,7 +99,7 @@ export function orderOperations({ pool, client }: { pool: Pool; client: Client }
         errorDesc: input.errorDesc ?? null,
         occurredAt: new Date().toISOString(),
       };
-      const workflowId = await submitOrderEvent({ client, pool }, event);
+      const { workflowId } = await submitOrderEvent({ client, pool }, event);
       return { notificationId, workflowId };
     },
   };

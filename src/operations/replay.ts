@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { submitOrderEvent } from '../client/order-events.js';
+import { submitOrderEvent } from '../order-chain/submit.js';
 import { orderEventsBetween } from '../db/order-events.js';
 import { BadRequest } from './errors.js';
 

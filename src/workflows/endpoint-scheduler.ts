@@ -102,7 +102,15 @@ export class EndpointScheduler {
     if (this.inFlight.has(messageId) || this.waiting.some((w) => w.request.messageId === messageId))
       return { kind: 'duplicate' };
     const result = this.recent.get(messageId);
-    if (result !== undefined) return { kind: 'finished', result };
+    // The same notification asking again (a reminder) hears the result; a rerun (an operator's redrive, a new
+    // notification workflow) is attempted again. Results carried from before they named their notification count
+    // as the asker's.
+    if (
+      result !== undefined &&
+      (result.notificationWorkflowId ?? request.notificationWorkflowId) === request.notificationWorkflowId
+    )
+      return { kind: 'finished', result };
+    this.recent.delete(messageId);
     this.waiting.push({ request, failedAttempts: 0, notBefore: 0 });
     return { kind: 'queued' };
   }
@@ -166,7 +174,7 @@ export class EndpointScheduler {
         this.waiting.push({ request: item.request, failedAttempts: attempts, notBefore });
         return undefined;
       }
-      return this.finish(messageId, {
+      return this.finish(item.request, {
         delivered: false,
         attempts,
         ...withStatus(outcome.status),
@@ -177,8 +185,8 @@ export class EndpointScheduler {
     // A disabled endpoint or a refused destination made no request: nothing to say about the endpoint's health.
     if (outcome.kind !== 'disabled' && outcome.kind !== 'forbidden') this.setCircuit(circuitOnSuccess());
     if (outcome.kind === 'delivered')
-      return this.finish(messageId, { delivered: true, attempts, status: outcome.status });
-    return this.finish(messageId, {
+      return this.finish(item.request, { delivered: true, attempts, status: outcome.status });
+    return this.finish(item.request, {
       delivered: false,
       attempts,
       ...withStatus('status' in outcome ? outcome.status : undefined),
@@ -239,8 +247,11 @@ export class EndpointScheduler {
     return tokenIn > 0 ? now + tokenIn : Number.POSITIVE_INFINITY;
   }
 
-  private finish(messageId: string, result: Omit<WebhookDeliveryResult, 'messageId'>): WebhookDeliveryResult {
-    const full = { messageId, ...result };
+  private finish(
+    { messageId, notificationWorkflowId }: WebhookDeliveryRequest,
+    result: Omit<WebhookDeliveryResult, 'messageId' | 'notificationWorkflowId'>,
+  ): WebhookDeliveryResult {
+    const full = { messageId, notificationWorkflowId, ...result };
     this.recent.set(messageId, full);
     if (this.recent.size > recentResultsKept) this.recent.delete(this.recent.keys().next().value!);
     return full;

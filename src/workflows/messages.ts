@@ -50,6 +50,8 @@ export interface WebhookDeliveryRequest {
 
 export interface WebhookDeliveryResult {
   messageId: string;
+  /** The notification the result answers (absent on results recorded before it was kept). */
+  notificationWorkflowId?: string;
   delivered: boolean;
   attempts: number;
   status?: number;

@@ -53,7 +53,7 @@ describe('operators: the orderly CLI on the real pipeline', () => {
     smtp.rejectMarker = undefined; // the fault is fixed
     const redriven = await orderly('dlq', 'redrive', deadLetter!.id);
     expect(redriven).toMatchObject({ code: 0, stderr: '' });
-    expect(redriven.stdout).toContain(`redriven as notification:${eventId}#redrive-${deadLetter!.id}`);
+    expect(redriven.stdout).toContain(`redriven as notification:${eventId}#redrive-${deadLetter!.id}-1`);
 
     await settled(eventId, 'delivered');
     await sleep(3_000); // a second copy would show up by now

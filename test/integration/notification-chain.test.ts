@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { appendToChain, runState, settleRun } from '../../src/db/notification-chain.js';
+import { abandonRun, appendToChain, runState, settleRun } from '../../src/order-chain/store.js';
 import { createPool } from '../../src/db/pool.js';
 
 let pool: Pool;
@@ -45,6 +45,28 @@ describe('notification chain (MySQL)', () => {
     expect(await appendToChain(pool, orderId, first)).toBeUndefined();
     expect(await appendToChain(pool, orderId, second)).toBe(first);
     expect(await appendToChain(pool, orderId, second)).toBe(first);
+  });
+
+  it('leaves the chain as it is when a notification that is no longer its end is appended again (a redelivery)', async () => {
+    const orderId = freshOrderId();
+    const [x, y, z] = [1, 2, 3].map(() => `notification:test-${randomUUID()}`) as [string, string, string];
+    expect(await appendToChain(pool, orderId, x)).toBeUndefined();
+    expect(await appendToChain(pool, orderId, y)).toBe(x);
+    // X redelivered (its submitter died before its Kafka offset committed): it keeps its place, Y stays the end.
+    expect(await appendToChain(pool, orderId, x)).toBeUndefined();
+    expect(await appendToChain(pool, orderId, z)).toBe(y);
+  });
+
+  it('frees the successors of a notification whose start failed, and puts it at the end when it is submitted again', async () => {
+    const orderId = freshOrderId();
+    const [x, y] = [1, 2].map(() => `notification:test-${randomUUID()}`) as [string, string];
+    await appendToChain(pool, orderId, x);
+    expect(await appendToChain(pool, orderId, y)).toBe(x);
+    expect(await abandonRun(pool, x)).toEqual([y]);
+    expect(await runState(pool, x)).toMatchObject({ settled: true });
+    // Submitted again (the start is retried): a new place at the end, behind Y.
+    expect(await appendToChain(pool, orderId, x)).toBe(y);
+    expect(await runState(pool, x)).toMatchObject({ settled: false });
   });
 
   it('settles a notification once and names the notifications waiting for it', async () => {

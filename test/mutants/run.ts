@@ -42,13 +42,13 @@ interface Mutant {
   caughtBy: Check;
 }
 
-const firstAttemptSend = `const sent = await email.sendEmail({
-        template,
-        event,
-        userId: recipient.userId,
-        username: recipient.username,
-        to: recipient.email,
-      });`;
+const firstAttemptSend = `return await email.sendEmail({
+      template,
+      event,
+      userId: recipient.userId,
+      username: recipient.username,
+      to: recipient.email,
+    });`;
 
 const mutants: Mutant[] = [
   {
@@ -69,21 +69,21 @@ const mutants: Mutant[] = [
     name: 'first attempt sent twice',
     file: 'src/activities/first-attempt.ts',
     replace: firstAttemptSend,
-    with: `${firstAttemptSend.replace('const sent = ', '')}\n      ${firstAttemptSend}`,
+    with: `${firstAttemptSend.replace('return ', '')}\n    ${firstAttemptSend}`,
     caughtBy: faultScenario('kill -9 workflow worker'),
   },
   {
     name: 'delivery recorded before it is sent',
     file: 'src/activities/first-attempt.ts',
-    replace: firstAttemptSend,
+    replace: 'const sent = await trySend(email, input, recipient);',
     with: `await ledger.recordDelivered({
-        notificationId: notificationKey(event),
-        userId: recipient.userId,
-        channel: recipient.channel,
-        providerMessageId: 'recorded-before-sending',
-        attempts: 1,
-      });
-      ${firstAttemptSend}`,
+      notificationId: notificationKey(input.event),
+      userId: recipient.userId,
+      channel: recipient.channel,
+      providerMessageId: 'recorded-before-sending',
+      attempts: 1,
+    });
+    const sent = await trySend(email, input, recipient);`,
     caughtBy: e2eTest('test/e2e/delivery-failures.test.ts'),
   },
 ];

@@ -21,6 +21,8 @@ export interface FaultySmtp {
   deferReplyMs: number;
   /** Messages whose body contains this marker are refused with 554 (permanent). */
   rejectMarker: string | undefined;
+  /** The messages refused for the marker, by the event they name: sends that were made and answered 554. */
+  refused: { eventId: string | undefined }[];
   /** Closes the listener and every open connection, as a crashed server would; `up()` listens again on the same port. */
   down(): Promise<void>;
   up(): Promise<void>;
@@ -66,6 +68,7 @@ export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
     deferUntil: 0,
     deferReplyMs: 0,
     rejectMarker: undefined as string | undefined,
+    refused: [] as { eventId: string | undefined }[],
   };
 
   const createServer = (): SMTPServer => {
@@ -88,13 +91,15 @@ export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
         stream.on('end', () => {
           const raw = Buffer.concat(chunks).toString('utf8');
           // Quoted-printable soft line breaks can split the marker, wherever the message's other text puts it.
+          const eventId = /^X-Orderly-Event-Id: (\d+)/im.exec(raw)?.[1];
           if (state.rejectMarker !== undefined && raw.replace(/=\r?\n/g, '').includes(state.rejectMarker)) {
+            state.refused.push({ eventId });
             return callback(smtpError(554, '5.7.1 Message rejected by policy'));
           }
           state.received.push({
             to: session.envelope.rcptTo.map((r) => r.address),
             raw,
-            eventId: /^X-Orderly-Event-Id: (\d+)/im.exec(raw)?.[1],
+            eventId,
             startedAt: sendStarted.of(session),
             acceptedAt: preciseNow(),
           });

@@ -55,6 +55,18 @@ function schedulerWith(...messageIds: string[]) {
   return { scheduler, circuitStates };
 }
 
+describe('EndpointScheduler: a finished delivery asked for again', () => {
+  it('answers the same notification from memory, and attempts a rerun (another notification) again', () => {
+    const { scheduler } = schedulerWith('a');
+    scheduler.admit(0);
+    const refused = scheduler.recordOutcome('a', { kind: 'rejected', status: 400, message: 'no' }, 0, noJitter);
+    expect(scheduler.request(request('a'))).toEqual({ kind: 'finished', result: refused });
+    const rerun = request('a', { notificationWorkflowId: 'notification:a#redrive-1-1' });
+    expect(scheduler.request(rerun)).toEqual({ kind: 'queued' });
+    expect(scheduler.admit(1)).toEqual([rerun]);
+  });
+});
+
 describe('EndpointScheduler: admission', () => {
   it('starts due deliveries in request order up to the in-flight cap, the next one when a slot frees', () => {
     const { scheduler } = schedulerWith('a', 'b', 'c');
@@ -64,6 +76,7 @@ describe('EndpointScheduler: admission', () => {
     expect(scheduler.nextWakeUp(0)).toBeUndefined();
     expect(scheduler.recordOutcome('a', { kind: 'delivered', status: 200 }, 50, noJitter)).toEqual({
       messageId: 'a',
+      notificationWorkflowId: 'notification:a',
       delivered: true,
       attempts: 1,
       status: 200,
@@ -183,6 +196,7 @@ describe('EndpointScheduler: retries and results', () => {
     expect(ids(scheduler.admit(2_000))).toEqual(['a']);
     expect(scheduler.recordOutcome('a', serverError, 2_500, noJitter)).toEqual({
       messageId: 'a',
+      notificationWorkflowId: 'notification:a',
       delivered: false,
       attempts: 2,
       status: 500,
@@ -197,6 +211,7 @@ describe('EndpointScheduler: retries and results', () => {
     scheduler.admit(0);
     expect(scheduler.recordOutcome('a', { kind: 'rejected', status: 400, message: 'no' }, 0, noJitter)).toEqual({
       messageId: 'a',
+      notificationWorkflowId: 'notification:a',
       delivered: false,
       attempts: 1,
       status: 400,

@@ -1,7 +1,8 @@
-import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
-import { appendToChain } from '../db/notification-chain.js';
+import { settleAndWake } from './settle.js';
+import { appendToChain } from './store.js';
 import { type OrderEvent, notificationRunKey, taskQueues, workflowIds } from '../domain.js';
 import { startingSearchAttributes } from '../search-attributes.js';
 import type { EventNotificationInput } from '../workflows/event-notification.js';
@@ -10,12 +11,12 @@ import type { EventNotificationInput } from '../workflows/event-notification.js'
  * Starts the notification of one event (`notification:<id>`), chained behind the order's previous notification
  * so that it goes out after it. The one way events enter Temporal: the ingest for new rows, the API for direct
  * notifications, operators' redrives and replays for old ones. A notification that already ran or runs (a Kafka
- * redelivery) is not started again. Returns its workflow id.
+ * redelivery) is not started again. Returns its workflow id, and whether this call started it.
  */
 export async function submitOrderEvent(
   { client, pool }: { client: Client; pool: Pool },
   event: OrderEvent,
-): Promise<string> {
+): Promise<{ workflowId: string; started: boolean }> {
   const workflowId = workflowIds.notification(notificationRunKey(event));
   // An order's first notification since the per-event design waits for the previous design's order workflow.
   const predecessor = (await appendToChain(pool, event.orderId, workflowId)) ?? workflowIds.order(event.orderId);
@@ -28,7 +29,20 @@ export async function submitOrderEvent(
       typedSearchAttributes: startingSearchAttributes(event),
     });
   } catch (error) {
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, started: false };
+    // Nobody may wait for a workflow that was never started: once Temporal says it does not exist, its successors
+    // go on, and a retry appends it anew. A start whose outcome is unknown is left to the successors' recheck.
+    if (await neverStarted(client, workflowId)) await settleAndWake({ pool, client }, workflowId, { abandoned: true });
+    throw error;
   }
-  return workflowId;
+  return { workflowId, started: true };
+}
+
+async function neverStarted(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowId).describe();
+    return false;
+  } catch (error) {
+    return error instanceof WorkflowNotFoundError;
+  }
 }

@@ -1,0 +1,103 @@
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+
+/** Two appends of an order's first notifications may collide on the chain's new row: the loser tries again. */
+const collided = (error: unknown) =>
+  ['ER_LOCK_DEADLOCK', 'ER_DUP_ENTRY'].includes((error as { code?: string }).code ?? '');
+
+/**
+ * Appends `workflowId` to its order's chain and returns the workflow id of the notification it follows (undefined
+ * for the order's first), in one transaction holding the order's chain row: the new `notification_runs` row and the
+ * chain's new end are written together or not at all. Idempotent per notification: one that is already in the
+ * chain (a retried submission, a Kafka redelivery) gets its row's predecessor back and the chain is not touched;
+ * one whose start failed ({@link abandonRun}) takes a new place at the end.
+ */
+export async function appendToChain(pool: Pool, orderId: string, workflowId: string): Promise<string | undefined> {
+  const connection = await pool.getConnection();
+  try {
+    for (;;) {
+      try {
+        await connection.beginTransaction();
+        const [chain] = await connection.query<RowDataPacket[]>(
+          'SELECT last_workflow_id FROM notification_chain WHERE order_id = ? FOR UPDATE',
+          [orderId],
+        );
+        const [runs] = await connection.query<RowDataPacket[]>(
+          'SELECT predecessor_workflow_id, abandoned FROM notification_runs WHERE workflow_id = ? FOR UPDATE',
+          [workflowId],
+        );
+        const run = runs[0];
+        if (run !== undefined && !run.abandoned) {
+          await connection.commit();
+          return run.predecessor_workflow_id === null ? undefined : String(run.predecessor_workflow_id);
+        }
+        const end = chain[0] === undefined ? undefined : String(chain[0].last_workflow_id);
+        // An abandoned notification still at the end keeps its place behind the one it followed.
+        const predecessor =
+          end !== workflowId
+            ? end
+            : run?.predecessor_workflow_id == null
+              ? undefined
+              : String(run.predecessor_workflow_id);
+        await connection.query(
+          `INSERT INTO notification_runs (workflow_id, predecessor_workflow_id) VALUES (?, ?)
+           ON DUPLICATE KEY UPDATE predecessor_workflow_id = VALUES(predecessor_workflow_id), abandoned = FALSE,
+             settled_at = NULL, created_at = CURRENT_TIMESTAMP(6)`,
+          [workflowId, predecessor ?? null],
+        );
+        await connection.query(
+          `INSERT INTO notification_chain (order_id, last_workflow_id) VALUES (?, ?)
+           ON DUPLICATE KEY UPDATE last_workflow_id = VALUES(last_workflow_id)`,
+          [orderId, workflowId],
+        );
+        await connection.commit();
+        return predecessor;
+      } catch (error) {
+        await connection.rollback();
+        if (!collided(error)) throw error;
+      }
+    }
+  } finally {
+    connection.release();
+  }
+}
+
+/**
+ * Marks a notification whose workflow could not be started as abandoned (settled, so nobody waits for it) and
+ * returns the notifications that wait for it, to be woken. Submitting it again appends it anew.
+ */
+export async function abandonRun(pool: Pool, workflowId: string): Promise<string[]> {
+  await pool.execute(
+    'UPDATE notification_runs SET abandoned = TRUE, settled_at = COALESCE(settled_at, CURRENT_TIMESTAMP(6)) WHERE workflow_id = ?',
+    [workflowId],
+  );
+  return successorsOf(pool, workflowId);
+}
+
+/** What `notification_runs` knows of a notification: settled or not, and how long ago it was submitted. */
+export async function runState(
+  pool: Pool,
+  workflowId: string,
+): Promise<{ settled: boolean; ageS: number } | undefined> {
+  const [rows] = await pool.execute<RowDataPacket[]>(
+    'SELECT settled_at IS NOT NULL AS settled, TIMESTAMPDIFF(SECOND, created_at, CURRENT_TIMESTAMP(6)) AS age_s FROM notification_runs WHERE workflow_id = ?',
+    [workflowId],
+  );
+  return rows[0] === undefined ? undefined : { settled: Number(rows[0].settled) === 1, ageS: Number(rows[0].age_s) };
+}
+
+/** Marks a notification settled and returns the notifications that wait for it. */
+export async function settleRun(pool: Pool, workflowId: string): Promise<string[]> {
+  await pool.execute(
+    'UPDATE notification_runs SET settled_at = COALESCE(settled_at, CURRENT_TIMESTAMP(6)) WHERE workflow_id = ?',
+    [workflowId],
+  );
+  return successorsOf(pool, workflowId);
+}
+
+async function successorsOf(pool: Pool, workflowId: string): Promise<string[]> {
+  const [rows] = await pool.execute<RowDataPacket[]>(
+    'SELECT workflow_id FROM notification_runs WHERE predecessor_workflow_id = ?',
+    [workflowId],
+  );
+  return rows.map((row) => String(row.workflow_id));
+}

@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sample } from '../../scripts/sample-data.js';
+import { deliveriesOf } from '../support/expectations.js';
+import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
+import { orderly } from '../support/orderly-cli.js';
+import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
+import { until } from '../support/until.js';
+import { type WebhookReceiver, startWebhookReceiver } from '../support/webhook-receiver.js';
+
+let smtp: FaultySmtp;
+let receiver: WebhookReceiver;
+const smtpPort = 2528;
+// Up before the pipeline (hooks run in order): the email worker checks its SMTP server when it starts.
+beforeAll(async () => {
+  smtp = await startFaultySmtp(smtpPort);
+  receiver = await startWebhookReceiver();
+});
+const pipeline = usePipeline({ SMTP_PORT: String(smtpPort) });
+afterAll(async () => {
+  await smtp.close();
+  await receiver.close();
+});
+
+const stateOf = async (eventId: string) => (await deliveriesOf(pipeline.pool, [eventId]))[0]?.state;
+const settledAs = (eventId: string, state: string) =>
+  until(`event ${eventId} to be ${state}`, async () => ((await stateOf(eventId)) === state ? true : undefined));
+
+async function deadLetterOf(eventId: string): Promise<{ id: string; status: string }> {
+  return until(`a dead letter for event ${eventId}`, async () => {
+    const [rows] = await pipeline.pool.query<RowDataPacket[]>(
+      'SELECT id, status FROM dead_letters WHERE event_id = ?',
+      [eventId],
+    );
+    return rows[0] === undefined ? undefined : { id: String(rows[0].id), status: String(rows[0].status) };
+  });
+}
+
+const deadLetterStatus = async (id: string) =>
+  String(
+    (await pipeline.pool.query<RowDataPacket[]>('SELECT status FROM dead_letters WHERE id = ?', [id]))[0][0]!.status,
+  );
+
+/**
+ * An operator redrives while the fault is still there (the rerun is really attempted and refused again: the dead
+ * letter opens again), then fixes the fault and redrives again: exactly one more send, accepted, and the order's next
+ * event follows. `sends` counts what reached the receiver for the event; `fix` ends the fault.
+ */
+async function redriveStory({
+  eventId,
+  nextEvent,
+  sends,
+  accepted,
+  fix,
+}: {
+  eventId: string;
+  nextEvent: () => Promise<string>;
+  sends: () => number;
+  accepted: (eventId: string) => number;
+  fix: () => void;
+}): Promise<void> {
+  await settledAs(eventId, 'dead_lettered');
+  const deadLetter = await deadLetterOf(eventId);
+  expect(sends()).toBe(1);
+
+  const refusedAgain = await orderly('dlq', 'redrive', deadLetter.id);
+  expect(refusedAgain).toMatchObject({ code: 0, stderr: '' });
+  await until('the redrive to be attempted and refused again', async () =>
+    sends() === 2 && (await deadLetterStatus(deadLetter.id)) === 'open' ? true : undefined,
+  );
+
+  fix();
+  const redriven = await orderly('dlq', 'redrive', deadLetter.id);
+  expect(redriven).toMatchObject({ code: 0, stderr: '' });
+  await settledAs(eventId, 'delivered');
+  const next = await nextEvent();
+  await settledAs(next, 'delivered');
+  await sleep(2_000); // a late copy would show up by now
+  expect(sends()).toBe(3);
+  expect(accepted(eventId)).toBe(1);
+  expect(accepted(next)).toBe(1);
+  expect(await deadLetterStatus(deadLetter.id)).toBe('redriven');
+}
+
+describe('redrive: a rerun is really attempted again, every time an operator asks', () => {
+  it('webhook: refused, redriven and refused again, fixed, redriven: exactly one accepted POST, then the next event', async () => {
+    const customerId = await sample.customer(pipeline.pool, `Redrive ${randomUUID()}`);
+    const user = await sample.user(pipeline.pool, customerId, 'Integration', null);
+    const endpoint = await sample.webhookEndpoint(pipeline.pool, customerId, receiver.url);
+    await sample.subscription(pipeline.pool, user.id, { endpointId: endpoint.id });
+    const orderId = await sample.order(pipeline.pool, customerId);
+    receiver.reply = () => ({ status: 400 });
+    const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'failure' });
+    const about = (id: string) =>
+      receiver.received.filter((r) => (JSON.parse(r.body) as { data: { eventId: string } }).data.eventId === id);
+
+    await redriveStory({
+      eventId,
+      nextEvent: () => sample.event(pipeline.pool, { orderId, customerId, status: 'success' }),
+      sends: () => about(eventId).length,
+      accepted: (id) => about(id).filter((r) => r.answered === 204).length,
+      fix: () => (receiver.reply = () => ({ status: 204 })),
+    });
+  });
+
+  it('email: refused, redriven and refused again, fixed, redriven: exactly one mail, then the next event', async () => {
+    const { customerId, orderId } = await subscribedCustomer(pipeline.pool);
+    const marker = `REJECT-${randomUUID()}`;
+    smtp.rejectMarker = marker;
+    const eventId = await sample.event(pipeline.pool, { orderId, customerId, status: 'failure', errorDesc: marker });
+    const accepted = (id: string) => smtp.received.filter((m) => m.eventId === id).length;
+    await redriveStory({
+      eventId,
+      nextEvent: () => sample.event(pipeline.pool, { orderId, customerId, status: 'success' }),
+      sends: () => smtp.refused.filter((m) => m.eventId === eventId).length + accepted(eventId),
+      accepted,
+      fix: () => (smtp.rejectMarker = undefined),
+    });
+    expect(smtp.refused.filter((m) => m.eventId === eventId)).toHaveLength(2);
+  });
+});
