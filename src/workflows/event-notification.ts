@@ -1,4 +1,4 @@
-import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { NotificationAttempt } from '../activities/first-attempt.js';
 import { type OrderEvent, classify } from '../domain.js';
 import { predecessorSettledSignal } from './messages.js';
@@ -28,10 +28,22 @@ const legacyOrderRecheckInterval = '1 minute';
  * audience, ledger, first attempts, wake the next one) is one local activity. What fails in a way that may pass
  * is retried durably; what fails for good is dead-lettered. Settled, it wakes the order's next notification.
  */
-export async function eventNotificationWorkflow({
-  event,
-  predecessor,
-}: EventNotificationInput): Promise<NotificationOutcome> {
+export async function eventNotificationWorkflow(input: EventNotificationInput): Promise<NotificationOutcome> {
+  const settled = { byFirstAttempt: false };
+  try {
+    return await notify(input, settled);
+  } finally {
+    // The one place a notification leaves its order's chain however it ends, a cancel through Temporal (the Web UI)
+    // included: non-cancellable, so that the order's next notification is woken even then.
+    if (!settled.byFirstAttempt)
+      await CancellationScope.nonCancellable(() => chain.settleNotification(workflowInfo().workflowId));
+  }
+}
+
+async function notify(
+  { event, predecessor }: EventNotificationInput,
+  settled: { byFirstAttempt: boolean },
+): Promise<NotificationOutcome> {
   const run = new NotificationRun(event, classify(event));
   let predecessorSettled = false;
   setHandler(predecessorSettledSignal, () => void (predecessorSettled = true));
@@ -52,7 +64,6 @@ export async function eventNotificationWorkflow({
       });
     } catch (error) {
       await deadLetter(deadLetterOf(event, failureOf(error)));
-      await chain.settleNotification(workflowId);
       return finish(event, { status: 'dead_lettered', delivered: 0, suppressed: 0, deadLettered: 1 });
     }
     if (attempt.kind === 'attempted') break;
@@ -66,6 +77,7 @@ export async function eventNotificationWorkflow({
       if (predecessorSettled) waitingFor = undefined;
     }
   }
+  settled.byFirstAttempt = attempt.settled;
   if (attempt.settled)
     return finish(event, {
       status: attempt.delivered > 0 ? 'delivered' : 'suppressed',
@@ -89,6 +101,5 @@ export async function eventNotificationWorkflow({
       : run.settleCancelled(earlier),
     ...failed,
   ]);
-  await chain.settleNotification(workflowId);
   return finish(event, outcome);
 }

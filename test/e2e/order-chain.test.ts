@@ -3,10 +3,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
+import { workflowIds } from '../../src/domain.js';
 import { deliveriesOf } from '../support/expectations.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
 import { orderly } from '../support/orderly-cli.js';
-import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
+import { subscribedCustomer, usePipeline, useTemporalClient } from '../support/pipeline.js';
 import { until } from '../support/until.js';
 import { type WebhookReceiver, startWebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -19,6 +20,7 @@ beforeAll(async () => {
   receiver = await startWebhookReceiver();
 });
 const pipeline = usePipeline({ SMTP_PORT: String(smtpPort) });
+const temporal = useTemporalClient();
 afterAll(async () => {
   await smtp.close();
   await receiver.close();
@@ -119,5 +121,36 @@ describe('redrive: a rerun is really attempted again, every time an operator ask
       fix: () => (smtp.rejectMarker = undefined),
     });
     expect(smtp.refused.filter((m) => m.eventId === eventId)).toHaveLength(2);
+  });
+});
+
+describe('the chain settles however a notification ends', () => {
+  it("a cancel through Temporal (the Web UI) wakes the order's next notification at once", async () => {
+    const { customerId, orderId } = await subscribedCustomer(pipeline.pool);
+    smtp.deferUntil = Date.now() + 10 * 60_000;
+    try {
+      const stuck = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+      const handle = temporal.client.workflow.getHandle(workflowIds.notification(stuck));
+      await until('the first notification to retry durably', async () =>
+        ((await handle.describe().catch(() => undefined))?.raw.pendingActivities?.length ?? 0) > 0 ? true : undefined,
+      );
+      const next = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+      await sleep(2_000); // the next one is waiting behind the stuck one by now
+      expect(await stateOf(next)).toBe('pending');
+
+      await handle.cancel();
+      smtp.deferUntil = 0;
+      const cancelledAt = Date.now();
+      await settledAs(stuck, 'cancelled');
+      // Woken by the settle, not by its 30-minute recheck.
+      await until(
+        'the next notification to be delivered',
+        async () => ((await stateOf(next)) === 'delivered' ? true : undefined),
+        30_000,
+      );
+      expect(Date.now() - cancelledAt).toBeLessThan(30_000);
+    } finally {
+      smtp.deferUntil = 0;
+    }
   });
 });
