@@ -28,8 +28,8 @@ export interface FailedEmail {
 }
 
 export type NotificationAttempt =
-  /** The predecessor has not settled yet. */
-  | { kind: 'waiting' }
+  /** The predecessor has not settled yet; look again after `recheckAfterS` when it may never have started. */
+  | { kind: 'waiting'; recheckAfterS?: number }
   /** The customer is on hold (`orderly pause`). */
   | { kind: 'held' }
   | {
@@ -124,11 +124,11 @@ export function createFirstAttemptActivities({
 
   return {
     async attemptNotification(input: AttemptNotificationInput): Promise<NotificationAttempt> {
-      if (
-        input.predecessor !== undefined &&
-        (await chain.predecessorState(input.predecessor, { askTemporal: input.askTemporal ?? false })) === 'running'
-      ) {
-        return { kind: 'waiting' };
+      if (input.predecessor !== undefined) {
+        const predecessor = await chain.predecessorState(input.predecessor, {
+          askTemporal: input.askTemporal ?? false,
+        });
+        if (predecessor.state === 'running') return { kind: 'waiting', recheckAfterS: predecessor.recheckAfterS };
       }
       const audience = await preferences.findAudience(input.event);
       if (audience.held && input.send) return { kind: 'held' };

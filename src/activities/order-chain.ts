@@ -6,9 +6,12 @@ import { pendingEventsQuery } from '../workflows/messages.js';
 
 /**
  * A notification submitted this long ago whose workflow Temporal does not know was never started (its submitter
- * died first) or is gone from retention: nothing to wait for.
+ * died between the append and the start) or is gone from retention: nothing to wait for. A start takes milliseconds.
  */
-const neverStartedAfterS = 60;
+export const neverStartedAfterS = 30;
+
+/** Whether a notification's predecessor has settled; a young one Temporal does not know yet is looked at again soon. */
+export type PredecessorState = { state: 'settled' } | { state: 'running'; recheckAfterS?: number };
 
 /**
  * The order of an order's notifications: whether the previous one has settled, and, when one settles, waking
@@ -16,30 +19,32 @@ const neverStartedAfterS = 60;
  * from before the table, or one that may have been terminated without settling).
  */
 export function createOrderChainActivities({ pool, client }: { pool: Pool; client: Client }) {
-  async function temporalState(workflowId: string, ageS: number | undefined): Promise<'settled' | 'running'> {
+  async function temporalState(workflowId: string, ageS: number | undefined): Promise<PredecessorState> {
+    const settled = { state: 'settled' } as const;
+    const running = { state: 'running' } as const;
     try {
       const handle = client.workflow.getHandle(workflowId);
       const { status } = await handle.describe();
-      if (status.name !== 'RUNNING') return 'settled';
+      if (status.name !== 'RUNNING') return settled;
       // An order workflow of the previous design (until they are drained): busy while its queue holds events.
       if (workflowId.startsWith('order:'))
-        return (await handle.query(pendingEventsQuery)).length > 0 ? 'running' : 'settled';
-      return 'running';
+        return (await handle.query(pendingEventsQuery)).length > 0 ? running : settled;
+      return running;
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
-      return ageS !== undefined && ageS < neverStartedAfterS ? 'running' : 'settled';
+      // Not started (yet): a phantom once it is old enough, so look again then rather than at the usual recheck.
+      return ageS !== undefined && ageS < neverStartedAfterS
+        ? { state: 'running', recheckAfterS: neverStartedAfterS - ageS + 1 }
+        : settled;
     }
   }
 
   return {
     /** `askTemporal`: also when MySQL says it has not settled (a recheck, in case it was terminated). */
-    async predecessorState(
-      workflowId: string,
-      { askTemporal }: { askTemporal: boolean },
-    ): Promise<'settled' | 'running'> {
+    async predecessorState(workflowId: string, { askTemporal }: { askTemporal: boolean }): Promise<PredecessorState> {
       const run = await runState(pool, workflowId);
-      if (run?.settled) return 'settled';
-      if (run !== undefined && !askTemporal) return 'running';
+      if (run?.settled) return { state: 'settled' };
+      if (run !== undefined && !askTemporal) return { state: 'running' };
       return temporalState(workflowId, run?.ageS);
     },
 

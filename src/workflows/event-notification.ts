@@ -19,6 +19,11 @@ export interface EventNotificationInput {
  * order workflows, which never send that signal, are looked at every minute.
  */
 const predecessorRecheckInterval = '30 minutes';
+/**
+ * The first look comes sooner: a predecessor whose submitter died between its append and its start never settles,
+ * and Temporal says so once it is older than a start could take (neverStartedAfterS).
+ */
+const firstPredecessorRecheckInterval = '35 seconds';
 const legacyOrderRecheckInterval = '1 minute';
 
 /**
@@ -72,7 +77,7 @@ async function notify(
       await run.waitWhileHeld();
     } else {
       // A timed-out wait asks Temporal too: a predecessor terminated by an operator never settles.
-      const interval = waitingFor?.startsWith('order:') ? legacyOrderRecheckInterval : predecessorRecheckInterval;
+      const interval = recheckInterval(waitingFor, attempt.recheckAfterS, { lookedBefore: askTemporal });
       askTemporal = !(await condition(() => predecessorSettled, interval));
       if (predecessorSettled) waitingFor = undefined;
     }
@@ -102,4 +107,15 @@ async function notify(
     ...failed,
   ]);
   return finish(event, outcome);
+}
+
+/** How long a waiting notification waits before it looks at its predecessor again. */
+function recheckInterval(
+  predecessor: string | undefined,
+  recheckAfterS: number | undefined,
+  { lookedBefore }: { lookedBefore: boolean },
+): string | number {
+  if (predecessor?.startsWith('order:')) return legacyOrderRecheckInterval;
+  if (recheckAfterS !== undefined) return recheckAfterS * 1000;
+  return lookedBefore ? predecessorRecheckInterval : firstPredecessorRecheckInterval;
 }
