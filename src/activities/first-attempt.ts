@@ -45,7 +45,7 @@ export type NotificationAttempt =
       providers?: ChannelProviders;
     };
 
-/** How long a first attempt keeps trying to record a mail it sent, within its local activity's 30 s. */
+/** How long a first attempt keeps trying to record a mail it sent (well within its local activity's timeout). */
 const recordForMs = 20_000;
 
 /** Retries a ledger write (the database restarting) with backoff for up to {@link recordForMs}, then gives up. */

@@ -19,7 +19,8 @@ export function createSmtpTransport(config: Config): Transporter<SMTPPool.SentMe
     maxConnections: config.SMTP_POOL_SIZE,
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
-    socketTimeout: 20_000,
+    // A server may take its time to answer DATA (RFC 5321 allows 10 minutes); the activities' timeouts are longer.
+    socketTimeout: 60_000,
   });
 }
 

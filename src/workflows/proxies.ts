@@ -67,11 +67,18 @@ export const chain = proxyLocalActivities<ReturnType<typeof createOrderChainActi
 });
 
 /**
+ * How long one send may take before its activity is given up and tried again, which for email (no idempotency key)
+ * may mean a second copy: longer than the SMTP transport's socket timeout (60 s), so that a slow server (greylisting
+ * servers answer DATA late on purpose) ends the send with its answer or the transport's error, never the SDK's.
+ */
+const sendTimeout = '2 minutes';
+
+/**
  * A notification's happy path (wait for the predecessor, audience, ledger, every email's first attempt) in one
  * local activity: one workflow task, no history events of its own. Retried like the database it mostly talks to.
  */
 export const firstAttempt = proxyLocalActivities<ReturnType<typeof createFirstAttemptActivities>>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: sendTimeout,
   retry: databasePolicy,
 });
 
@@ -89,7 +96,7 @@ export const emailFirstAttempt = proxyLocalActivities<ReturnType<typeof createEm
 /** Sends run on the email task queue, on their own workers, so SMTP capacity scales apart from workflows. */
 export const email = proxyActivities<ReturnType<typeof createEmailActivities>>({
   taskQueue: taskQueues.email,
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: sendTimeout,
   retry: sendPolicy,
   // A cancelled notification waits for a send already in flight, so the ledger says what really happened.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,

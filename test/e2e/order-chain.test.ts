@@ -154,3 +154,26 @@ describe('the chain settles however a notification ends', () => {
     }
   });
 });
+
+describe('a slow SMTP server', () => {
+  it("answering DATA after 35 s gets each mail exactly once, and the order's next one after it", async () => {
+    const { customerId, orderId } = await subscribedCustomer(pipeline.pool);
+    smtp.acceptDelayMs = 35_000;
+    try {
+      const first = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+      const second = await sample.event(pipeline.pool, { orderId, customerId, status: 'failure' });
+      await until('the first mail to be accepted', () => Promise.resolve(accepted(first) > 0 || undefined), 60_000);
+      smtp.acceptDelayMs = 0;
+      await settledAs(second, 'delivered');
+      await sleep(5_000); // a second copy of either would be on its way by now
+      expect([accepted(first), accepted(second)]).toEqual([1, 1]);
+      expect(await stateOf(first)).toBe('delivered');
+    } finally {
+      smtp.acceptDelayMs = 0;
+    }
+
+    function accepted(eventId: string): number {
+      return smtp.received.filter((m) => m.eventId === eventId).length;
+    }
+  }, 150_000);
+});

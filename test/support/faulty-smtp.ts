@@ -19,6 +19,8 @@ export interface FaultySmtp {
   deferUntil: number;
   /** How long that 451 takes to come: a send in flight for a while, as over a slow link. */
   deferReplyMs: number;
+  /** How long the 250 after DATA takes: a slow (greylisting, overloaded) server. */
+  acceptDelayMs: number;
   /** Messages whose body contains this marker are refused with 554 (permanent). */
   rejectMarker: string | undefined;
   /** The messages refused for the marker, by the event they name: sends that were made and answered 554. */
@@ -67,6 +69,7 @@ export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
     received: [] as ReceivedMessage[],
     deferUntil: 0,
     deferReplyMs: 0,
+    acceptDelayMs: 0,
     rejectMarker: undefined as string | undefined,
     refused: [] as { eventId: string | undefined }[],
   };
@@ -96,14 +99,20 @@ export async function startFaultySmtp(port = 0): Promise<FaultySmtp> {
             state.refused.push({ eventId });
             return callback(smtpError(554, '5.7.1 Message rejected by policy'));
           }
-          state.received.push({
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw,
-            eventId,
-            startedAt: sendStarted.of(session),
-            acceptedAt: preciseNow(),
-          });
-          callback();
+          const startedAt = sendStarted.of(session);
+          // Taken once the 250 goes out, even if the client stopped waiting: a slow server may still deliver.
+          const accept = () => {
+            state.received.push({
+              to: session.envelope.rcptTo.map((r) => r.address),
+              raw,
+              eventId,
+              startedAt,
+              acceptedAt: preciseNow(),
+            });
+            callback();
+          };
+          if (state.acceptDelayMs > 0) setTimeout(accept, state.acceptDelayMs);
+          else accept();
         });
       },
     });
