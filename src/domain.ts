@@ -52,48 +52,6 @@ export function notificationRunKey(event: Pick<OrderEvent, 'eventId' | 'notifica
   return event.rerun === undefined ? notificationKey(event) : `${notificationKey(event)}#${event.rerun}`;
 }
 
-/**
- * An event queued in its order's workflow and carried over continue-as-new by reference, not in full: re-read
- * from `order_events` when its turn comes. Keeps the carried queue small however many events wait.
- */
-export interface QueuedEventRef {
-  ref: true;
-  eventId: string;
-  notificationId?: string;
-  rerun?: string;
-  orderId: string;
-  customerId: string;
-  /** The status this notification is about (a later status change is a notification of its own). */
-  status: OrderEvent['status'];
-}
-
-export type QueuedEvent = OrderEvent | QueuedEventRef;
-
-export const isEventRef = (event: QueuedEvent): event is QueuedEventRef => 'ref' in event;
-
-/**
- * What an order workflow carries over continue-as-new: whole events while their JSON fits `budgetBytes`, then
- * references. Events that are not rows of `order_events` (direct notifications, event id 0) stay whole.
- */
-export function compactQueue(queue: QueuedEvent[], budgetBytes: number): QueuedEvent[] {
-  let used = 0;
-  return queue.map((event) => {
-    if (isEventRef(event)) return event;
-    used += JSON.stringify(event).length;
-    if (used <= budgetBytes || event.eventId === '0') return event;
-    const { eventId, notificationId, rerun, orderId, customerId, status } = event;
-    return {
-      ref: true,
-      eventId,
-      orderId,
-      customerId,
-      status,
-      ...(notificationId === undefined ? {} : { notificationId }),
-      ...(rerun === undefined ? {} : { rerun }),
-    };
-  });
-}
-
 export const templateIds = ['order-event-succeeded', 'order-event-failed'] as const;
 export type TemplateId = (typeof templateIds)[number];
 
@@ -145,7 +103,6 @@ export const permanentErrors = {
   unknownOrder: 'UnknownOrder',
   unknownCustomer: 'UnknownCustomer',
   customerMismatch: 'CustomerMismatch',
-  unknownEvent: 'UnknownEvent',
   unknownTemplate: 'UnknownTemplate',
   invalidRecipient: 'InvalidRecipient',
   smtpRejected: 'SmtpPermanentFailure',
@@ -193,7 +150,6 @@ export const signalNames = {
 } as const;
 
 export const workflowIds = {
-  order: (orderId: string) => `order:${orderId}`,
   notification: (notificationId: string) => `notification:${notificationId}`,
   deadLetters: 'dead-letters',
   webhookEndpoint: (endpointId: string) => `webhook-endpoint:${endpointId}`,

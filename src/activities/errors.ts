@@ -53,14 +53,6 @@ export class CustomerMismatch extends NonRetriableActivityError {
   }
 }
 
-/** A queued event carried by reference is gone from `order_events`. */
-export class UnknownEvent extends NonRetriableActivityError {
-  constructor(eventId: string) {
-    super(`event ${eventId} is no longer in order_events`, { type: permanentErrors.unknownEvent });
-    this.name = 'UnknownEvent';
-  }
-}
-
 export class InvalidRecipient extends NonRetriableActivityError {
   constructor(userId: string, address: string | null) {
     super(`user ${userId} has no valid email address (${JSON.stringify(address)})`, {

@@ -2,7 +2,6 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import { settleAndWake } from '../order-chain/settle.js';
 import { runState } from '../order-chain/store.js';
-import { pendingEventsQuery } from '../workflows/messages.js';
 
 /**
  * A notification submitted this long ago whose workflow Temporal does not know was never started (its submitter
@@ -16,20 +15,14 @@ export type PredecessorState = { state: 'settled' } | { state: 'running'; rechec
 /**
  * The order of an order's notifications: whether the previous one has settled, and, when one settles, waking
  * the ones that wait for it. `notification_runs` answers first; Temporal only when MySQL cannot (a predecessor
- * from before the table, or one that may have been terminated without settling).
+ * that may have been terminated without settling, or never started).
  */
 export function createOrderChainActivities({ pool, client }: { pool: Pool; client: Client }) {
   async function temporalState(workflowId: string, ageS: number | undefined): Promise<PredecessorState> {
     const settled = { state: 'settled' } as const;
-    const running = { state: 'running' } as const;
     try {
-      const handle = client.workflow.getHandle(workflowId);
-      const { status } = await handle.describe();
-      if (status.name !== 'RUNNING') return settled;
-      // An order workflow of the previous design (until they are drained): busy while its queue holds events.
-      if (workflowId.startsWith('order:'))
-        return (await handle.query(pendingEventsQuery)).length > 0 ? running : settled;
-      return running;
+      const { status } = await client.workflow.getHandle(workflowId).describe();
+      return status.name === 'RUNNING' ? { state: 'running' } : settled;
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
       // Not started (yet): a phantom once it is old enough, so look again then rather than at the usual recheck.

@@ -1,15 +1,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { loadOrderEvent } from '../db/order-events.js';
-import {
-  type Channel,
-  type EndpointPolicy,
-  type OrderEvent,
-  type QueuedEventRef,
-  type Recipient,
-  type Suppression,
-} from '../domain.js';
+import { type Channel, type EndpointPolicy, type OrderEvent, type Recipient, type Suppression } from '../domain.js';
 import type { OptOutSource } from '../operations/recipient-opt-outs.js';
-import { CustomerMismatch, UnknownCustomer, UnknownEvent, UnknownOrder, toFailure } from './errors.js';
+import { CustomerMismatch, UnknownCustomer, UnknownOrder, toFailure } from './errors.js';
 
 export interface AudienceOfEvent {
   recipients: Recipient[];
@@ -114,18 +106,6 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
       ]);
       const audience = decideAudience(event, rows, webhookDefaults, optOuts, bounced);
       return holds.length > 0 ? { ...audience, held: true } : audience;
-    },
-
-    /** A queued event carried by reference (see compactQueue), whole again from its `order_events` row. */
-    async loadQueuedEvent(ref: QueuedEventRef): Promise<OrderEvent> {
-      const event = await loadOrderEvent(pool, ref.eventId);
-      if (event === undefined) throw toFailure(new UnknownEvent(ref.eventId));
-      return {
-        ...event,
-        status: ref.status,
-        notificationId: ref.notificationId ?? ref.eventId,
-        ...(ref.rerun === undefined ? {} : { rerun: ref.rerun }),
-      };
     },
   };
 }

@@ -18,8 +18,7 @@ export async function submitOrderEvent(
   event: OrderEvent,
 ): Promise<{ workflowId: string; started: boolean }> {
   const workflowId = workflowIds.notification(notificationRunKey(event));
-  // An order's first notification since the per-event design waits for the previous design's order workflow.
-  const predecessor = (await appendToChain(pool, event.orderId, workflowId)) ?? workflowIds.order(event.orderId);
+  const predecessor = await appendToChain(pool, event.orderId, workflowId);
   try {
     await client.workflow.start('eventNotificationWorkflow', {
       workflowId,

@@ -15,8 +15,7 @@ export interface EventNotificationInput {
 /**
  * A notification waiting for its predecessor looks again this often, in case the settled signal never comes (the
  * predecessor was terminated by hand). Long on purpose: in a burst, thousands wait at once, and each look is a
- * workflow task; a short interval made them crowd out the notifications that could go. The previous design's
- * order workflows, which never send that signal, are looked at every minute.
+ * workflow task; a short interval made them crowd out the notifications that could go.
  */
 const predecessorRecheckInterval = '30 minutes';
 /**
@@ -24,7 +23,6 @@ const predecessorRecheckInterval = '30 minutes';
  * and Temporal says so once it is older than a start could take (neverStartedAfterS).
  */
 const firstPredecessorRecheckInterval = '35 seconds';
-const legacyOrderRecheckInterval = '1 minute';
 
 /**
  * One notification (id `notification:<eventId>`, or `notification:<eventId>@<binlog position>` for a status
@@ -115,7 +113,6 @@ function recheckInterval(
   recheckAfterS: number | undefined,
   { lookedBefore }: { lookedBefore: boolean },
 ): string | number {
-  if (predecessor?.startsWith('order:')) return legacyOrderRecheckInterval;
   if (recheckAfterS !== undefined) return recheckAfterS * 1000;
   return lookedBefore ? predecessorRecheckInterval : firstPredecessorRecheckInterval;
 }

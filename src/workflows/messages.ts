@@ -7,7 +7,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { type DeadLetter, type EndpointPolicy, type OrderEvent, type TemplateId, signalNames } from '../domain.js';
 import type { CircuitState } from '../webhook-policy.js';
 
-// The notification workflows (`eventNotificationWorkflow`, and the previous design's `notificationWorkflow`).
+// The notification workflow (`eventNotificationWorkflow`).
 
 /** An operator stops the notification (`orderly cancel`): what is not delivered yet is recorded as cancelled. */
 export const cancelNotificationSignal = defineSignal<[{ reason: string }]>('cancelNotification');
@@ -18,13 +18,6 @@ export const resumeSignal = defineSignal('resume');
 
 /** The order's previous notification is delivered, suppressed, cancelled or dead-lettered: go. */
 export const predecessorSettledSignal = defineSignal(signalNames.predecessorSettled);
-
-// The previous design's per-order workflow (`orderWorkflow`).
-
-/** An event for the order's queue. */
-export const orderEventSignal = defineSignal<[OrderEvent]>('orderEvent');
-/** The notification run keys still queued: the order workflow is busy while there are any. */
-export const pendingEventsQuery = defineQuery<string[]>('pendingEvents');
 
 // The dead-letter workflow (`deadLettersWorkflow`, id `dead-letters`).
 

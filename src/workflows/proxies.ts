@@ -23,7 +23,6 @@ export const databasePolicy: RetryPolicy = {
     permanentErrors.unknownOrder,
     permanentErrors.unknownCustomer,
     permanentErrors.customerMismatch,
-    permanentErrors.unknownEvent,
   ],
 };
 
@@ -80,17 +79,6 @@ const sendTimeout = '2 minutes';
 export const firstAttempt = proxyLocalActivities<ReturnType<typeof createFirstAttemptActivities>>({
   startToCloseTimeout: sendTimeout,
   retry: databasePolicy,
-});
-
-/**
- * The first attempt of a send runs as a local activity in the workflow worker: on the happy path a whole
- * notification is one workflow task, with no activity task and no history events of its own. A send that
- * fails in a way that may pass goes on as `email` (below), with durable retries that operators can see.
- */
-export const emailFirstAttempt = proxyLocalActivities<ReturnType<typeof createEmailActivities>>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 1 },
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 /** Sends run on the email task queue, on their own workers, so SMTP capacity scales apart from workflows. */

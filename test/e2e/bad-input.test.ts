@@ -4,54 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
 import { deliveriesOf } from '../support/expectations.js';
 import { listMail, mailTo, waitForMail } from '../support/mail-sink.js';
-import { taskQueues, workflowIds } from '../../src/domain.js';
-import { orderWorkflow } from '../../src/workflows/order.js';
-import { subscribedCustomer, usePipeline, useTemporalClient } from '../support/pipeline.js';
-import { insertEventUnseenByCdc } from '../support/unseen-event.js';
+import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
 import { until } from '../support/until.js';
 
 describe('pipeline: bad and unusual input through the real path', () => {
   const pipeline = usePipeline();
-  const temporal = useTemporalClient();
-
-  it('previous design: an order workflow dead-letters a queued reference to an event that is gone, and goes on to its next event', async () => {
-    // Order workflows stay registered until drained. A long queue continues as new with most events by reference, re-read in their turn. Here an order run
-    // starts with such a queue: a row deleted meanwhile, then one that exists (written unseen by the CDC).
-    const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);
-    const gone = String(9_000_000_000 + Math.floor(Math.random() * 1_000_000));
-    const next = await insertEventUnseenByCdc(orderId, customerId);
-    const order = await temporal.client.workflow.start(orderWorkflow, {
-      taskQueue: taskQueues.workflows,
-      workflowId: workflowIds.order(orderId),
-      args: [
-        {
-          orderId,
-          pending: [gone, next].map((eventId) => ({
-            ref: true as const,
-            eventId,
-            orderId,
-            customerId,
-            status: 'success' as const,
-          })),
-        },
-      ],
-    });
-
-    const [deadLetter] = await until('the dead letter', async () => {
-      const [rows] = await pipeline.pool.query<RowDataPacket[]>(
-        'SELECT error_type, message FROM dead_letters WHERE event_id = ?',
-        [gone],
-      );
-      return rows.length > 0 ? rows : undefined;
-    });
-    expect(deadLetter).toMatchObject({
-      error_type: 'UnknownEvent',
-      message: `event ${gone} is no longer in order_events`,
-    });
-    const mails = await waitForMail((all) => mailTo(all, user.email!), 1);
-    expect(mails.map((m) => m.subject)).toEqual([`Event ${next} processed successfully`]);
-    expect((await order.describe()).status.name).toBe('RUNNING');
-  });
 
   it('skips deletes and updates that keep the status, and notifies an update that changes it', async () => {
     const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);

@@ -61,8 +61,8 @@ const mutants: Mutant[] = [
   {
     name: 'predecessor wait skipped',
     file: 'src/activities/first-attempt.ts',
-    replace: 'input.predecessor !== undefined &&',
-    with: 'false &&',
+    replace: 'if (input.predecessor !== undefined) {',
+    with: "if (input.predecessor === 'never waited for') {",
     caughtBy: faultScenario('kill -9 workflow worker'),
   },
   {

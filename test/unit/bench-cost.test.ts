@@ -7,11 +7,11 @@ const fixture = (name: string) =>
 
 describe("costOf (the benchmark's per-event Temporal cost)", () => {
   it('counts workflow tasks, events and billable actions of a saved notification history', () => {
-    // Started; task 1: 2 markers (one action), 2 activities; task 2: a marker; task 3: a marker and an upsert.
-    expect(costOf(fixture('notification-two-recipients.json'))).toEqual({
-      workflowTasks: 3,
-      historyEvents: 22,
-      actions: 7,
+    // Started; task 1: a marker (one action) and an activity; task 2: two markers (one action) and an upsert.
+    expect(costOf(fixture('event-notification-retried-durably.json'))).toEqual({
+      workflowTasks: 2,
+      historyEvents: 15,
+      actions: 5,
     });
   });
 
