@@ -1,11 +1,23 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, versions } from '../stack/paths.js';
 
-/** What a result was measured on: the machine and the versions of the stack's parts. */
+/** The commit a result was measured on, marked `-dirty` when the checkout had uncommitted changes. */
+export function measuredCommit(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
+  try {
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? '-dirty' : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+/** What a result was measured on: the code, the machine and the versions of the stack's parts. */
 export function measuredOn() {
   return {
+    commit: measuredCommit(),
     machine: {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model,

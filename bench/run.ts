@@ -392,6 +392,7 @@ async function main(): Promise<void> {
   const result = {
     when: new Date().toISOString(),
     profile: activeProfile,
+    commit: measuredOn().commit,
     machine: measuredOn().machine,
     versions: {
       ...measuredOn().versions,

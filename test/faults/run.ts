@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import type { Pool } from 'mysql2/promise';
 import { recoveredAfterS } from '../../bench/analysis.js';
+import { measuredCommit } from '../../bench/results-file.js';
 import { emailCopies, ledgerEvidence, smsCopies, webhookCopies } from '../../bench/evidence.js';
 import { createLoadFixture, eventsSince, insertAtRate, insertEvents, maxEventId } from '../../bench/load.js';
 import {
@@ -446,7 +447,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(options.results), { recursive: true });
   writeFileSync(
     options.results,
-    `${JSON.stringify({ when: new Date().toISOString(), rate, seconds, faultAt, results }, null, 2)}\n`,
+    `${JSON.stringify({ when: new Date().toISOString(), commit: measuredCommit(), profile: stack.profile, rate, seconds, faultAt, results }, null, 2)}\n`,
   );
   if (results.some((r) => !r.passed)) process.exitCode = 1;
 }

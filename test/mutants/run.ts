@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { stackUp } from '../../stack/lifecycle.js';
 import { repoRoot, stackDirs } from '../../stack/paths.js';
-import { writeResultTo } from '../../bench/results-file.js';
+import { measuredCommit, writeResultTo } from '../../bench/results-file.js';
 
 /** A command run in the scratch copy; it passes when it exits 0. */
 interface Check {
@@ -166,7 +166,12 @@ async function main(): Promise<void> {
   console.log('\nMutation check');
   console.table(outcomes.map(({ name, check, verdict }) => ({ mutant: name, check, verdict })));
   const failed = outcomes.filter((o) => o.verdict === 'SURVIVED' || o.verdict === 'FAILS UNCHANGED');
-  writeResultTo(options.results, { when: new Date().toISOString(), outcomes, failed: failed.length > 0 });
+  writeResultTo(options.results, {
+    when: new Date().toISOString(),
+    commit: measuredCommit(),
+    outcomes,
+    failed: failed.length > 0,
+  });
   console.log(`results: ${options.results}`);
   if (failed.length > 0) {
     console.error(`test:mutants: ${failed.map((o) => `${o.name} (${o.check}): ${o.verdict}`).join('; ')}`);
