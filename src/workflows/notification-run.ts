@@ -41,8 +41,12 @@ export interface NotificationOutcome {
 
 type DeliveryResult = ChannelDeliveryResult;
 
-/** A held notification looks again this often, in case the resume signal never came. */
-const holdRecheckInterval = '1 minute';
+/**
+ * A held notification looks again this often, in case the resume signal never came (`orderly resume` finds held
+ * notifications through visibility, which may lag). Each look is a handful of history events: every minute, a hold
+ * of five days reached Temporal's 51,200-event limit; every 15 minutes it takes years.
+ */
+const holdRecheckInterval = '15 minutes';
 /** How often a webhook delivery asks its endpoint workflow again for a result that has not arrived. */
 const resultReminderInterval = '5 minutes';
 
