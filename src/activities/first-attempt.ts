@@ -11,8 +11,6 @@ export interface AttemptNotificationInput {
   template: TemplateId;
   /** This notification's workflow id: settled here when the first attempts settle everything. */
   workflowId: string;
-  /** The order's previous notification (workflow id): nothing is done until it has settled. */
-  predecessor?: string;
   /** Ask Temporal too whether the predecessor is still running (a recheck after a long wait). */
   askTemporal?: boolean;
   /** False once the notification is cancelled: the audience is recorded, nothing is sent. */
@@ -124,12 +122,9 @@ export function createFirstAttemptActivities({
 
   return {
     async attemptNotification(input: AttemptNotificationInput): Promise<NotificationAttempt> {
-      if (input.predecessor !== undefined) {
-        const predecessor = await chain.predecessorState(input.predecessor, {
-          askTemporal: input.askTemporal ?? false,
-        });
-        if (predecessor.state === 'running') return { kind: 'waiting', recheckAfterS: predecessor.recheckAfterS };
-      }
+      // Nothing is done until the order's previous notification (as the chain records it now) has settled.
+      const predecessor = await chain.predecessorState(input.workflowId, { askTemporal: input.askTemporal ?? false });
+      if (predecessor.state === 'running') return { kind: 'waiting', recheckAfterS: predecessor.recheckAfterS };
       const audience = await preferences.findAudience(input.event);
       if (audience.held && input.send) return { kind: 'held' };
       const toSend = await ledger.recordAudience(input.event, input.template, audience.recipients, audience.suppressed);

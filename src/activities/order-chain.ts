@@ -1,7 +1,7 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import { settleAndWake } from '../order-chain/settle.js';
-import { runState } from '../order-chain/store.js';
+import { predecessorOf } from '../order-chain/store.js';
 
 /**
  * A notification submitted this long ago whose workflow Temporal does not know was never started (its submitter
@@ -18,27 +18,34 @@ export type PredecessorState = { state: 'settled' } | { state: 'running'; rechec
  * that may have been terminated without settling, or never started).
  */
 export function createOrderChainActivities({ pool, client }: { pool: Pool; client: Client }) {
+  /** Temporal's word on a predecessor MySQL has not seen settle. */
   async function temporalState(workflowId: string, ageS: number | undefined): Promise<PredecessorState> {
-    const settled = { state: 'settled' } as const;
     try {
       const { status } = await client.workflow.getHandle(workflowId).describe();
-      return status.name === 'RUNNING' ? { state: 'running' } : settled;
+      // Not running and never settled: terminated by hand. Nothing to wait for.
+      return status.name === 'RUNNING' ? { state: 'running' } : { state: 'settled' };
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
-      // Not started (yet): a phantom once it is old enough, so look again then rather than at the usual recheck.
-      return ageS !== undefined && ageS < neverStartedAfterS
-        ? { state: 'running', recheckAfterS: neverStartedAfterS - ageS + 1 }
-        : settled;
+      // Not started (yet): look again once it is old enough to be called a phantom.
+      if (ageS !== undefined && ageS < neverStartedAfterS)
+        return { state: 'running', recheckAfterS: neverStartedAfterS - ageS + 1 };
+      // A phantom: taken out of the chain, so that this notification now waits for the phantom's predecessor.
+      await settleAndWake({ pool, client }, workflowId, { abandoned: true });
+      return { state: 'running', recheckAfterS: 1 };
     }
   }
 
   return {
-    /** `askTemporal`: also when MySQL says it has not settled (a recheck, in case it was terminated). */
+    /**
+     * Whether the notification `workflowId` may go: whether its predecessor, as its run records it now, has
+     * settled. `askTemporal`: also when MySQL says it has not (a recheck: it may have been terminated, or never
+     * started).
+     */
     async predecessorState(workflowId: string, { askTemporal }: { askTemporal: boolean }): Promise<PredecessorState> {
-      const run = await runState(pool, workflowId);
-      if (run?.settled) return { state: 'settled' };
-      if (run !== undefined && !askTemporal) return { state: 'running' };
-      return temporalState(workflowId, run?.ageS);
+      const predecessor = await predecessorOf(pool, workflowId);
+      if (predecessor === undefined || predecessor.settled) return { state: 'settled' };
+      if (!askTemporal) return { state: 'running' };
+      return temporalState(predecessor.workflowId, predecessor.ageS);
     },
 
     /** Records that a notification has settled and signals the notifications waiting for it. */

@@ -39,10 +39,10 @@ export async function appendToChain(pool: Pool, orderId: string, workflowId: str
               ? undefined
               : String(run.predecessor_workflow_id);
         await connection.query(
-          `INSERT INTO notification_runs (workflow_id, predecessor_workflow_id) VALUES (?, ?)
+          `INSERT INTO notification_runs (workflow_id, order_id, predecessor_workflow_id) VALUES (?, ?, ?)
            ON DUPLICATE KEY UPDATE predecessor_workflow_id = VALUES(predecessor_workflow_id), abandoned = FALSE,
              settled_at = NULL, created_at = CURRENT_TIMESTAMP(6)`,
-          [workflowId, predecessor ?? null],
+          [workflowId, orderId, predecessor ?? null],
         );
         await connection.query(
           `INSERT INTO notification_chain (order_id, last_workflow_id) VALUES (?, ?)
@@ -62,27 +62,76 @@ export async function appendToChain(pool: Pool, orderId: string, workflowId: str
 }
 
 /**
- * Marks a notification whose workflow could not be started as abandoned (settled, so nobody waits for it) and
- * returns the notifications that wait for it, to be woken. Submitting it again appends it anew.
+ * Takes a notification whose workflow was never started out of its order's chain: the notifications that waited
+ * for it now wait for its predecessor (and the chain's end moves back to that one if it was the end), and the run is
+ * marked abandoned. Returns the notifications that waited for it, to be woken so that they look at their new
+ * predecessor. Submitting it again appends it anew, at the end.
  */
 export async function abandonRun(pool: Pool, workflowId: string): Promise<string[]> {
-  await pool.execute(
-    'UPDATE notification_runs SET abandoned = TRUE, settled_at = COALESCE(settled_at, CURRENT_TIMESTAMP(6)) WHERE workflow_id = ?',
-    [workflowId],
-  );
-  return successorsOf(pool, workflowId);
+  const successors = await successorsOf(pool, workflowId);
+  const connection = await pool.getConnection();
+  try {
+    for (;;) {
+      try {
+        await connection.beginTransaction();
+        const [[run]] = await connection.query<RowDataPacket[]>(
+          'SELECT order_id, predecessor_workflow_id FROM notification_runs WHERE workflow_id = ?',
+          [workflowId],
+        );
+        if (run?.order_id != null)
+          await connection.query('SELECT last_workflow_id FROM notification_chain WHERE order_id = ? FOR UPDATE', [
+            run.order_id,
+          ]);
+        const predecessor = (run?.predecessor_workflow_id as string | null | undefined) ?? null;
+        await connection.query(
+          'UPDATE notification_runs SET predecessor_workflow_id = ? WHERE predecessor_workflow_id = ?',
+          [predecessor, workflowId],
+        );
+        await connection.query(
+          'UPDATE notification_runs SET abandoned = TRUE, settled_at = COALESCE(settled_at, CURRENT_TIMESTAMP(6)) WHERE workflow_id = ?',
+          [workflowId],
+        );
+        if (run?.order_id != null)
+          await connection.query(
+            predecessor === null
+              ? 'DELETE FROM notification_chain WHERE order_id = ? AND last_workflow_id = ?'
+              : 'UPDATE notification_chain SET last_workflow_id = ? WHERE order_id = ? AND last_workflow_id = ?',
+            predecessor === null ? [run.order_id, workflowId] : [predecessor, run.order_id, workflowId],
+          );
+        await connection.commit();
+        return successors;
+      } catch (error) {
+        await connection.rollback();
+        if (!collided(error)) throw error;
+      }
+    }
+  } finally {
+    connection.release();
+  }
 }
 
-/** What `notification_runs` knows of a notification: settled or not, and how long ago it was submitted. */
-export async function runState(
+/**
+ * A notification's predecessor as its run records it now (the row, not the workflow's start argument, which a
+ * taken-out phantom makes stale): settled or not, and how long ago it was submitted. `undefined` when it has none.
+ */
+export async function predecessorOf(
   pool: Pool,
   workflowId: string,
-): Promise<{ settled: boolean; ageS: number } | undefined> {
+): Promise<{ workflowId: string; settled: boolean; ageS: number | undefined } | undefined> {
   const [rows] = await pool.execute<RowDataPacket[]>(
-    'SELECT settled_at IS NOT NULL AS settled, TIMESTAMPDIFF(SECOND, created_at, CURRENT_TIMESTAMP(6)) AS age_s FROM notification_runs WHERE workflow_id = ?',
+    `SELECT n.predecessor_workflow_id AS workflow_id, p.settled_at IS NOT NULL AS settled,
+       TIMESTAMPDIFF(SECOND, p.created_at, CURRENT_TIMESTAMP(6)) AS age_s, p.workflow_id IS NOT NULL AS recorded
+     FROM notification_runs n LEFT JOIN notification_runs p ON p.workflow_id = n.predecessor_workflow_id
+     WHERE n.workflow_id = ?`,
     [workflowId],
   );
-  return rows[0] === undefined ? undefined : { settled: Number(rows[0].settled) === 1, ageS: Number(rows[0].age_s) };
+  const row = rows[0];
+  if (row === undefined || row.workflow_id === null) return undefined;
+  return {
+    workflowId: String(row.workflow_id),
+    settled: Number(row.settled) === 1,
+    ageS: Number(row.recorded) === 1 ? Number(row.age_s) : undefined,
+  };
 }
 
 /** Marks a notification settled and returns the notifications that wait for it. */

@@ -8,7 +8,11 @@ import { chain, email, firstAttempt } from './proxies.js';
 
 export interface EventNotificationInput {
   event: OrderEvent;
-  /** The workflow id of the order's previous notification (absent for an order's first): this one sends after it settles. */
+  /**
+   * The workflow id of the order's previous notification when this one was submitted (absent for an order's first),
+   * for the Web UI: the notification waits for its predecessor as its run in MySQL records it, which changes when a
+   * notification never started is taken out of the chain.
+   */
   predecessor?: string;
 }
 
@@ -44,24 +48,25 @@ export async function eventNotificationWorkflow(input: EventNotificationInput): 
 }
 
 async function notify(
-  { event, predecessor }: EventNotificationInput,
+  { event }: EventNotificationInput,
   settled: { byFirstAttempt: boolean },
 ): Promise<NotificationOutcome> {
   const run = new NotificationRun(event, classify(event));
-  let predecessorSettled = false;
-  setHandler(predecessorSettledSignal, () => void (predecessorSettled = true));
+  // Counted, not a flag: a predecessor can change (a phantom taken out of the chain), and a wake-up that arrives
+  // while the activity looks must not be lost.
+  let wakeUps = 0;
+  setHandler(predecessorSettledSignal, () => void wakeUps++);
   const { workflowId } = workflowInfo();
 
-  let waitingFor = predecessor;
   let askTemporal = false;
   let attempt: NotificationAttempt;
   for (;;) {
+    const wakeUpsSeen = wakeUps;
     try {
       attempt = await firstAttempt.attemptNotification({
         event,
         template: run.template,
         workflowId,
-        predecessor: waitingFor,
         askTemporal,
         send: run.cancellation === undefined,
       });
@@ -70,14 +75,11 @@ async function notify(
       return finish(event, { status: 'dead_lettered', delivered: 0, suppressed: 0, deadLettered: 1 });
     }
     if (attempt.kind === 'attempted') break;
-    if (attempt.kind === 'held') {
-      waitingFor = undefined;
-      await run.waitWhileHeld();
-    } else {
+    if (attempt.kind === 'held') await run.waitWhileHeld();
+    else {
       // A timed-out wait asks Temporal too: a predecessor terminated by an operator never settles.
-      const interval = recheckInterval(waitingFor, attempt.recheckAfterS, { lookedBefore: askTemporal });
-      askTemporal = !(await condition(() => predecessorSettled, interval));
-      if (predecessorSettled) waitingFor = undefined;
+      const interval = recheckInterval(attempt.recheckAfterS, { lookedBefore: askTemporal });
+      askTemporal = !(await condition(() => wakeUps !== wakeUpsSeen, interval));
     }
   }
   settled.byFirstAttempt = attempt.settled;
@@ -109,7 +111,6 @@ async function notify(
 
 /** How long a waiting notification waits before it looks at its predecessor again. */
 function recheckInterval(
-  predecessor: string | undefined,
   recheckAfterS: number | undefined,
   { lookedBefore }: { lookedBefore: boolean },
 ): string | number {

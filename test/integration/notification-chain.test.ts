@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { abandonRun, appendToChain, runState, settleRun } from '../../src/order-chain/store.js';
+import { abandonRun, appendToChain, predecessorOf, settleRun } from '../../src/order-chain/store.js';
 import { createPool } from '../../src/db/pool.js';
 
 let pool: Pool;
@@ -57,16 +57,27 @@ describe('notification chain (MySQL)', () => {
     expect(await appendToChain(pool, orderId, z)).toBe(y);
   });
 
-  it('frees the successors of a notification whose start failed, and puts it at the end when it is submitted again', async () => {
+  it('takes a notification never started out of the chain: its successor follows its predecessor, and it goes to the end when submitted again', async () => {
     const orderId = freshOrderId();
-    const [x, y] = [1, 2].map(() => `notification:test-${randomUUID()}`) as [string, string];
-    await appendToChain(pool, orderId, x);
+    const [w, x, y] = [1, 2, 3].map(() => `notification:test-${randomUUID()}`) as [string, string, string];
+    await appendToChain(pool, orderId, w);
+    expect(await appendToChain(pool, orderId, x)).toBe(w);
     expect(await appendToChain(pool, orderId, y)).toBe(x);
     expect(await abandonRun(pool, x)).toEqual([y]);
-    expect(await runState(pool, x)).toMatchObject({ settled: true });
+    // Y now waits for W, which has not settled: X's abandonment released nobody ahead of W.
+    expect(await predecessorOf(pool, y)).toMatchObject({ workflowId: w, settled: false });
     // Submitted again (the start is retried): a new place at the end, behind Y.
     expect(await appendToChain(pool, orderId, x)).toBe(y);
-    expect(await runState(pool, x)).toMatchObject({ settled: false });
+    expect(await predecessorOf(pool, x)).toMatchObject({ workflowId: y, settled: false });
+  });
+
+  it("moves the chain's end back when the notification never started was the end", async () => {
+    const orderId = freshOrderId();
+    const [w, x, z] = [1, 2, 3].map(() => `notification:test-${randomUUID()}`) as [string, string, string];
+    await appendToChain(pool, orderId, w);
+    await appendToChain(pool, orderId, x);
+    expect(await abandonRun(pool, x)).toEqual([]);
+    expect(await appendToChain(pool, orderId, z)).toBe(w);
   });
 
   it('settles a notification once and names the notifications waiting for it', async () => {
@@ -74,9 +85,9 @@ describe('notification chain (MySQL)', () => {
     const [first, second] = [`notification:test-${randomUUID()}`, `notification:test-${randomUUID()}`];
     await appendToChain(pool, orderId, first);
     await appendToChain(pool, orderId, second);
-    expect(await runState(pool, first)).toMatchObject({ settled: false });
+    expect(await predecessorOf(pool, second)).toMatchObject({ workflowId: first, settled: false });
     expect(await settleRun(pool, first)).toEqual([second]);
-    expect(await runState(pool, first)).toMatchObject({ settled: true });
-    expect(await runState(pool, `notification:test-${randomUUID()}`)).toBeUndefined();
+    expect(await predecessorOf(pool, second)).toMatchObject({ workflowId: first, settled: true });
+    expect(await predecessorOf(pool, first)).toBeUndefined();
   });
 });

@@ -61,8 +61,8 @@ const mutants: Mutant[] = [
   {
     name: 'predecessor wait skipped',
     file: 'src/activities/first-attempt.ts',
-    replace: 'if (input.predecessor !== undefined) {',
-    with: "if (input.predecessor === 'never waited for') {",
+    replace: "if (predecessor.state === 'running') return { kind: 'waiting'",
+    with: "if (predecessor.state === ('never' as string)) return { kind: 'waiting'",
     caughtBy: faultScenario('kill -9 workflow worker'),
   },
   {
