@@ -1,56 +1,19 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 
 /** Two appends of an order's first notifications may collide on the chain's new row: the loser tries again. */
 const collided = (error: unknown) =>
   ['ER_LOCK_DEADLOCK', 'ER_DUP_ENTRY'].includes((error as { code?: string }).code ?? '');
 
-/**
- * Appends `workflowId` to its order's chain and returns the workflow id of the notification it follows (undefined
- * for the order's first), in one transaction holding the order's chain row: the new `notification_runs` row and the
- * chain's new end are written together or not at all. Idempotent per notification: one that is already in the
- * chain (a retried submission, a Kafka redelivery) gets its row's predecessor back and the chain is not touched;
- * one whose start failed ({@link abandonRun}) takes a new place at the end.
- */
-export async function appendToChain(pool: Pool, orderId: string, workflowId: string): Promise<string | undefined> {
+/** Runs `work` in one transaction on one connection, again from the start when it collides with another. */
+async function inChainTransaction<T>(pool: Pool, work: (connection: PoolConnection) => Promise<T>): Promise<T> {
   const connection = await pool.getConnection();
   try {
     for (;;) {
       try {
         await connection.beginTransaction();
-        const [chain] = await connection.query<RowDataPacket[]>(
-          'SELECT last_workflow_id FROM notification_chain WHERE order_id = ? FOR UPDATE',
-          [orderId],
-        );
-        const [runs] = await connection.query<RowDataPacket[]>(
-          'SELECT predecessor_workflow_id, abandoned FROM notification_runs WHERE workflow_id = ? FOR UPDATE',
-          [workflowId],
-        );
-        const run = runs[0];
-        if (run !== undefined && !run.abandoned) {
-          await connection.commit();
-          return run.predecessor_workflow_id === null ? undefined : String(run.predecessor_workflow_id);
-        }
-        const end = chain[0] === undefined ? undefined : String(chain[0].last_workflow_id);
-        // An abandoned notification still at the end keeps its place behind the one it followed.
-        const predecessor =
-          end !== workflowId
-            ? end
-            : run?.predecessor_workflow_id == null
-              ? undefined
-              : String(run.predecessor_workflow_id);
-        await connection.query(
-          `INSERT INTO notification_runs (workflow_id, order_id, predecessor_workflow_id) VALUES (?, ?, ?)
-           ON DUPLICATE KEY UPDATE predecessor_workflow_id = VALUES(predecessor_workflow_id), abandoned = FALSE,
-             settled_at = NULL, created_at = CURRENT_TIMESTAMP(6)`,
-          [workflowId, orderId, predecessor ?? null],
-        );
-        await connection.query(
-          `INSERT INTO notification_chain (order_id, last_workflow_id) VALUES (?, ?)
-           ON DUPLICATE KEY UPDATE last_workflow_id = VALUES(last_workflow_id)`,
-          [orderId, workflowId],
-        );
+        const result = await work(connection);
         await connection.commit();
-        return predecessor;
+        return result;
       } catch (error) {
         await connection.rollback();
         if (!collided(error)) throw error;
@@ -62,6 +25,45 @@ export async function appendToChain(pool: Pool, orderId: string, workflowId: str
 }
 
 /**
+ * Appends `workflowId` to its order's chain and returns the workflow id of the notification it follows (undefined
+ * for the order's first), in one transaction holding the order's chain row: the new `notification_runs` row and the
+ * chain's new end are written together or not at all. Idempotent per notification: one that is already in the
+ * chain (a retried submission, a Kafka redelivery) gets its row's predecessor back and the chain is not touched;
+ * one whose start failed ({@link abandonRun}) takes a new place at the end.
+ */
+export async function appendToChain(pool: Pool, orderId: string, workflowId: string): Promise<string | undefined> {
+  return inChainTransaction(pool, async (connection) => {
+    const [chain] = await connection.query<RowDataPacket[]>(
+      'SELECT last_workflow_id FROM notification_chain WHERE order_id = ? FOR UPDATE',
+      [orderId],
+    );
+    const [runs] = await connection.query<RowDataPacket[]>(
+      'SELECT predecessor_workflow_id, abandoned FROM notification_runs WHERE workflow_id = ? FOR UPDATE',
+      [workflowId],
+    );
+    const run = runs[0];
+    if (run !== undefined && !run.abandoned)
+      return run.predecessor_workflow_id === null ? undefined : String(run.predecessor_workflow_id);
+    const end = chain[0] === undefined ? undefined : String(chain[0].last_workflow_id);
+    // An abandoned notification still at the end keeps its place behind the one it followed.
+    const predecessor =
+      end !== workflowId ? end : run?.predecessor_workflow_id == null ? undefined : String(run.predecessor_workflow_id);
+    await connection.query(
+      `INSERT INTO notification_runs (workflow_id, order_id, predecessor_workflow_id) VALUES (?, ?, ?)
+       ON DUPLICATE KEY UPDATE predecessor_workflow_id = VALUES(predecessor_workflow_id), abandoned = FALSE,
+         settled_at = NULL, created_at = CURRENT_TIMESTAMP(6)`,
+      [workflowId, orderId, predecessor ?? null],
+    );
+    await connection.query(
+      `INSERT INTO notification_chain (order_id, last_workflow_id) VALUES (?, ?)
+       ON DUPLICATE KEY UPDATE last_workflow_id = VALUES(last_workflow_id)`,
+      [orderId, workflowId],
+    );
+    return predecessor;
+  });
+}
+
+/**
  * Takes a notification whose workflow was never started out of its order's chain: the notifications that waited
  * for it now wait for its predecessor (and the chain's end moves back to that one if it was the end), and the run is
  * marked abandoned. Returns the notifications that waited for it, to be woken so that they look at their new
@@ -69,45 +71,33 @@ export async function appendToChain(pool: Pool, orderId: string, workflowId: str
  */
 export async function abandonRun(pool: Pool, workflowId: string): Promise<string[]> {
   const successors = await successorsOf(pool, workflowId);
-  const connection = await pool.getConnection();
-  try {
-    for (;;) {
-      try {
-        await connection.beginTransaction();
-        const [[run]] = await connection.query<RowDataPacket[]>(
-          'SELECT order_id, predecessor_workflow_id FROM notification_runs WHERE workflow_id = ?',
-          [workflowId],
-        );
-        if (run?.order_id != null)
-          await connection.query('SELECT last_workflow_id FROM notification_chain WHERE order_id = ? FOR UPDATE', [
-            run.order_id,
-          ]);
-        const predecessor = (run?.predecessor_workflow_id as string | null | undefined) ?? null;
-        await connection.query(
-          'UPDATE notification_runs SET predecessor_workflow_id = ? WHERE predecessor_workflow_id = ?',
-          [predecessor, workflowId],
-        );
-        await connection.query(
-          'UPDATE notification_runs SET abandoned = TRUE, settled_at = COALESCE(settled_at, CURRENT_TIMESTAMP(6)) WHERE workflow_id = ?',
-          [workflowId],
-        );
-        if (run?.order_id != null)
-          await connection.query(
-            predecessor === null
-              ? 'DELETE FROM notification_chain WHERE order_id = ? AND last_workflow_id = ?'
-              : 'UPDATE notification_chain SET last_workflow_id = ? WHERE order_id = ? AND last_workflow_id = ?',
-            predecessor === null ? [run.order_id, workflowId] : [predecessor, run.order_id, workflowId],
-          );
-        await connection.commit();
-        return successors;
-      } catch (error) {
-        await connection.rollback();
-        if (!collided(error)) throw error;
-      }
-    }
-  } finally {
-    connection.release();
-  }
+  await inChainTransaction(pool, async (connection) => {
+    const [[run]] = await connection.query<RowDataPacket[]>(
+      'SELECT order_id, predecessor_workflow_id FROM notification_runs WHERE workflow_id = ?',
+      [workflowId],
+    );
+    if (run?.order_id != null)
+      await connection.query('SELECT last_workflow_id FROM notification_chain WHERE order_id = ? FOR UPDATE', [
+        run.order_id,
+      ]);
+    const predecessor = (run?.predecessor_workflow_id as string | null | undefined) ?? null;
+    await connection.query(
+      'UPDATE notification_runs SET predecessor_workflow_id = ? WHERE predecessor_workflow_id = ?',
+      [predecessor, workflowId],
+    );
+    await connection.query(
+      'UPDATE notification_runs SET abandoned = TRUE, settled_at = COALESCE(settled_at, CURRENT_TIMESTAMP(6)) WHERE workflow_id = ?',
+      [workflowId],
+    );
+    if (run?.order_id != null)
+      await connection.query(
+        predecessor === null
+          ? 'DELETE FROM notification_chain WHERE order_id = ? AND last_workflow_id = ?'
+          : 'UPDATE notification_chain SET last_workflow_id = ? WHERE order_id = ? AND last_workflow_id = ?',
+        predecessor === null ? [run.order_id, workflowId] : [predecessor, run.order_id, workflowId],
+      );
+  });
+  return successors;
 }
 
 /**
