@@ -6,6 +6,7 @@ import type { ReceivedMessage } from '../test/support/faulty-smtp.js';
 import type { TwilioRequest } from '../test/support/providers/twilio-server.js';
 import type { Exchange } from '../test/support/providers/local-server.js';
 import type { ReceivedWebhook } from '../test/support/webhook-receiver.js';
+import { loadSource } from './load.js';
 import type { Channel, LedgerRow, ReceivedCopy } from './verdict.js';
 
 /** What MySQL records of some events: their `deliveries` rows, their dead letters, and when each first went out. */
@@ -37,6 +38,22 @@ export async function ledgerEvidence(pool: Pool, eventIds: string[]): Promise<Le
     deadLettered: new Set(dead.map((r) => String(r.event_id))),
     recordedAt,
   };
+}
+
+/**
+ * The copies that are about the load's events, of this run or another: the receivers are shared with other traffic
+ * (a notification the API fuzzing run asked for, sent once workers are up, names event 0 or an event of its own),
+ * which is no evidence about the load. A copy of another run's load event stays, and the verdict counts it a stray.
+ */
+export async function copiesOfLoadEvents(pool: Pool, copies: ReceivedCopy[]): Promise<ReceivedCopy[]> {
+  const named = [...new Set(copies.map((c) => c.eventId).filter((id): id is string => id !== null && id !== '0'))];
+  if (named.length === 0) return [];
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT id FROM order_events WHERE id IN (?) AND source LIKE ?', [
+    named,
+    `${loadSource}/%`,
+  ]);
+  const load = new Set(rows.map((r) => String(r.id)));
+  return copies.filter((c) => c.eventId !== null && load.has(c.eventId));
 }
 
 /** The copies an SMTP receiver accepted. */

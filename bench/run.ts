@@ -39,7 +39,7 @@ import { createPool } from '../src/db/pool.js';
 import { workflowIds } from '../src/domain.js';
 import { createSmtpTransport } from '../src/workers/email-worker.js';
 import { type OrderlyProcess, startPipeline, stopAll } from '../scripts/orderly-processes.js';
-import { webhookCopies, ledgerEvidence } from './evidence.js';
+import { copiesOfLoadEvents, ledgerEvidence, webhookCopies } from './evidence.js';
 import { type ReceivedCopy, type Verdict, judge, totalDuplicates } from './verdict.js';
 import { type HistoryJson, type WorkflowCost, costOf, meanCost } from './cost.js';
 import { cpuMeter } from './cpu.js';
@@ -256,7 +256,7 @@ async function runPhase(
   const cpuPercent = meter.read();
   const meteredS = (Date.now() - started) / 1000;
   const events = await eventsSince(pool, afterId);
-  const copies = copiesOfPhase();
+  const copies = await copiesOfLoadEvents(pool, copiesOfPhase());
   const { ledger, deadLettered } = keepsLedger
     ? await ledgerEvidence(
         pool,

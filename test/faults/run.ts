@@ -17,7 +17,7 @@ import { Command, Option } from 'commander';
 import type { Pool } from 'mysql2/promise';
 import { recoveredAfterS } from '../../bench/analysis.js';
 import { measuredCommit } from '../../bench/results-file.js';
-import { emailCopies, ledgerEvidence, smsCopies, webhookCopies } from '../../bench/evidence.js';
+import { copiesOfLoadEvents, emailCopies, ledgerEvidence, smsCopies, webhookCopies } from '../../bench/evidence.js';
 import { createLoadFixture, eventsSince, insertAtRate, insertEvents, maxEventId } from '../../bench/load.js';
 import {
   type Allowance,
@@ -315,7 +315,7 @@ async function runScenario(
   }
   await sleep(3_000); // a late duplicate still counts
   const events = await eventsSince(pool, afterId);
-  const copies = copiesSince(receivers, marks);
+  const copies = await copiesOfLoadEvents(pool, copiesSince(receivers, marks));
   const { ledger, deadLettered, recordedAt } = await ledgerEvidence(
     pool,
     events.map((e) => e.eventId),
