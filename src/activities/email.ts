@@ -7,8 +7,11 @@ import { type OrderEvent, type TemplateId, notificationKey, permanentErrors } fr
 import type { BounceAddresses } from '../bounce-address.js';
 import type { SenderMetrics } from '../metrics.js';
 import { type LinkSigner, preferencesUrl, unsubscribeTargets } from '../recipient-links.js';
+import type { createDeliveryClaims } from './ledger.js';
 import {
   type ActivityError,
+  DeliveryClosed,
+  DeliveryInFlight,
   InvalidRecipient,
   SmtpConnectionFailure,
   SmtpPermanentFailure,
@@ -31,6 +34,9 @@ export interface SentEmail {
   attempts: number;
 }
 
+/** The states in which a mail has gone out: an attempt that finds one of them sends nothing. */
+const sentStates: readonly string[] = ['delivered', 'bounced'];
+
 const emailAddress = z.email();
 
 /**
@@ -46,7 +52,8 @@ export interface UnsubscribeLinks {
  * Renders and sends one notification email over a pooled SMTP transport.
  * SMTP 5xx and invalid addresses are permanent (non-retryable); 4xx and connection errors are retried by Temporal.
  * Every mail carries a one-click unsubscribe (RFC 8058) from what it is about: its flow and status, on email; and a
- * footer link to the recipient's preference page.
+ * footer link to the recipient's preference page. Each send runs under its delivery's claim (`pending -> sending`):
+ * email has no idempotency key, so an attempt that finds another one sending waits for it rather than sending too.
  */
 export function createEmailActivities({
   transport,
@@ -54,9 +61,11 @@ export function createEmailActivities({
   metrics,
   unsubscribe,
   bounces,
+  claims,
   messageIdDomain = 'orderly.local',
 }: {
   transport: Transporter<SMTPPool.SentMessageInfo>;
+  claims: ReturnType<typeof createDeliveryClaims>;
   from: string;
   metrics?: SenderMetrics;
   unsubscribe: UnsubscribeLinks;
@@ -67,47 +76,39 @@ export function createEmailActivities({
   return {
     async sendEmail(input: SendEmailInput): Promise<SentEmail> {
       const attempts = (input.previousAttempts ?? 0) + Context.current().info.attempt;
-      if (input.to === null || !emailAddress.safeParse(input.to).success) {
+      const to = input.to;
+      if (to === null || !emailAddress.safeParse(to).success) {
         metrics?.attempts.inc({ channel: 'email', result: permanentErrors.invalidRecipient });
-        throw toFailure(new InvalidRecipient(input.userId, input.to), [{ attempts }]);
+        throw toFailure(new InvalidRecipient(input.userId, to), [{ attempts }]);
       }
-      const [token, preferencesToken] = await Promise.all([
-        unsubscribe.signer.sign({
-          userId: input.userId,
-          channel: 'email',
-          flowId: input.event.flowId,
-          status: input.event.status,
-        }),
-        unsubscribe.signer.signPreferences(input.userId),
-      ]);
-      const rendered = await renderEmail(input.template, {
-        event: input.event,
-        username: input.username,
-        preferencesUrl: preferencesUrl(unsubscribe.publicBaseUrl, preferencesToken),
-      });
-      const { url, mail } = unsubscribeTargets(unsubscribe.publicBaseUrl, token);
+      const { rendered, url, mail } = await compose(unsubscribe, input);
+      const delivery = { notificationId: notificationKey(input.event), userId: input.userId, channel: 'email' };
+      const claim = await claimToSend(claims, input, attempts);
+      if ('providerMessageId' in claim) return claim;
       try {
-        const info = await transport.sendMail({
-          from,
-          to: input.to,
-          envelope: { from: bounces.addressFor(notificationKey(input.event), input.userId), to: input.to },
-          subject: rendered.subject,
-          html: rendered.html,
-          text: rendered.text,
-          // Stable per delivery, so a receiver can tell a retry from a new notification.
-          messageId: `<event-${notificationKey(input.event).replace(/[^A-Za-z0-9.-]/g, '-')}.user-${input.userId}@${messageIdDomain}>`,
-          // List-Unsubscribe: <https://…/v1/unsubscribe/one-click?token=…>, <mailto:…> (one header, both targets).
-          list: { unsubscribe: [[url, mail]] },
-          headers: {
-            'X-Orderly-Event-Id': input.event.eventId,
-            'X-Orderly-Order-Id': input.event.orderId,
-            // The bounce address's signed token again: feedback loops that strip the envelope sender from the
-            // original they return still carry it, so a complaint names its delivery (src/bounces/arf.ts).
-            'X-Orderly-Delivery': bounces.tokenFor(notificationKey(input.event), input.userId),
-            // RFC 8058: a POST of this body to the https target unsubscribes, with no further step.
-            'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-          },
-        });
+        const info = await claims.whileClaimed(delivery, claim.attemptId, () =>
+          transport.sendMail({
+            from,
+            to,
+            envelope: { from: bounces.addressFor(notificationKey(input.event), input.userId), to },
+            subject: rendered.subject,
+            html: rendered.html,
+            text: rendered.text,
+            // Stable per delivery, so a receiver can tell a retry from a new notification.
+            messageId: `<event-${notificationKey(input.event).replace(/[^A-Za-z0-9.-]/g, '-')}.user-${input.userId}@${messageIdDomain}>`,
+            // List-Unsubscribe: <https://…/v1/unsubscribe/one-click?token=…>, <mailto:…> (one header, both targets).
+            list: { unsubscribe: [[url, mail]] },
+            headers: {
+              'X-Orderly-Event-Id': input.event.eventId,
+              'X-Orderly-Order-Id': input.event.orderId,
+              // The bounce address's signed token again: feedback loops that strip the envelope sender from the
+              // original they return still carry it, so a complaint names its delivery (src/bounces/arf.ts).
+              'X-Orderly-Delivery': bounces.tokenFor(notificationKey(input.event), input.userId),
+              // RFC 8058: a POST of this body to the https target unsubscribes, with no further step.
+              'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+            },
+          }),
+        );
         metrics?.attempts.inc({ channel: 'email', result: 'sent' });
         Context.current().log.debug('email sent', {
           ...idsOf(input),
@@ -124,6 +125,52 @@ export function createEmailActivities({
       }
     },
   };
+}
+
+/** The mail's content and its unsubscribe targets, signed for its recipient, flow and status. */
+async function compose(unsubscribe: UnsubscribeLinks, input: SendEmailInput) {
+  const [token, preferencesToken] = await Promise.all([
+    unsubscribe.signer.sign({
+      userId: input.userId,
+      channel: 'email',
+      flowId: input.event.flowId,
+      status: input.event.status,
+    }),
+    unsubscribe.signer.signPreferences(input.userId),
+  ]);
+  const rendered = await renderEmail(input.template, {
+    event: input.event,
+    username: input.username,
+    preferencesUrl: preferencesUrl(unsubscribe.publicBaseUrl, preferencesToken),
+  });
+  return { rendered, ...unsubscribeTargets(unsubscribe.publicBaseUrl, token) };
+}
+
+/**
+ * Claims the delivery for this attempt, or answers without a send: the mail an earlier attempt sent, or a failure
+ * when another attempt is sending it now (retried once its claim's lease may have run out) or it was closed.
+ */
+async function claimToSend(
+  claims: ReturnType<typeof createDeliveryClaims>,
+  input: SendEmailInput,
+  attempts: number,
+): Promise<{ attemptId: string } | SentEmail> {
+  const claim = await claims.claim({
+    notificationId: notificationKey(input.event),
+    userId: input.userId,
+    channel: 'email',
+  });
+  if (claim.kind === 'busy') throw toFailure(new DeliveryInFlight(claim.retryAfterMs), [{ attempts }]);
+  if (claim.kind === 'finished') {
+    if (!sentStates.includes(claim.state)) throw toFailure(new DeliveryClosed(claim.state), [{ attempts }]);
+    return { providerMessageId: claim.providerMessageId ?? 'sent by an earlier attempt', attempts };
+  }
+  if (claim.outcomeUnknown)
+    Context.current().log.warn(
+      'email sent again: an earlier attempt died mid-send (a possible duplicate)',
+      idsOf(input),
+    );
+  return claim;
 }
 
 /**

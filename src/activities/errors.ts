@@ -86,17 +86,6 @@ export class SmtpConnectionFailure extends ActivityError {
   }
 }
 
-/** The failure a workflow sees: non-retryable unless the error is retriable; `details` travel with it. */
-export function toFailure(error: ActivityError, details?: unknown[]): ApplicationFailure {
-  return ApplicationFailure.create({
-    message: error.message,
-    type: error.type,
-    nonRetryable: !error.retriable,
-    ...(details === undefined ? {} : { details }),
-    cause: error.cause instanceof Error ? error.cause : undefined,
-  });
-}
-
 /** The user's stored phone number is not a valid E.164 number: dead-lettered without asking any provider. */
 export class InvalidPhoneNumber extends NonRetriableActivityError {
   constructor(userId: string, reason: string) {
@@ -105,25 +94,55 @@ export class InvalidPhoneNumber extends NonRetriableActivityError {
   }
 }
 
-/** The longest a provider's `Retry-After` may hold a retry back: beyond it the retry policy's backoff decides. */
+/** Another attempt is sending this delivery now (its claim's lease is live): look again when the lease ends. */
+export class DeliveryInFlight extends ActivityError {
+  readonly retryAfterMs: number;
+
+  constructor(retryAfterMs: number) {
+    super('another attempt is sending this delivery now', { retriable: true, type: 'DeliveryInFlight' });
+    this.name = 'DeliveryInFlight';
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The delivery was closed without a send (cancelled, suppressed, dead-lettered) before this attempt: nothing goes. */
+export class DeliveryClosed extends NonRetriableActivityError {
+  constructor(state: string) {
+    super(`the delivery is already ${state}; not sent`, { type: 'DeliveryClosed' });
+    this.name = 'DeliveryClosed';
+  }
+}
+
+/** The longest error text that travels into a workflow's history and the ledger: a server's reply can be megabytes. */
+export const maxErrorTextChars = 2_000;
+
+/** An error text as histories and the ledger keep it: cut at {@link maxErrorTextChars}, saying so. */
+export function errorText(text: string): string {
+  if (text.length <= maxErrorTextChars) return text;
+  return `${text.slice(0, maxErrorTextChars)} [... ${text.length - maxErrorTextChars} more characters]`;
+}
+
+/** The longest a `Retry-After` may hold a retry back: beyond it the retry policy's backoff decides. */
 const maxRetryAfterMs = 60_000;
 
 /**
- * A provider's failure as the workflow sees it: its type is the error's class (`ProviderUnavailable`,
- * `RecipientRejected`, `ProviderRejected`), the one thing retries and failover branch on; a `Retry-After` becomes
- * the next retry's delay, bounded (Svix-style: advice, not an order).
+ * The one mapper from an error to the failure a workflow sees: its `type` is the error's {@link ActivityError.type}
+ * (a provider's error: its class name, `ProviderUnavailable`...), the one thing retries and failover branch on;
+ * non-retryable unless the error is retriable; a `Retry-After` becomes the next retry's delay, bounded (Svix-style:
+ * advice, not an order); the message is cut by {@link errorText}; `details` travel with it.
  */
-export function providerFailure(
-  error: { name: string; message: string; retriable: boolean; retryAfterMs?: number },
-  details: unknown[],
+export function toFailure(
+  error: { message: string; name: string; type?: string; retriable: boolean; retryAfterMs?: number; cause?: unknown },
+  details?: unknown[],
 ): ApplicationFailure {
-  const retryAfterMs = error.retryAfterMs;
+  const { retryAfterMs } = error;
+  const cause = error instanceof ActivityError ? error.cause : error;
   return ApplicationFailure.create({
-    message: error.message,
-    type: error.name,
+    message: errorText(error.message),
+    type: error.type ?? error.name,
     nonRetryable: !error.retriable,
-    details,
+    ...(details === undefined ? {} : { details }),
     ...(retryAfterMs === undefined ? {} : { nextRetryDelay: Math.min(Math.max(retryAfterMs, 1_000), maxRetryAfterMs) }),
-    cause: error instanceof Error ? error : undefined,
+    cause: cause instanceof Error ? cause : undefined,
   });
 }

@@ -43,6 +43,12 @@ export type NotificationAttempt =
       providers?: ChannelProviders;
     };
 
+/**
+ * The most emails one first attempt sends (at once): a notification to more recipients sends the rest durably, so the
+ * local activity stays short (a cancel waits at most for this batch) and its SMTP connections are shared fairly.
+ */
+export const firstAttemptBatch = 20;
+
 /** How long a first attempt keeps trying to record a mail it sent (well within its local activity's timeout). */
 const recordForMs = 20_000;
 
@@ -84,8 +90,8 @@ async function trySend(
  * The happy path of one notification in one local activity, so that it costs one workflow task: check that the
  * order's previous notification has settled, find the audience, record it, make every email's first attempt,
  * record what was delivered and, when that settles everything, wake the order's next notification. The ledger's
- * writes are idempotent, so running this again (a retry, a worker that died) sends nobody twice beyond the mail
- * that was in flight.
+ * writes are idempotent and every send claims its delivery first, so running this again (a retry, a worker that
+ * died) sends nobody twice: a mail another attempt is still sending goes the durable way, which waits for it.
  */
 export function createFirstAttemptActivities({
   chain,
@@ -128,7 +134,7 @@ export function createFirstAttemptActivities({
       const audience = await preferences.findAudience(input.event);
       if (audience.held && input.send) return { kind: 'held' };
       const toSend = await ledger.recordAudience(input.event, input.template, audience.recipients, audience.suppressed);
-      const emails = input.send ? toSend.filter((r) => r.channel === 'email') : [];
+      const emails = input.send ? toSend.filter((r) => r.channel === 'email').slice(0, firstAttemptBatch) : [];
       const results = await Promise.all(emails.map((r) => firstAttempt(input, r)));
       const done = new Set(emails.filter((_, i) => results[i] !== 'retry'));
       const remaining = toSend.filter((r) => !done.has(r));

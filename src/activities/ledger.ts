@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { LedgerMetrics } from '../metrics.js';
 import {
@@ -27,7 +28,8 @@ function createAudienceLedger({ pool, metrics }: LedgerDeps) {
   return {
     /**
      * Records the audience of an event: recipients as pending, the others as suppressed with a reason.
-     * Returns the recipients still to be sent to: a redelivered event skips those already delivered.
+     * Returns the recipients still to be sent to: a redelivered event skips those already delivered. A delivery
+     * another attempt is sending stays `sending` (its claim decides who sends).
      */
     async recordAudience(
       event: OrderEvent,
@@ -43,8 +45,8 @@ function createAudienceLedger({ pool, metrics }: LedgerDeps) {
         `INSERT INTO deliveries (notification_id, event_id, order_id, customer_id, user_id, channel, endpoint_id, recipient, template, state, reason)
          VALUES ?
          ON DUPLICATE KEY UPDATE
-           state = IF(state IN ('delivered', 'sent', 'undelivered', 'bounced', 'cancelled'), state, VALUES(state)),
-           reason = IF(state IN ('delivered', 'sent', 'undelivered', 'bounced', 'cancelled'), reason, VALUES(reason)),
+           state = IF(state IN ('delivered', 'sent', 'undelivered', 'bounced', 'cancelled', 'sending'), state, VALUES(state)),
+           reason = IF(state IN ('delivered', 'sent', 'undelivered', 'bounced', 'cancelled', 'sending'), reason, VALUES(reason)),
            recipient = VALUES(recipient)`,
         [rows],
       );
@@ -186,3 +188,97 @@ const addressOf = (recipient: Recipient): string | null =>
       ? recipient.email
       : // The phone number or device is read at send time; the ledger names the provider that reached it.
         null;
+
+/** One delivery row: notification x user x channel x endpoint (0 for the channels without one). */
+export interface DeliveryKey {
+  notificationId: string;
+  userId: string;
+  channel: string;
+  endpointId?: string;
+}
+
+export type Claim =
+  /** This attempt may send; `outcomeUnknown` when it took over from an attempt that died mid-send. */
+  | { kind: 'claimed'; attemptId: string; outcomeUnknown: boolean }
+  /** Nothing to send: delivered by an earlier attempt (its message id), or closed otherwise (cancelled, say). */
+  | { kind: 'finished'; state: string; providerMessageId: string | null }
+  /** Another attempt is sending it now: look again after `retryAfterMs`. */
+  | { kind: 'busy'; retryAfterMs: number };
+
+/** How long a claim holds without its sender renewing it: a sender that stops renewing has died. */
+const leaseS = 20;
+/** How often a sender renews its claim while its send is in flight (most sends end before the first renewal). */
+const renewEveryMs = 5_000;
+
+/**
+ * Claim before send: a delivery moves `pending -> sending` under an attempt id before any send, so two attempts
+ * (an abandoned local activity and its retry, a worker killed mid-send and the one that replays it) never send
+ * beside each other. The claim is a lease the sender renews while its send is in flight; one that ran out was held
+ * by an attempt that died mid-send, whose outcome nobody knows: the next attempt takes it over and the row counts
+ * an unknown outcome (a possible duplicate where the channel has no idempotency key).
+ */
+export function createDeliveryClaims({ pool }: { pool: Pool }) {
+  const where = 'notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ?';
+  const keyOf = (d: DeliveryKey) => [d.notificationId, d.userId, d.channel, d.endpointId ?? 0];
+
+  async function claim(delivery: DeliveryKey): Promise<Claim> {
+    for (;;) {
+      const [rows] = await pool.execute<RowDataPacket[]>(
+        `SELECT state, attempt_id, provider_message_id, TIMESTAMPDIFF(MICROSECOND, NOW(6), lease_until) AS lease_left_us
+           FROM deliveries WHERE ${where}`,
+        keyOf(delivery),
+      );
+      const row = rows[0];
+      // No row: a send asked for outside a notification's audience (never by Orderly's workflows); nothing to guard.
+      if (row === undefined) return { kind: 'claimed', attemptId: randomUUID(), outcomeUnknown: false };
+      const state = String(row.state);
+      const leaseLeftMs = row.lease_left_us === null ? 0 : Number(row.lease_left_us) / 1000;
+      if (state === 'sending' && leaseLeftMs > 0) return { kind: 'busy', retryAfterMs: Math.ceil(leaseLeftMs) + 500 };
+      if (state !== 'pending' && state !== 'sending')
+        return { kind: 'finished', state, providerMessageId: (row.provider_message_id as string | null) ?? null };
+      const attemptId = randomUUID();
+      // Compare-and-set on what was read: of two attempts that read the same row, one wins and the other reads again.
+      const [result] = await pool.execute<ResultSetHeader>(
+        `UPDATE deliveries SET unknown_outcomes = unknown_outcomes + (state = 'sending'), state = 'sending',
+                attempt_id = ?, lease_until = NOW(6) + INTERVAL ${leaseS} SECOND
+          WHERE ${where} AND state = ? AND attempt_id <=> ?`,
+        [attemptId, ...keyOf(delivery), state, row.attempt_id ?? null],
+      );
+      if (result.affectedRows === 1) return { kind: 'claimed', attemptId, outcomeUnknown: state === 'sending' };
+    }
+  }
+
+  return {
+    claim,
+
+    /**
+     * Runs `send` under a claim, renewed while it is in flight. A failed send hands the delivery back (`pending`):
+     * its outcome is known, nothing went out. A sent one stays `sending` until the ledger records it delivered.
+     */
+    async whileClaimed<T>(delivery: DeliveryKey, attemptId: string, send: () => Promise<T>): Promise<T> {
+      const renewal = setInterval(() => {
+        pool
+          .execute(
+            `UPDATE deliveries SET lease_until = NOW(6) + INTERVAL ${leaseS} SECOND WHERE ${where} AND attempt_id = ?`,
+            [...keyOf(delivery), attemptId],
+          )
+          // A renewal that fails (the database restarting) only shortens the lease; the send goes on.
+          .catch(() => undefined);
+      }, renewEveryMs);
+      try {
+        return await send();
+      } catch (error) {
+        await pool
+          .execute(
+            `UPDATE deliveries SET state = 'pending', attempt_id = NULL, lease_until = NULL WHERE ${where} AND state = 'sending' AND attempt_id = ?`,
+            [...keyOf(delivery), attemptId],
+          )
+          // Not handed back (the database is away): the lease runs out, and the next attempt counts an unknown outcome.
+          .catch(() => undefined);
+        throw error;
+      } finally {
+        clearInterval(renewal);
+      }
+    },
+  };
+}

@@ -4,7 +4,7 @@ import { type OrderEvent, type TemplateId, notificationKey } from '../domain.js'
 import type { SenderMetrics } from '../metrics.js';
 import { type PushProvider, type PushRegistration, ProviderError, RecipientRejected } from '../providers/types.js';
 import { renderPush } from '../templates/text.js';
-import { providerFailure } from './errors.js';
+import { toFailure } from './errors.js';
 
 /** One push notification of one notification to every device of one user of the provider's kind. Ids only. */
 export interface SendPushInput {
@@ -84,8 +84,7 @@ export function createPushActivities({
         } catch (error) {
           if (!(error instanceof ProviderError)) throw error;
           metrics?.attempts.inc({ ...labels, result: error.name });
-          if (!(error instanceof RecipientRejected))
-            throw providerFailure(error, [{ attempts, provider: provider.name }]);
+          if (!(error instanceof RecipientRejected)) throw toFailure(error, [{ attempts, provider: provider.name }]);
           // Gone, or never valid: either way this device cannot receive anything, now or later.
           await pool.execute('DELETE FROM push_registrations WHERE id = ?', [id]);
           progress.removed.push(id);

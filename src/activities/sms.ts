@@ -6,7 +6,7 @@ import { InvalidContact, parsePhoneNumber } from '../providers/contacts.js';
 import { fitToSegments } from '../providers/sms-text.js';
 import { ProviderError, type SmsProvider } from '../providers/types.js';
 import { renderSmsText } from '../templates/text.js';
-import { InvalidPhoneNumber, providerFailure, toFailure } from './errors.js';
+import { InvalidPhoneNumber, toFailure } from './errors.js';
 
 /** One SMS of one notification to one user. Ids only: the number is read at send time, never carried in history. */
 export interface SendSmsInput {
@@ -71,7 +71,7 @@ export function createSmsActivities({
           attempt: attempts,
           reason: error.message,
         });
-        throw providerFailure(error, [{ attempts, provider: provider.name }]);
+        throw toFailure(error, [{ attempts, provider: provider.name }]);
       }
     },
   };

@@ -13,8 +13,8 @@ runProcess('email-worker', async () => {
   const transport = createSmtpTransport(config);
   const providers = createProviders(config);
   const servesProviders = providers.sms.length + providers.push.length > 0;
-  // MySQL only for the SMS and push senders, which read phone numbers and push registrations at send time.
-  const pool = servesProviders ? await connectToMysql(config) : undefined;
+  // Every send claims its delivery row first; the SMS and push senders also read numbers and registrations there.
+  const pool = await connectToMysql(config);
   await connectTo(`SMTP at ${config.SMTP_HOST}:${config.SMTP_PORT}`, () => transport.verify());
   const { connection, temporalMetrics } = await connectWorkerToTemporal('email-worker', config, log);
   const registry = createRegistry('email-worker');
@@ -23,10 +23,11 @@ runProcess('email-worker', async () => {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     transport,
+    pool,
     config,
     metrics: sendMetrics,
   });
-  const providerWorkers = pool
+  const providerWorkers = servesProviders
     ? await createProviderWorkers({
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
@@ -61,7 +62,7 @@ runProcess('email-worker', async () => {
   // Every worker drains its in-flight sends on SIGTERM before its run() resolves.
   await Promise.all([worker.run(), ...providerWorkers.map((w) => w.run())]);
   await metrics.close();
-  await pool?.end();
+  await pool.end();
   transport.close();
   await connection.close();
   log.info('email worker stopped');

@@ -1,7 +1,9 @@
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import type { Pool } from 'mysql2/promise';
 import { type UnsubscribeLinks, createEmailActivities } from '../activities/email.js';
+import { createDeliveryClaims } from '../activities/ledger.js';
 import type { Config } from '../config.js';
 import { taskQueues } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
@@ -41,6 +43,8 @@ export interface EmailWorkerDeps {
   connection: NativeConnection;
   namespace: string;
   transport: Transporter<SMTPPool.SentMessageInfo>;
+  /** Where each send claims its delivery row first. */
+  pool: Pool;
   config: Config;
   metrics?: SenderMetrics;
 }
@@ -50,6 +54,7 @@ export function createEmailWorker({
   connection,
   namespace,
   transport,
+  pool,
   config,
   metrics,
 }: EmailWorkerDeps): Promise<Worker> {
@@ -63,6 +68,7 @@ export function createEmailWorker({
       metrics,
       unsubscribe: unsubscribeLinks(config),
       bounces: bounceAddresses(config),
+      claims: createDeliveryClaims({ pool }),
     }),
     maxConcurrentActivityTaskExecutions: config.EMAIL_MAX_CONCURRENT_ACTIVITIES,
   });

@@ -5,7 +5,7 @@ import { type InjectedSinks, type NativeConnection, Worker, type WorkflowBundleO
 import type { Pool } from 'mysql2/promise';
 import { createEmailActivities } from '../activities/email.js';
 import { createFirstAttemptActivities } from '../activities/first-attempt.js';
-import { createLedgerActivities } from '../activities/ledger.js';
+import { createDeliveryClaims, createLedgerActivities } from '../activities/ledger.js';
 import { createOrderChainActivities } from '../activities/order-chain.js';
 import { createPreferenceActivities } from '../activities/preferences.js';
 import { createTemporalActivities } from '../activities/temporal.js';
@@ -25,8 +25,8 @@ export interface WorkflowWorkerDeps {
   client: Client;
   pool: Pool;
   webhookDefaults: EndpointPolicy;
-  /** For the first attempt of every email, which runs here as a local activity. */
-  smtp: Parameters<typeof createEmailActivities>[0];
+  /** For the first attempt of every email, which runs here as a local activity (its claims use `pool`). */
+  smtp: Omit<Parameters<typeof createEmailActivities>[0], 'claims'>;
   /** Where the endpoint workflows' circuit states go (a metric). */
   reportCircuitState: (endpointId: string, state: CircuitState) => void;
   ledgerMetrics?: LedgerMetrics;
@@ -51,7 +51,7 @@ export function createWorkflowWorker({
 }: WorkflowWorkerDeps): Promise<Worker> {
   const preferences = createPreferenceActivities({ pool, webhookDefaults });
   const ledger = createLedgerActivities({ pool, metrics: ledgerMetrics });
-  const email = createEmailActivities(smtp);
+  const email = createEmailActivities({ ...smtp, claims: createDeliveryClaims({ pool }) });
   const chain = createOrderChainActivities({ pool, client });
   return Worker.create({
     connection,

@@ -47,6 +47,11 @@ type DeliveryResult = ChannelDeliveryResult;
  * of five days reached Temporal's 51,200-event limit; every 15 minutes it takes years.
  */
 const holdRecheckInterval = '15 minutes';
+/**
+ * The most deliveries of one notification in flight at once: Temporal fails every workflow task of a workflow with
+ * more than 2,000 pending activities, and a notification to thousands of recipients must still go.
+ */
+export const maxDeliveriesInFlight = 100;
 /** How often a webhook delivery asks its endpoint workflow again for a result that has not arrived. */
 const resultReminderInterval = '5 minutes';
 
@@ -110,7 +115,7 @@ export class NotificationRun {
     let results: DeliveryResult[];
     try {
       results = await this.deliveries.run(() =>
-        Promise.all(recipients.map((r) => this.deliverOne(r, sendEmail, providers))),
+        mapBounded(recipients, maxDeliveriesInFlight, (r) => this.deliverOne(r, sendEmail, providers)),
       );
     } catch (error) {
       // A send in flight when the cancel came ends failed, not cancelled: the run is cancelled all the same.
@@ -270,6 +275,17 @@ export class NotificationRun {
     );
     return 'dead_lettered';
   }
+}
+
+/** `work` over every item, at most `limit` at once, started in the items' order; results in that order. */
+async function mapBounded<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await work(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
 }
 
 async function signalEndpoint(

@@ -9,6 +9,12 @@ import { orderEvent } from '../support/order-event.js';
 
 const event = orderEvent({ eventId: '1001', notificationId: '1001' });
 
+/** Every send may go: the claims themselves are tested against MySQL (test/integration/delivery-claims.test.ts). */
+const unguarded: Parameters<typeof createEmailActivities>[0]['claims'] = {
+  claim: () => Promise.resolve({ kind: 'claimed', attemptId: 'unit', outcomeUnknown: false }),
+  whileClaimed: (_delivery, _attemptId, send) => send(),
+};
+
 describe('the email activity', () => {
   it('adds List-Unsubscribe (https and mailto, one signed token for the user, flow and status) and List-Unsubscribe-Post', async () => {
     const sent: string[] = [];
@@ -29,6 +35,7 @@ describe('the email activity', () => {
       from: 'Orderly <n@orderly.test>',
       unsubscribe: { signer, publicBaseUrl: 'https://orderly.example.com' },
       bounces,
+      claims: unguarded,
     });
     const input = { template: 'order-event-failed' as const, event, userId: '21', username: 'Ada', to: 'ada@x.test' };
     await new MockActivityEnvironment().run((i: typeof input) => email.sendEmail(i), input);
@@ -71,6 +78,7 @@ describe('the email activity', () => {
       from: 'Orderly <n@orderly.test>',
       unsubscribe: { signer, publicBaseUrl: 'https://orderly.example.com' },
       bounces: createBounceAddresses('', 'bounces.orderly.test'),
+      claims: unguarded,
     });
     const input = { template: 'order-event-succeeded' as const, event, userId: '21', username: 'Ada', to: 'a@x.test' };
     await new MockActivityEnvironment().run((i: typeof input) => email.sendEmail(i), input);
