@@ -42,6 +42,21 @@ export function truncateErrorDesc(text: string | null): string | null {
   return `${text.slice(0, maxErrorDescChars)} [... ${text.length - maxErrorDescChars} more characters truncated by Orderly]`;
 }
 
+/**
+ * The longest error text that travels into a workflow's history and the ledger: a server's reply can be megabytes,
+ * and a dead letter that cannot be written is retried forever.
+ */
+export const maxErrorTextChars = 2_000;
+
+/**
+ * An error text as histories and the ledger keep it, cut at {@link maxErrorTextChars} (saying so). Applied where
+ * error texts are made: the one mapper from errors to failures and the one builder of dead letters.
+ */
+export function errorText(text: string): string {
+  if (text.length <= maxErrorTextChars) return text;
+  return `${text.slice(0, maxErrorTextChars)} [... ${text.length - maxErrorTextChars} more characters]`;
+}
+
 /** The identity of the notification an event change asks for (see {@link OrderEvent.notificationId}). */
 export function notificationKey(event: Pick<OrderEvent, 'eventId' | 'notificationId'>): string {
   return event.notificationId ?? event.eventId;
@@ -127,7 +142,7 @@ export const webhookFailures = {
   forbidden: 'WebhookDestinationForbidden',
 } as const;
 
-/** What the dead-letter workflow and the `dead_letters` table hold for one failed notification. */
+/** What the `dead_letters` table holds for one failed notification. */
 export interface DeadLetter {
   eventId: string;
   notificationId: string;
@@ -151,7 +166,8 @@ export const signalNames = {
 
 export const workflowIds = {
   notification: (notificationId: string) => `notification:${notificationId}`,
-  deadLetters: 'dead-letters',
+  /** Retired: the workflow worker terminates it at start (see retireDeadLettersWorkflow); the table is the record. */
+  retiredDeadLetters: 'dead-letters',
   webhookEndpoint: (endpointId: string) => `webhook-endpoint:${endpointId}`,
 } as const;
 

@@ -5,7 +5,7 @@
  * `nonRetryableErrorTypes` and dead letters match.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { permanentErrors } from '../domain.js';
+import { errorText, permanentErrors } from '../domain.js';
 
 export class ActivityError extends Error {
   /** Worth another attempt: the same call may pass later. */
@@ -111,15 +111,6 @@ export class DeliveryClosed extends NonRetriableActivityError {
     super(`the delivery is already ${state}; not sent`, { type: 'DeliveryClosed' });
     this.name = 'DeliveryClosed';
   }
-}
-
-/** The longest error text that travels into a workflow's history and the ledger: a server's reply can be megabytes. */
-export const maxErrorTextChars = 2_000;
-
-/** An error text as histories and the ledger keep it: cut at {@link maxErrorTextChars}, saying so. */
-export function errorText(text: string): string {
-  if (text.length <= maxErrorTextChars) return text;
-  return `${text.slice(0, maxErrorTextChars)} [... ${text.length - maxErrorTextChars} more characters]`;
 }
 
 /** The longest a `Retry-After` may hold a retry back: beyond it the retry policy's backoff decides. */

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { type DeadLetter, workflowIds } from '../domain.js';
 import { searchAttributes } from '../search-attributes.js';
-import { type WebhookDeliveryRequest, deadLetterSignal, webhookDeliverySignal } from '../workflows/messages.js';
+import { type WebhookDeliveryRequest, webhookDeliverySignal } from '../messages.js';
 
 /**
  * Signals to Orderly's long-lived workflows, starting them when they are not running (signal-with-start is a
@@ -10,15 +10,12 @@ import { type WebhookDeliveryRequest, deadLetterSignal, webhookDeliverySignal } 
  */
 export function createTemporalActivities({ client, taskQueue }: { client: Client; taskQueue: string }) {
   return {
-    /** Hands a failed notification to the `dead-letters` workflow. */
-    async reportDeadLetter(deadLetter: DeadLetter): Promise<void> {
-      await client.workflow.signalWithStart('deadLettersWorkflow', {
-        workflowId: workflowIds.deadLetters,
-        taskQueue,
-        args: [{ entries: [] }],
-        signal: deadLetterSignal,
-        signalArgs: [deadLetter],
-      });
+    /**
+     * Did hand a failed notification to the retired `dead-letters` workflow; kept, doing nothing, for notifications
+     * started before (see `deadLettersInTableOnly` in workflows/dead-lettering.ts). The table is the record.
+     */
+    reportDeadLetter(_deadLetter: DeadLetter): Promise<void> {
+      return Promise.resolve();
     },
 
     /** Queues a webhook delivery with the endpoint's workflow, which answers with a result signal. */

@@ -12,7 +12,7 @@ import {
   serveMetrics,
 } from '../metrics.js';
 import { bounceAddresses, createSmtpTransport, unsubscribeLinks } from '../workers/email-worker.js';
-import { createWorkflowWorker } from '../workers/workflow-worker.js';
+import { createWorkflowWorker, retireDeadLettersWorkflow } from '../workers/workflow-worker.js';
 import { connectTo, connectToMysql, connectWorkerToTemporal, runProcess } from './run.js';
 
 runProcess('workflow-worker', async () => {
@@ -25,6 +25,7 @@ runProcess('workflow-worker', async () => {
   const { connection, temporalMetrics } = await connectWorkerToTemporal('workflow-worker', config, log);
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  if (await retireDeadLettersWorkflow(client)) log.info('retired the dead-letters workflow of an earlier version');
   const registry = createRegistry('workflow-worker');
   const reportCircuitState = circuitStateGauge(registry);
   const worker = await createWorkflowWorker({

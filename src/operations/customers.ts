@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { resumeSignal } from '../workflows/messages.js';
+import { resumeSignal } from '../messages.js';
 import { NotFound, requireId } from './errors.js';
 
 /**
@@ -23,7 +23,7 @@ export function customerOperations({ pool, client }: { pool: Pool; client: Clien
       );
     },
 
-    /** Lifts the hold and wakes the held notifications (they also look again every minute on their own). */
+    /** Lifts the hold and wakes the held notifications (they also look again every 15 minutes on their own). */
     async resume(customerId: string): Promise<{ released: number }> {
       await ensureCustomer(customerId);
       await pool.execute('DELETE FROM customer_holds WHERE customer_id = ?', [customerId]);

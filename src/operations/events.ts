@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { cancelNotificationSignal, retryNowSignal } from '../workflows/messages.js';
+import { cancelNotificationSignal, retryNowSignal } from '../messages.js';
 import { NotFound } from './errors.js';
 import { type DeliveryRow, type NotificationView, notificationView, runningNotification } from './notifications.js';
 

@@ -28,7 +28,7 @@ export function replayOperations({ pool, client }: { pool: Pool; client: Client 
     const events = await orderEventsBetween(pool, from, to);
     if (events.length === 0) return [];
     const [rows] = await pool.query<RowDataPacket[]>(
-      "SELECT notification_id, SUM(state = 'pending') AS pending, COUNT(*) AS total FROM deliveries WHERE notification_id IN (?) GROUP BY notification_id",
+      "SELECT notification_id, SUM(state IN ('pending', 'sending')) AS pending, COUNT(*) AS total FROM deliveries WHERE notification_id IN (?) GROUP BY notification_id",
       [events.map((e) => e.eventId)],
     );
     const recorded = new Map(

@@ -1,6 +1,6 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
-import { predecessorSettledSignal } from '../workflows/messages.js';
+import { predecessorSettledSignal } from '../messages.js';
 import { abandonRun, settleRun } from './store.js';
 
 /**

@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { type InjectedSinks, type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Pool } from 'mysql2/promise';
 import { createEmailActivities } from '../activities/email.js';
@@ -9,7 +9,7 @@ import { createDeliveryClaims, createLedgerActivities } from '../activities/ledg
 import { createOrderChainActivities } from '../activities/order-chain.js';
 import { createPreferenceActivities } from '../activities/preferences.js';
 import { createTemporalActivities } from '../activities/temporal.js';
-import { type ChannelProviders, type EndpointPolicy, taskQueues } from '../domain.js';
+import { type ChannelProviders, type EndpointPolicy, taskQueues, workflowIds } from '../domain.js';
 import type { LedgerMetrics } from '../metrics.js';
 import type { CircuitState } from '../webhook-policy.js';
 import type { OrderlySinks } from '../workflows/sinks.js';
@@ -36,7 +36,24 @@ export interface WorkflowWorkerDeps {
   workflowBundle?: WorkflowBundleOption;
 }
 
-/** Runs Orderly's workflows (notifications, dead letters, webhook endpoints) and their local activities. */
+/**
+ * Terminates the `dead-letters` workflow of earlier versions if it still runs: its code is gone (the `dead_letters`
+ * table is the record, `orderly dlq list` reads it). Called at every start of a workflow worker, so a deploy retires
+ * it without a step of its own; true when it was running. Delete with the `deadLettersInTableOnly` patch.
+ */
+export async function retireDeadLettersWorkflow(client: Client): Promise<boolean> {
+  try {
+    await client.workflow
+      .getHandle(workflowIds.retiredDeadLetters)
+      .terminate('retired: the dead_letters table is the record of dead letters (orderly dlq list)');
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+/** Runs Orderly's workflows (notifications, webhook endpoints) and their local activities. */
 export function createWorkflowWorker({
   connection,
   namespace,

@@ -1,5 +1,5 @@
-import { ApplicationFailure, log } from '@temporalio/workflow';
-import { type Channel, type DeadLetter, type OrderEvent, notificationKey } from '../domain.js';
+import { ApplicationFailure, log, patched } from '@temporalio/workflow';
+import { type Channel, type DeadLetter, type OrderEvent, errorText, notificationKey } from '../domain.js';
 import { activityFailureCause } from './failures.js';
 import { ledger, signals } from './proxies.js';
 
@@ -15,7 +15,7 @@ export interface FailedDelivery {
 
 /**
  * The dead-letter entry of an event's notification, or with `delivery`, of one of its deliveries. The one place
- * an entry is built: the ledger's row and the dead-letter workflow's entry are this object.
+ * an entry is built, and its error text cut.
  */
 export function deadLetterOf(
   event: Pick<OrderEvent, 'eventId' | 'notificationId' | 'orderId' | 'customerId'>,
@@ -28,6 +28,7 @@ export function deadLetterOf(
     orderId: event.orderId,
     customerId: event.customerId,
     ...failure,
+    message: errorText(failure.message),
     failedAt: new Date(Date.now()).toISOString(),
     ...(delivery === undefined ? {} : { userId: delivery.userId, channel: delivery.channel }),
     ...(delivery?.endpointId === undefined ? {} : { endpointId: delivery.endpointId }),
@@ -47,9 +48,15 @@ export function failureOf(error: unknown): Failure {
   };
 }
 
-/** Records a failed delivery (or event) in the ledger and hands it to the dead-letter workflow. */
+/**
+ * Notifications started before the `dead-letters` workflow was retired also reported each dead letter to it (a local
+ * activity, now a no-op): their histories replay so. Remove with `deprecatePatch` once none of them runs.
+ */
+const deadLettersInTableOnly = 'dead-letters-in-table-only';
+
+/** Records a failed delivery (or event) in the ledger: the `dead_letters` table is the record operators act on. */
 export async function deadLetter(entry: DeadLetter): Promise<void> {
   log.warn('notification dead-lettered', { ...entry });
   await ledger.recordDeadLetter(entry);
-  await signals.reportDeadLetter(entry);
+  if (!patched(deadLettersInTableOnly)) await signals.reportDeadLetter(entry);
 }

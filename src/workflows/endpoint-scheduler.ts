@@ -20,7 +20,7 @@ import {
   retryDelayMs,
   takeToken,
 } from '../webhook-policy.js';
-import type { EndpointState, WebhookDeliveryRequest, WebhookDeliveryResult } from './messages.js';
+import type { EndpointState, WebhookDeliveryRequest, WebhookDeliveryResult } from '../messages.js';
 
 /** A delivery held back until it is due. */
 export interface WaitingDelivery {

@@ -1,7 +1,7 @@
 import { CancellationScope, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { NotificationAttempt } from '../activities/first-attempt.js';
 import { type OrderEvent, classify } from '../domain.js';
-import { predecessorSettledSignal } from './messages.js';
+import { predecessorSettledSignal } from '../messages.js';
 import { deadLetter, deadLetterOf, failureOf } from './dead-lettering.js';
 import { type NotificationOutcome, NotificationRun, finish } from './notification-run.js';
 import { chain, email, firstAttempt } from './proxies.js';

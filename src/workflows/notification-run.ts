@@ -28,7 +28,7 @@ import {
   webhookResultSignal,
   webhookRetryNowSignal,
   webhookWithdrawSignal,
-} from './messages.js';
+} from '../messages.js';
 import { ledger, signals } from './proxies.js';
 import { type ChannelDeliveryContext, type ChannelDeliveryResult, deliverPush, deliverSms } from './sms-push.js';
 
@@ -46,7 +46,7 @@ type DeliveryResult = ChannelDeliveryResult;
  * notifications through visibility, which may lag). Each look is a handful of history events: every minute, a hold
  * of five days reached Temporal's 51,200-event limit; every 15 minutes it takes years.
  */
-const holdRecheckInterval = '15 minutes';
+export const holdRecheckIntervalMs = 15 * 60_000;
 /**
  * The most deliveries of one notification in flight at once: Temporal fails every workflow task of a workflow with
  * more than 2,000 pending activities, and a notification to thousands of recipients must still go.
@@ -99,7 +99,7 @@ export class NotificationRun {
   async waitWhileHeld(): Promise<void> {
     setStatus('held');
     this.resumed = false;
-    await condition(() => this.resumed || this.cancellation !== undefined, holdRecheckInterval);
+    await condition(() => this.resumed || this.cancellation !== undefined, holdRecheckIntervalMs);
   }
 
   /**

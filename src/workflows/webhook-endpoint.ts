@@ -18,7 +18,7 @@ import {
   webhookResultSignal,
   webhookRetryNowSignal,
   webhookWithdrawSignal,
-} from './messages.js';
+} from '../messages.js';
 import { webhooks } from './proxies.js';
 import type { OrderlySinks } from './sinks.js';
 

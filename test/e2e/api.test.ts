@@ -9,7 +9,7 @@ import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
 import { apiKeyOperations } from '../../src/operations/api-keys.js';
 import { createSecretBox } from '../../src/secrets.js';
 import { destinationChecks } from '../../src/webhook-destination.js';
-import { deliveriesOf } from '../support/expectations.js';
+import { deliveriesOf, unsettled } from '../support/expectations.js';
 import { mailTo, waitForMail } from '../support/mail-sink.js';
 import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
 import { until } from '../support/until.js';
@@ -193,7 +193,7 @@ describe('HTTP API', () => {
     expect(bSubscriptions.map((r) => String(r.id))).toEqual([b.subscriptionId]);
     const [bDelivery] = await until("B's event to be delivered, not cancelled", async () => {
       const rows = await deliveriesOf(pipeline.pool, [b.eventId]);
-      return rows.length > 0 && rows.every((r) => r.state !== 'pending') ? rows : undefined;
+      return rows.length > 0 && !rows.some(unsettled) ? rows : undefined;
     });
     expect(bDelivery).toMatchObject({ state: 'delivered' });
 

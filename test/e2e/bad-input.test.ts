@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
-import { deliveriesOf } from '../support/expectations.js';
+import { deliveriesOf, unsettled } from '../support/expectations.js';
 import { listMail, mailTo, waitForMail } from '../support/mail-sink.js';
 import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
 import { until } from '../support/until.js';
@@ -78,7 +78,7 @@ describe('pipeline: bad and unusual input through the real path', () => {
 
     await waitForMail((all) => mailTo(all, user.email!), 1);
     let rows = await deliveriesOf(pipeline.pool, [eventId]);
-    for (let i = 0; i < 40 && rows.some((r) => r.state === 'pending'); i++) {
+    for (let i = 0; i < 40 && rows.some(unsettled); i++) {
       await sleep(250);
       rows = await deliveriesOf(pipeline.pool, [eventId]);
     }

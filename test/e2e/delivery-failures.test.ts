@@ -6,8 +6,7 @@ import { sample } from '../../scripts/sample-data.js';
 import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { workflowIds } from '../../src/domain.js';
-import { deadLettersQuery } from '../../src/workflows/messages.js';
-import { deliveriesOf } from '../support/expectations.js';
+import { deliveriesOf, unsettled } from '../support/expectations.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
 import { until } from '../support/until.js';
 import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
@@ -20,7 +19,7 @@ let connection: Connection;
 
 async function finalStates(eventIds: string[]): Promise<Awaited<ReturnType<typeof deliveriesOf>> | undefined> {
   const rows = await deliveriesOf(pool, eventIds);
-  return rows.length === eventIds.length && rows.every((r) => r.state !== 'pending') ? rows : undefined;
+  return rows.length === eventIds.length && !rows.some(unsettled) ? rows : undefined;
 }
 
 describe('pipeline: delivery failures', () => {
@@ -85,12 +84,6 @@ describe('pipeline: delivery failures', () => {
     );
     expect(deadLetters.map((d) => String(d.error_type))).toEqual(['SmtpPermanentFailure']);
     expect(deadLetters[0]!.message).toContain('554');
-    const entries = await new Client({ connection }).workflow
-      .getHandle(workflowIds.deadLetters)
-      .query(deadLettersQuery);
-    expect(entries.filter((e) => e.eventId === rejected)).toEqual([
-      expect.objectContaining({ orderId, errorType: 'SmtpPermanentFailure', attempts: 1 }),
-    ]);
   });
 
   it('dead-letters an event for an unknown order with the reason, and records no delivery for it', async () => {

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import webpush from 'web-push';
+import { unsettled } from '../support/expectations.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OrderlyProcess, startOrderly } from '../../scripts/orderly-processes.js';
 import { sample } from '../../scripts/sample-data.js';
@@ -113,7 +114,7 @@ async function settledDeliveries(pool: Pool, eventId: string, timeoutMs = 60_000
         'SELECT channel, state, provider, provider_message_id, reason, last_error FROM deliveries WHERE event_id = ?',
         [eventId],
       );
-      if (rows.length === 0 || rows.some((r) => r.state === 'pending')) return undefined;
+      if (rows.length === 0 || rows.some(unsettled)) return undefined;
       return Object.fromEntries(rows.map((r) => [r.channel, r]));
     },
     timeoutMs,

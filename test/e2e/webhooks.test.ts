@@ -10,8 +10,8 @@ import { webhookEndpointOperations } from '../../src/operations/webhook-endpoint
 import { createSecretBox } from '../../src/secrets.js';
 import { destinationChecks } from '../../src/webhook-destination.js';
 import { defaultMetricsPorts } from '../../src/metrics.js';
-import { type EndpointState, endpointStateQuery } from '../../src/workflows/messages.js';
-import { deliveriesOf } from '../support/expectations.js';
+import { type EndpointState, endpointStateQuery } from '../../src/messages.js';
+import { deliveriesOf, unsettled } from '../support/expectations.js';
 import { usePipeline, useTemporalClient } from '../support/pipeline.js';
 import { until } from '../support/until.js';
 import { type ReceivedWebhook, type WebhookReceiver, startWebhookReceiver } from '../support/webhook-receiver.js';
@@ -39,7 +39,7 @@ async function webhookCustomer(policy: EndpointSpec = {}) {
 
 async function settled(eventIds: string[]) {
   const rows = await deliveriesOf(pipeline.pool, eventIds);
-  return rows.length === eventIds.length && rows.every((r) => r.state !== 'pending') ? rows : undefined;
+  return rows.length === eventIds.length && !rows.some(unsettled) ? rows : undefined;
 }
 
 const payloadOf = (request: ReceivedWebhook) =>
@@ -320,7 +320,7 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
     expect(checkArrivals(a.receiver.accepted(), aEvents)).toEqual({ missing: [], twice: [], outOfOrder: [] });
     expect(b.receiver.received.length, "B's endpoint was called (and hung)").toBeGreaterThan(0);
     expect(b.receiver.accepted()).toEqual([]);
-    expect((await deliveriesOf(pipeline.pool, bEvents)).filter((r) => r.state !== 'pending')).toEqual([]);
+    expect((await deliveriesOf(pipeline.pool, bEvents)).filter((r) => !unsettled(r))).toEqual([]);
 
     b.receiver.reply = () => ({ status: 204 });
     await until("all of B's deliveries", () => settled(bEvents), 120_000);

@@ -72,7 +72,7 @@ describe('claim before send', () => {
 
     expect(copiesOf(input)).toBe(1);
     const refused = results.find((r) => r.status === 'rejected');
-    expect((refused)?.reason).toMatchObject({ type: 'DeliveryInFlight' });
+    expect(refused?.reason).toMatchObject({ type: 'DeliveryInFlight' });
     expect(await rowOf(input)).toEqual({ state: 'sending', unknownOutcomes: 0 });
 
     // Recorded delivered (as the workflow does next), a later attempt sends nothing and answers with the first mail.

@@ -56,6 +56,9 @@ export function checkDeliveries(expected: ExpectedMail[], mails: SinkMail[]): De
   return { lost, duplicates, unexpected, orderViolations };
 }
 
+/** A delivery still on its way: recorded (`pending`) or claimed by a send in flight (`sending`). */
+export const unsettled = (row: { state: string }): boolean => row.state === 'pending' || row.state === 'sending';
+
 export interface DeliveryRow extends RowDataPacket {
   event_id: string;
   user_id: string;

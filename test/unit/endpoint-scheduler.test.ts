@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EndpointPolicy, OrderEvent } from '../../src/domain.js';
 import type { CircuitState } from '../../src/webhook-policy.js';
 import { EndpointScheduler, type WebhookEndpointInput } from '../../src/workflows/endpoint-scheduler.js';
-import type { WebhookDeliveryRequest } from '../../src/workflows/messages.js';
+import type { WebhookDeliveryRequest } from '../../src/messages.js';
 
 const policy: EndpointPolicy = {
   retryScheduleS: [1, 5],

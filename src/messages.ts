@@ -4,8 +4,8 @@
  * without importing a workflow module.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import { type DeadLetter, type EndpointPolicy, type OrderEvent, type TemplateId, signalNames } from '../domain.js';
-import type { CircuitState } from '../webhook-policy.js';
+import { type EndpointPolicy, type OrderEvent, type TemplateId, signalNames } from './domain.js';
+import type { CircuitState } from './webhook-policy.js';
 
 // The notification workflow (`eventNotificationWorkflow`).
 
@@ -18,13 +18,6 @@ export const resumeSignal = defineSignal('resume');
 
 /** The order's previous notification is delivered, suppressed, cancelled or dead-lettered: go. */
 export const predecessorSettledSignal = defineSignal(signalNames.predecessorSettled);
-
-// The dead-letter workflow (`deadLettersWorkflow`, id `dead-letters`).
-
-/** A notification (or one of its deliveries) failed for good. */
-export const deadLetterSignal = defineSignal<[DeadLetter]>('deadLetter');
-/** The newest dead letters, oldest first. */
-export const deadLettersQuery = defineQuery<DeadLetter[]>('deadLetters');
 
 // A webhook endpoint's workflow (`webhookEndpointWorkflow`, id `webhook-endpoint:<endpointId>`).
 
