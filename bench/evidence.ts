@@ -15,12 +15,17 @@ export interface LedgerEvidence {
   deadLettered: Set<string>;
   /** Per event, when the ledger first recorded a delivery as gone out (null while none has). */
   recordedAt: Map<string, number | null>;
+  /**
+   * Sends taken over from an attempt that died mid-send (its claim's lease ran out): their outcome was unknown, so
+   * each is a possible duplicate where the channel has no idempotency key.
+   */
+  unknownOutcomes: number;
 }
 
 export async function ledgerEvidence(pool: Pool, eventIds: string[]): Promise<LedgerEvidence> {
-  if (eventIds.length === 0) return { ledger: [], deadLettered: new Set(), recordedAt: new Map() };
+  if (eventIds.length === 0) return { ledger: [], deadLettered: new Set(), recordedAt: new Map(), unknownOutcomes: 0 };
   const [rows] = await pool.query<RowDataPacket[]>(
-    'SELECT event_id, channel, state, UNIX_TIMESTAMP(delivered_at) * 1000 AS delivered_ms FROM deliveries WHERE event_id IN (?)',
+    'SELECT event_id, channel, state, unknown_outcomes, UNIX_TIMESTAMP(delivered_at) * 1000 AS delivered_ms FROM deliveries WHERE event_id IN (?)',
     [eventIds],
   );
   const [dead] = await pool.query<RowDataPacket[]>('SELECT DISTINCT event_id FROM dead_letters WHERE event_id IN (?)', [
@@ -37,6 +42,7 @@ export async function ledgerEvidence(pool: Pool, eventIds: string[]): Promise<Le
     ledger: rows.map((r) => ({ eventId: String(r.event_id), channel: r.channel as Channel, state: String(r.state) })),
     deadLettered: new Set(dead.map((r) => String(r.event_id))),
     recordedAt,
+    unknownOutcomes: rows.reduce((sum, r) => sum + Number(r.unknown_outcomes), 0),
   };
 }
 

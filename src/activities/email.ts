@@ -10,8 +10,6 @@ import { type LinkSigner, preferencesUrl, unsubscribeTargets } from '../recipien
 import type { createDeliveryClaims } from './ledger.js';
 import {
   type ActivityError,
-  DeliveryClosed,
-  DeliveryInFlight,
   InvalidRecipient,
   SmtpConnectionFailure,
   SmtpPermanentFailure,
@@ -33,9 +31,6 @@ export interface SentEmail {
   providerMessageId: string;
   attempts: number;
 }
-
-/** The states in which a mail has gone out: an attempt that finds one of them sends nothing. */
-const sentStates: readonly string[] = ['delivered', 'bounced'];
 
 const emailAddress = z.email();
 
@@ -146,10 +141,7 @@ async function compose(unsubscribe: UnsubscribeLinks, input: SendEmailInput) {
   return { rendered, ...unsubscribeTargets(unsubscribe.publicBaseUrl, token) };
 }
 
-/**
- * Claims the delivery for this attempt, or answers without a send: the mail an earlier attempt sent, or a failure
- * when another attempt is sending it now (retried once its claim's lease may have run out) or it was closed.
- */
+/** Claims the delivery for this attempt, or answers with the mail an earlier attempt sent. */
 async function claimToSend(
   claims: ReturnType<typeof createDeliveryClaims>,
   input: SendEmailInput,
@@ -160,16 +152,8 @@ async function claimToSend(
     userId: input.userId,
     channel: 'email',
   });
-  if (claim.kind === 'busy') throw toFailure(new DeliveryInFlight(claim.retryAfterMs), [{ attempts }]);
-  if (claim.kind === 'finished') {
-    if (!sentStates.includes(claim.state)) throw toFailure(new DeliveryClosed(claim.state), [{ attempts }]);
+  if (claim.kind === 'sent')
     return { providerMessageId: claim.providerMessageId ?? 'sent by an earlier attempt', attempts };
-  }
-  if (claim.outcomeUnknown)
-    Context.current().log.warn(
-      'email sent again: an earlier attempt died mid-send (a possible duplicate)',
-      idsOf(input),
-    );
   return claim;
 }
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { LedgerMetrics } from '../metrics.js';
+import { DeliveryClosed, DeliveryInFlight, toFailure } from './errors.js';
 import {
   type DeadLetter,
   type OrderEvent,
@@ -200,15 +202,62 @@ export interface DeliveryKey {
 export type Claim =
   /** This attempt may send; `outcomeUnknown` when it took over from an attempt that died mid-send. */
   | { kind: 'claimed'; attemptId: string; outcomeUnknown: boolean }
-  /** Nothing to send: delivered by an earlier attempt (its message id), or closed otherwise (cancelled, say). */
-  | { kind: 'finished'; state: string; providerMessageId: string | null }
-  /** Another attempt is sending it now: look again after `retryAfterMs`. */
-  | { kind: 'busy'; retryAfterMs: number };
+  /** Nothing to send: gone out by an earlier attempt (through this provider, with this message id). */
+  | { kind: 'sent'; provider: string | null; providerMessageId: string | null };
+
+/** The states in which a delivery has gone out: an attempt that finds one of them sends nothing. */
+const goneOutStates: readonly string[] = ['sent', 'delivered', 'undelivered', 'bounced'];
 
 /** How long a claim holds without its sender renewing it: a sender that stops renewing has died. */
 const leaseS = 20;
 /** How often a sender renews its claim while its send is in flight (most sends end before the first renewal). */
 const renewEveryMs = 5_000;
+
+const where = 'notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ?';
+const keyOf = (d: DeliveryKey) => [d.notificationId, d.userId, d.channel, d.endpointId ?? 0];
+
+/**
+ * Claims the delivery for this attempt, or says it has gone out already. Another attempt sending it now fails this
+ * one with `DeliveryInFlight` (retried once the other's lease may have run out); a delivery closed without a send
+ * (cancelled, suppressed, dead-lettered) with `DeliveryClosed`.
+ */
+async function claim(pool: Pool, delivery: DeliveryKey): Promise<Claim> {
+  for (;;) {
+    const [rows] = await pool.execute<RowDataPacket[]>(
+      `SELECT state, attempt_id, provider, provider_message_id,
+              TIMESTAMPDIFF(MICROSECOND, NOW(6), lease_until) AS lease_left_us
+         FROM deliveries WHERE ${where}`,
+      keyOf(delivery),
+    );
+    const row = rows[0];
+    // No row: a send asked for outside a notification's audience (never by Orderly's workflows); nothing to guard.
+    if (row === undefined) return { kind: 'claimed', attemptId: randomUUID(), outcomeUnknown: false };
+    const state = String(row.state);
+    const leaseLeftMs = row.lease_left_us === null ? 0 : Number(row.lease_left_us) / 1000;
+    if (state === 'sending' && leaseLeftMs > 0) throw toFailure(new DeliveryInFlight(Math.ceil(leaseLeftMs) + 500));
+    if (goneOutStates.includes(state))
+      return {
+        kind: 'sent',
+        provider: row.provider as string | null,
+        providerMessageId: row.provider_message_id as string | null,
+      };
+    if (state !== 'pending' && state !== 'sending') throw toFailure(new DeliveryClosed(state));
+    const attemptId = randomUUID();
+    // Compare-and-set on what was read: of two attempts that read the same row, one wins and the other reads again.
+    const [result] = await pool.execute<ResultSetHeader>(
+      `UPDATE deliveries SET unknown_outcomes = unknown_outcomes + (state = 'sending'), state = 'sending',
+              attempt_id = ?, lease_until = NOW(6) + INTERVAL ${leaseS} SECOND
+        WHERE ${where} AND state = ? AND attempt_id <=> ?`,
+      [attemptId, ...keyOf(delivery), state, row.attempt_id ?? null],
+    );
+    if (result.affectedRows !== 1) continue;
+    if (state === 'sending')
+      Context.current().log.warn('sending again: an earlier attempt died mid-send (a possible duplicate)', {
+        ...delivery,
+      });
+    return { kind: 'claimed', attemptId, outcomeUnknown: state === 'sending' };
+  }
+}
 
 /**
  * Claim before send: a delivery moves `pending -> sending` under an attempt id before any send, so two attempts
@@ -218,38 +267,8 @@ const renewEveryMs = 5_000;
  * an unknown outcome (a possible duplicate where the channel has no idempotency key).
  */
 export function createDeliveryClaims({ pool }: { pool: Pool }) {
-  const where = 'notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ?';
-  const keyOf = (d: DeliveryKey) => [d.notificationId, d.userId, d.channel, d.endpointId ?? 0];
-
-  async function claim(delivery: DeliveryKey): Promise<Claim> {
-    for (;;) {
-      const [rows] = await pool.execute<RowDataPacket[]>(
-        `SELECT state, attempt_id, provider_message_id, TIMESTAMPDIFF(MICROSECOND, NOW(6), lease_until) AS lease_left_us
-           FROM deliveries WHERE ${where}`,
-        keyOf(delivery),
-      );
-      const row = rows[0];
-      // No row: a send asked for outside a notification's audience (never by Orderly's workflows); nothing to guard.
-      if (row === undefined) return { kind: 'claimed', attemptId: randomUUID(), outcomeUnknown: false };
-      const state = String(row.state);
-      const leaseLeftMs = row.lease_left_us === null ? 0 : Number(row.lease_left_us) / 1000;
-      if (state === 'sending' && leaseLeftMs > 0) return { kind: 'busy', retryAfterMs: Math.ceil(leaseLeftMs) + 500 };
-      if (state !== 'pending' && state !== 'sending')
-        return { kind: 'finished', state, providerMessageId: (row.provider_message_id as string | null) ?? null };
-      const attemptId = randomUUID();
-      // Compare-and-set on what was read: of two attempts that read the same row, one wins and the other reads again.
-      const [result] = await pool.execute<ResultSetHeader>(
-        `UPDATE deliveries SET unknown_outcomes = unknown_outcomes + (state = 'sending'), state = 'sending',
-                attempt_id = ?, lease_until = NOW(6) + INTERVAL ${leaseS} SECOND
-          WHERE ${where} AND state = ? AND attempt_id <=> ?`,
-        [attemptId, ...keyOf(delivery), state, row.attempt_id ?? null],
-      );
-      if (result.affectedRows === 1) return { kind: 'claimed', attemptId, outcomeUnknown: state === 'sending' };
-    }
-  }
-
   return {
-    claim,
+    claim: (delivery: DeliveryKey) => claim(pool, delivery),
 
     /**
      * Runs `send` under a claim, renewed while it is in flight. A failed send hands the delivery back (`pending`):

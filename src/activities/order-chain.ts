@@ -7,7 +7,7 @@ import { predecessorOf } from '../order-chain/store.js';
  * A notification submitted this long ago whose workflow Temporal does not know was never started (its submitter
  * died between the append and the start) or is gone from retention: nothing to wait for. A start takes milliseconds.
  */
-export const neverStartedAfterS = 30;
+const neverStartedAfterS = 30;
 
 /** Whether a notification's predecessor has settled; a young one Temporal does not know yet is looked at again soon. */
 export type PredecessorState = { state: 'settled' } | { state: 'running'; recheckAfterS?: number };

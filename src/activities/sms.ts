@@ -7,6 +7,7 @@ import { fitToSegments } from '../providers/sms-text.js';
 import { ProviderError, type SmsProvider } from '../providers/types.js';
 import { renderSmsText } from '../templates/text.js';
 import { InvalidPhoneNumber, toFailure } from './errors.js';
+import { createDeliveryClaims } from './ledger.js';
 
 /** One SMS of one notification to one user. Ids only: the number is read at send time, never carried in history. */
 export interface SendSmsInput {
@@ -45,6 +46,8 @@ export function createSmsActivities({
   metrics?: SenderMetrics;
 }) {
   const labels = { channel: 'sms', provider: provider.name };
+  // No provider here takes an idempotency key: each send claims its delivery first, so two never go at once.
+  const claims = createDeliveryClaims({ pool });
   return {
     async sendSms(input: SendSmsInput): Promise<SmsOutcome> {
       const attempts = (input.previousAttempts ?? 0) + Context.current().info.attempt;
@@ -56,8 +59,19 @@ export function createSmsActivities({
       if (stored === undefined) return { kind: 'suppressed', reason: 'no phone number', attempts };
       const to = validNumber(input.userId, stored, attempts);
       const body = fitToSegments(renderSmsText(input.template, input), maxSegments);
+      const delivery = { notificationId: notificationKey(input.event), userId: input.userId, channel: 'sms' };
+      const claim = await claims.claim(delivery);
+      if (claim.kind === 'sent')
+        return {
+          kind: 'sent',
+          provider: claim.provider ?? provider.name,
+          providerMessageId: claim.providerMessageId ?? 'sent by an earlier attempt',
+          attempts,
+        };
       try {
-        const sent = await provider.send({ to, body, ...(statusCallbackUrl ? { statusCallbackUrl } : {}) });
+        const sent = await claims.whileClaimed(delivery, claim.attemptId, () =>
+          provider.send({ to, body, ...(statusCallbackUrl ? { statusCallbackUrl } : {}) }),
+        );
         metrics?.attempts.inc({ ...labels, result: 'sent' });
         metrics?.latency.observe(labels, (Date.now() - Date.parse(input.event.occurredAt)) / 1000);
         return { kind: 'sent', provider: provider.name, providerMessageId: sent.messageId, attempts };

@@ -215,6 +215,8 @@ interface ScenarioResult extends Verdict {
   allowed: { deadLetters: number; deadLettersWhy: string; duplicatesOf: 'none' | 'sends in flight at the crash' };
   /** Events whose send was in flight at the crash (outcome unknown): each may arrive twice. */
   inFlightAtCrash: number;
+  /** Sends the ledger took over from an attempt that died mid-send (its claim ran out): possible duplicates. */
+  unknownOutcomes: number;
   /** Seconds from the end of the fault to the last delivery (the load goes on after the fault). */
   lastDeliveryAfterFaultS: number;
   /** Seconds from the end of the load to the last delivery: how long the backlog the fault left took to drain. */
@@ -309,14 +311,14 @@ async function runScenario(
     );
     const settled =
       events.every((e) => received.has(e.eventId) || deadLettered.has(e.eventId)) &&
-      ledger.every((row) => row.state !== 'pending');
+      ledger.every((row) => row.state !== 'pending' && row.state !== 'sending');
     if (settled || Date.now() > deadline) break;
     await sleep(500);
   }
   await sleep(3_000); // a late duplicate still counts
   const events = await eventsSince(pool, afterId);
   const copies = await copiesOfLoadEvents(pool, copiesSince(receivers, marks));
-  const { ledger, deadLettered, recordedAt } = await ledgerEvidence(
+  const { ledger, deadLettered, recordedAt, unknownOutcomes } = await ledgerEvidence(
     pool,
     events.map((e) => e.eventId),
   );
@@ -335,6 +337,7 @@ async function runScenario(
       duplicatesOf: scenario.crashesSender ? 'sends in flight at the crash' : 'none',
     },
     inFlightAtCrash: inFlight.size,
+    unknownOutcomes,
     lastDeliveryAfterFaultS: Math.max(0, Math.round((lastAcceptedAt - faultEnded) / 100) / 10),
     drainAfterLoadS: Math.max(0, Math.round((lastAcceptedAt - loadEnded) / 100) / 10),
     recoveredAfterS: recoveredAfterS(events, copies, faultStarted),
@@ -347,10 +350,10 @@ async function runScenario(
 function markdownTable(results: ScenarioResult[]): string {
   const rows = results.map(
     (r) =>
-      `| ${r.scenario} | ${r.written} | ${r.delivered}/${r.expected} | ${r.lost} | ${r.deadLettered} (${r.allowed.deadLetters}) | ${totalDuplicates(r)} (${r.inFlightAtCrash}) | ${r.orderViolations} | ${r.ledger.receivedNotRecorded + r.ledger.recordedNotReceived + r.ledger.pending} | ${r.recoveredAfterS} s | ${r.passed ? 'ok' : 'FAILED'} |`,
+      `| ${r.scenario} | ${r.written} | ${r.delivered}/${r.expected} | ${r.lost} | ${r.deadLettered} (${r.allowed.deadLetters}) | ${totalDuplicates(r)} (${r.inFlightAtCrash}; ${r.unknownOutcomes}) | ${r.orderViolations} | ${r.ledger.receivedNotRecorded + r.ledger.recordedNotReceived + r.ledger.pending} | ${r.recoveredAfterS} s | ${r.passed ? 'ok' : 'FAILED'} |`,
   );
   return [
-    '| scenario | rows written | delivered | lost | dead-lettered (allowed) | dup (in flight at crash) | order violations | ledger disagreements | time to recover | verdict |',
+    '| scenario | rows written | delivered | lost | dead-lettered (allowed) | dup (in flight at crash; sends taken over, outcome unknown) | order violations | ledger disagreements | time to recover | verdict |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
@@ -413,7 +416,7 @@ async function main(): Promise<void> {
       const result = await runScenario(scenario, pool, receivers, processes, env);
       results.push(result);
       console.log(
-        `  written ${result.written}, delivered ${result.delivered}, dead-lettered ${result.deadLettered} (allowed ${result.allowed.deadLetters}), lost ${result.lost}, duplicates ${totalDuplicates(result)} (in flight at the crash ${result.inFlightAtCrash}), order violations ${result.orderViolations}, ledger ${JSON.stringify(result.ledger)}, last delivery ${result.lastDeliveryAfterFaultS} s after the fault and ${result.drainAfterLoadS} s after the load: ${result.passed ? 'ok' : `FAILED: ${result.failures.join('; ')}`}`,
+        `  written ${result.written}, delivered ${result.delivered}, dead-lettered ${result.deadLettered} (allowed ${result.allowed.deadLetters}), lost ${result.lost}, duplicates ${totalDuplicates(result)} (in flight at the crash ${result.inFlightAtCrash}, sends taken over with an unknown outcome ${result.unknownOutcomes}), order violations ${result.orderViolations}, ledger ${JSON.stringify(result.ledger)}, last delivery ${result.lastDeliveryAfterFaultS} s after the fault and ${result.drainAfterLoadS} s after the load: ${result.passed ? 'ok' : `FAILED: ${result.failures.join('; ')}`}`,
       );
       await startMissing();
       const unhealthy = (await stackStatus(stack)).filter((row) => !row.health.healthy);
@@ -437,6 +440,7 @@ async function main(): Promise<void> {
       lost: r.lost,
       duplicates: totalDuplicates(r),
       'in flight at crash': r.inFlightAtCrash,
+      'outcome unknown': r.unknownOutcomes,
       'order viol.': r.orderViolations,
       'ledger disagr.': r.ledger.receivedNotRecorded + r.ledger.recordedNotReceived + r.ledger.pending,
       'recovered after s': r.recoveredAfterS,
