@@ -140,6 +140,8 @@ export const webhookFailures = {
   expired: 'WebhookRetriesExhausted',
   /** The URL points inside the network (or uses another scheme): no request was made. */
   forbidden: 'WebhookDestinationForbidden',
+  /** The message's content was erased before it could be sent: no request was made. */
+  missing: 'WebhookMessageMissing',
 } as const;
 
 /** What the `dead_letters` table holds for one failed notification. */

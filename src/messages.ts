@@ -23,15 +23,23 @@ export const predecessorSettledSignal = defineSignal(signalNames.predecessorSett
 
 /** One delivery of one notification to this endpoint, asked for by a notification workflow. */
 export interface WebhookDeliveryRequest {
+  /** The message, whose content (event and template) `webhook_messages` holds: the endpoint's state names it only. */
   messageId: string;
   endpointId: string;
   policy: EndpointPolicy;
   /** Where the result goes (signal {@link webhookResultSignal}). */
   notificationWorkflowId: string;
-  event: OrderEvent;
-  template: TemplateId;
   /** When the delivery was first asked for (epoch ms): its maximum age counts from here. */
   requestedAt: number;
+  /** Only in requests of earlier versions, which carried the content itself. */
+  event?: OrderEvent;
+  template?: TemplateId;
+}
+
+/** What a notification hands over for a webhook delivery: the request, with the message's content to store. */
+export interface WebhookDeliveryAsk extends WebhookDeliveryRequest {
+  event: OrderEvent;
+  template: TemplateId;
 }
 
 export interface WebhookDeliveryResult {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { LedgerMetrics } from '../metrics.js';
+import type { WebhookDeliveryAsk } from '../messages.js';
 import { DeliveryClosed, DeliveryInFlight, toFailure } from './errors.js';
 import {
   type DeadLetter,
@@ -298,6 +299,35 @@ export function createDeliveryClaims({ pool }: { pool: Pool }) {
       } finally {
         clearInterval(renewal);
       }
+    },
+  };
+}
+
+/**
+ * `webhook_messages`: the content of each webhook delivery, stored once when the delivery is handed to its
+ * endpoint's workflow, read by the webhook worker at send time. The endpoint's workflow names messages only.
+ */
+export function createWebhookMessages({ pool }: { pool: Pool }) {
+  return {
+    /** Stores a delivery's content; asking again (a reminder, a retried activity) keeps the first. */
+    async store({ messageId, endpointId, event, template }: WebhookDeliveryAsk): Promise<void> {
+      await pool.execute(
+        'INSERT IGNORE INTO webhook_messages (message_id, endpoint_id, notification_id, template, event) VALUES (?, ?, ?, ?, ?)',
+        [messageId, endpointId, notificationKey(event), template, JSON.stringify(event)],
+      );
+    },
+
+    /** A message's content, or undefined when it is no longer stored. */
+    async find(messageId: string): Promise<{ event: OrderEvent; template: TemplateId } | undefined> {
+      const [rows] = await pool.execute<RowDataPacket[]>(
+        'SELECT template, event FROM webhook_messages WHERE message_id = ?',
+        [messageId],
+      );
+      const row = rows[0];
+      if (row === undefined) return undefined;
+      // mysql2 parses a JSON column; MariaDB's JSON is LONGTEXT and arrives as a string.
+      const event = (typeof row.event === 'string' ? JSON.parse(row.event) : row.event) as OrderEvent;
+      return { event, template: row.template as TemplateId };
     },
   };
 }

@@ -1,14 +1,23 @@
 import type { Client } from '@temporalio/client';
 import { type DeadLetter, workflowIds } from '../domain.js';
 import { searchAttributes } from '../search-attributes.js';
-import { type WebhookDeliveryRequest, webhookDeliverySignal } from '../messages.js';
+import { type WebhookDeliveryAsk, type WebhookDeliveryRequest, webhookDeliverySignal } from '../messages.js';
+import type { createWebhookMessages } from './ledger.js';
 
 /**
  * Signals to Orderly's long-lived workflows, starting them when they are not running (signal-with-start is a
  * client call, which workflow code cannot make). Workflows are named by their type, as the worker registers
  * them: activities import the messages, never a workflow module.
  */
-export function createTemporalActivities({ client, taskQueue }: { client: Client; taskQueue: string }) {
+export function createTemporalActivities({
+  client,
+  taskQueue,
+  webhookMessages,
+}: {
+  client: Client;
+  taskQueue: string;
+  webhookMessages: ReturnType<typeof createWebhookMessages>;
+}) {
   return {
     /**
      * Did hand a failed notification to the retired `dead-letters` workflow; kept, doing nothing, for notifications
@@ -18,15 +27,20 @@ export function createTemporalActivities({ client, taskQueue }: { client: Client
       return Promise.resolve();
     },
 
-    /** Queues a webhook delivery with the endpoint's workflow, which answers with a result signal. */
-    async requestWebhookDelivery(request: WebhookDeliveryRequest): Promise<void> {
+    /**
+     * Stores the delivery's content (`webhook_messages`), then queues the delivery with the endpoint's workflow, which
+     * answers with a result signal: the endpoint's history names the message, never its event.
+     */
+    async requestWebhookDelivery({ event, template, ...ask }: WebhookDeliveryAsk): Promise<void> {
+      await webhookMessages.store({ event, template, ...ask });
+      const request: WebhookDeliveryRequest = ask;
       await client.workflow.signalWithStart('webhookEndpointWorkflow', {
         workflowId: workflowIds.webhookEndpoint(request.endpointId),
         taskQueue,
         args: [{ endpointId: request.endpointId }],
         signal: webhookDeliverySignal,
         signalArgs: [request],
-        typedSearchAttributes: [{ key: searchAttributes.customerId, value: request.event.customerId }],
+        typedSearchAttributes: [{ key: searchAttributes.customerId, value: event.customerId }],
       });
     },
   };

@@ -4,6 +4,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { type Dispatcher, errors as httpErrors, request } from 'undici';
 import type { OrderEvent, TemplateId } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
+import type { createWebhookMessages } from './ledger.js';
 import type { SecretBox } from '../secrets.js';
 import { WebhookDestinationForbidden, type destinationChecks } from '../webhook-destination.js';
 
@@ -11,9 +12,13 @@ export interface PostWebhookInput {
   endpointId: string;
   /** The Standard Webhooks `webhook-id`: the same on every attempt of one delivery. */
   messageId: string;
-  event: OrderEvent;
-  template: TemplateId;
+  /** The message's content when the caller has it (requests of earlier versions); else read from `webhook_messages`. */
+  event?: OrderEvent;
+  template?: TemplateId;
 }
+
+/** One message to one endpoint, with its content. */
+type WebhookMessage = Required<PostWebhookInput>;
 
 /** What one attempt came to; the endpoint workflow decides what happens next. */
 export type WebhookAttempt =
@@ -27,7 +32,9 @@ export type WebhookAttempt =
   /** The endpoint is disabled or no longer exists. */
   | { kind: 'disabled'; message: string }
   /** The destination is refused (an internal address, a scheme other than http/https): no request was made. */
-  | { kind: 'forbidden'; message: string };
+  | { kind: 'forbidden'; message: string }
+  /** The message's content is no longer stored (erased): no request was made. */
+  | { kind: 'missing'; message: string };
 
 interface EndpointRow extends RowDataPacket {
   url: string;
@@ -40,6 +47,7 @@ interface EndpointRow extends RowDataPacket {
 
 interface WebhookDeps {
   pool: Pool;
+  messages: ReturnType<typeof createWebhookMessages>;
   /** Its connections go only where `destinations` allows: see {@link createWebhookAgent}. */
   agent: Dispatcher;
   destinations: ReturnType<typeof destinationChecks>;
@@ -53,11 +61,11 @@ interface WebhookDeps {
  * HTTP outcome: each attempt's result goes back to the endpoint workflow, which owns retries, the circuit
  * breaker and the rate limit. URL and secret are read here, at send time, so they never enter workflow history.
  */
-export function createWebhookActivities({ pool, agent, destinations, secrets, metrics }: WebhookDeps) {
+export function createWebhookActivities({ pool, messages, agent, destinations, secrets, metrics }: WebhookDeps) {
   const endpoints = webhookEndpoints(pool);
   const send = webhookSender({ agent, secrets });
 
-  async function post(input: PostWebhookInput): Promise<WebhookAttempt> {
+  async function post(input: WebhookMessage): Promise<WebhookAttempt> {
     const endpoint = await endpoints.find(input.endpointId);
     if (endpoint === undefined)
       return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} no longer exists` };
@@ -87,7 +95,11 @@ export function createWebhookActivities({ pool, agent, destinations, secrets, me
   }
 
   return {
-    async postWebhook(input: PostWebhookInput): Promise<WebhookAttempt> {
+    async postWebhook({ event, template, ...ids }: PostWebhookInput): Promise<WebhookAttempt> {
+      const content = event && template ? { event, template } : await messages.find(ids.messageId);
+      if (content === undefined)
+        return { kind: 'missing', message: `webhook message ${ids.messageId} is no longer stored; nothing was sent` };
+      const input = { ...ids, ...content };
       const attempt = await post(input);
       metrics?.attempts.inc({
         channel: 'webhook',
@@ -142,7 +154,7 @@ function webhookEndpoints(pool: Pool) {
 function webhookSender({ agent, secrets }: Pick<WebhookDeps, 'agent' | 'secrets'>) {
   return async function send(
     endpoint: Pick<EndpointRow, 'url' | 'secret' | 'previous_secret'>,
-    input: PostWebhookInput,
+    input: WebhookMessage,
   ): Promise<{ status: number; retryAfter: string | undefined }> {
     const body = JSON.stringify(webhookPayload(input.event, input.template));
     const timestamp = Math.floor(Date.now() / 1000);

@@ -1,6 +1,7 @@
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Pool } from 'mysql2/promise';
 import { Agent } from 'undici';
+import { createWebhookMessages } from '../activities/ledger.js';
 import { createWebhookActivities } from '../activities/webhook.js';
 import type { Config } from '../config.js';
 import { taskQueues } from '../domain.js';
@@ -46,7 +47,14 @@ export function createWebhookWorker({
     connection,
     namespace,
     taskQueue: taskQueues.webhooks,
-    activities: createWebhookActivities({ pool, agent, destinations, secrets, metrics }),
+    activities: createWebhookActivities({
+      pool,
+      messages: createWebhookMessages({ pool }),
+      agent,
+      destinations,
+      secrets,
+      metrics,
+    }),
     maxConcurrentActivityTaskExecutions: config.WEBHOOK_MAX_CONCURRENT_ACTIVITIES,
   });
 }

@@ -5,7 +5,7 @@ import { type InjectedSinks, type NativeConnection, Worker, type WorkflowBundleO
 import type { Pool } from 'mysql2/promise';
 import { createEmailActivities } from '../activities/email.js';
 import { createFirstAttemptActivities } from '../activities/first-attempt.js';
-import { createDeliveryClaims, createLedgerActivities } from '../activities/ledger.js';
+import { createDeliveryClaims, createLedgerActivities, createWebhookMessages } from '../activities/ledger.js';
 import { createOrderChainActivities } from '../activities/order-chain.js';
 import { createPreferenceActivities } from '../activities/preferences.js';
 import { createTemporalActivities } from '../activities/temporal.js';
@@ -78,7 +78,11 @@ export function createWorkflowWorker({
     activities: {
       ...preferences,
       ...ledger,
-      ...createTemporalActivities({ client, taskQueue: taskQueues.workflows }),
+      ...createTemporalActivities({
+        client,
+        taskQueue: taskQueues.workflows,
+        webhookMessages: createWebhookMessages({ pool }),
+      }),
       ...email,
       ...chain,
       ...createFirstAttemptActivities({ chain, preferences, ledger, email, providers }),

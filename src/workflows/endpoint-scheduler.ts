@@ -182,8 +182,10 @@ export class EndpointScheduler {
         message: `no success within ${policy.maxAgeS} s (${attempts} attempts); last: ${outcome.message}`,
       });
     }
-    // A disabled endpoint or a refused destination made no request: nothing to say about the endpoint's health.
-    if (outcome.kind !== 'disabled' && outcome.kind !== 'forbidden') this.setCircuit(circuitOnSuccess());
+    // A disabled endpoint, a refused destination or an erased message made no request: nothing to say about the
+    // endpoint's health.
+    if (outcome.kind === 'delivered' || outcome.kind === 'gone' || outcome.kind === 'rejected')
+      this.setCircuit(circuitOnSuccess());
     if (outcome.kind === 'delivered')
       return this.finish(item.request, { delivered: true, attempts, status: outcome.status });
     return this.finish(item.request, {

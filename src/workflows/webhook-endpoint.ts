@@ -99,7 +99,8 @@ async function postWebhook(
   { messageId, event, template }: WebhookDeliveryRequest,
 ): Promise<WebhookAttempt> {
   try {
-    return await webhooks.postWebhook({ endpointId, messageId, event, template });
+    // The webhook worker reads the message's content from MySQL; requests of earlier versions carry it.
+    return await webhooks.postWebhook({ endpointId, messageId, ...(event && template ? { event, template } : {}) });
   } catch (error) {
     if (!(error instanceof ActivityFailure)) throw error;
     // The activity timed out or its worker died: as far as the endpoint is concerned, no answer.
