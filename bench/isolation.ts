@@ -55,7 +55,7 @@ async function webhookCustomer(pool: Pool, name: string): Promise<Customer> {
   const orders = [];
   for (let i = 0; i < ordersPerCustomer; i++)
     orders.push({ orderId: await sample.order(pool, customerId), customerId });
-  return { name, customerId, fixture: { orders }, receiver };
+  return { name, customerId, fixture: { orders, endpointIds: [endpoint.id] }, receiver };
 }
 
 /** What the customer's endpoint accepted (answered 2xx), as the verdict reads it. */

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { sample } from '../scripts/sample-data.js';
+import { type EndpointSpec, sample } from '../scripts/sample-data.js';
 import type { WrittenEvent } from './verdict.js';
 
 /** The orders a load is spread over; each order's customer has one subscribed user, so one notification per event. */
 export interface LoadFixture {
   orders: { orderId: string; customerId: string }[];
+  /** The customers' webhook endpoints, when they are subscribed through one. */
+  endpointIds: string[];
 }
 
 /** The `source` column of every event a load writes: how its rows are found again. */
@@ -19,14 +21,22 @@ export const loadSource = 'load-generator';
 export async function createLoadFixture(
   pool: Pool,
   orderCount: number,
-  { customers = 10, webhookUrl, sms = false }: { customers?: number; webhookUrl?: string; sms?: boolean } = {},
+  {
+    customers = 10,
+    webhookUrl,
+    endpointPolicy = {},
+    sms = false,
+  }: { customers?: number; webhookUrl?: string; endpointPolicy?: EndpointSpec; sms?: boolean } = {},
 ): Promise<LoadFixture> {
   const run = randomUUID().slice(0, 8);
   const orders = [];
+  const endpointIds = [];
   for (let c = 0; c < customers; c++) {
     const customerId = await sample.customer(pool, `Load ${run} #${c}`);
     const user = await sample.user(pool, customerId, `load-${c}`, `load-${c}.${run}@example.test`);
-    const endpoint = webhookUrl === undefined ? undefined : await sample.webhookEndpoint(pool, customerId, webhookUrl);
+    const endpoint =
+      webhookUrl === undefined ? undefined : await sample.webhookEndpoint(pool, customerId, webhookUrl, endpointPolicy);
+    if (endpoint !== undefined) endpointIds.push(endpoint.id);
     await sample.subscription(
       pool,
       user.id,
@@ -41,7 +51,7 @@ export async function createLoadFixture(
     for (let o = 0; o < orderCount / customers; o++)
       orders.push({ orderId: await sample.order(pool, customerId), customerId });
   }
-  return { orders };
+  return { orders, endpointIds };
 }
 
 /**

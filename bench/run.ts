@@ -54,7 +54,16 @@ const program = new Command('bench')
   .option('--backlog <events>', 'events inserted at once in the backlog phase', '10000')
   .option('--ceiling-seconds <seconds>', 'seconds of the ceiling phase', '30')
   .option('--orders <n>', 'orders the events are spread over', '200')
-  .option('--webhook-rates <list>', 'rates of the webhook latency phases, events/s (empty: none)', '25,50')
+  .option(
+    '--webhook-rates <list>',
+    'rates of the webhook phases, 10 endpoints, events/s (empty: none)',
+    '25,50,100,200',
+  )
+  .option(
+    '--single-endpoint-rate <n>',
+    'rate of the phase with one endpoint taking every event, events/s (0: none)',
+    '100',
+  )
   .option('--webhook-duration <seconds>', 'seconds per webhook rate', '60')
   .option('--sink-port <port>', 'port of the recording SMTP server', '2525')
   .option(
@@ -71,6 +80,7 @@ const options = program.opts<{
   orders: string;
   sinkPort: string;
   webhookRates: string;
+  singleEndpointRate: string;
   webhookDuration: string;
   profile?: string;
   resultFile?: string;
@@ -82,6 +92,7 @@ const ceilingSeconds = Number(options.ceilingSeconds);
 const orderCount = Number(options.orders);
 const webhookRates = options.webhookRates.split(',').filter(Boolean).map(Number);
 const webhookSeconds = Number(options.webhookDuration);
+const singleEndpointRate = Number(options.singleEndpointRate);
 const sinkPort = Number(options.sinkPort);
 
 const config = loadConfig();
@@ -345,6 +356,7 @@ async function main(): Promise<void> {
   let processes: OrderlyProcess[] = [];
   const phases: PhaseResult[] = [];
   const webhookPhases: PhaseResult[] = [];
+  let webhookCost: Awaited<ReturnType<typeof measureWebhooks>>['cost'] = null;
   try {
     processes = await startPipeline({ SMTP_PORT: String(sinkPort) }, { logPrefix: 'bench-' });
     const pids = {
@@ -359,7 +371,9 @@ async function main(): Promise<void> {
     // Warm-up: JIT, pools and workflow caches, not measured.
     await runPhase('warm-up', 20, 15, pool, fixture, mails, pids);
     phases.push(...(await runLadder('', pool, fixture, mails, pids)));
-    webhookPhases.push(...(await measureWebhooks(pool, pids)));
+    const webhooks = await measureWebhooks(pool, pids);
+    webhookPhases.push(...webhooks.phases);
+    webhookCost = webhooks.cost;
   } finally {
     await stopAll(processes);
   }
@@ -418,6 +432,15 @@ async function main(): Promise<void> {
       .filter((p) => p.failed)
       .map((p) => ({ name: p.name, why: p.failures })),
     webhook: webhookPhases.map(toJson),
+    // Webhook delivered/s at its highest rate over email's overload (both past saturation or not: read the phases).
+    webhook_saturation_ratio_to_email:
+      overload && webhookPhases.length > 0
+        ? round(Math.max(...webhookPhases.map((p) => p.deliveredPerS)) / overload.deliveredPerS, 2)
+        : null,
+    per_webhook_event: webhookCost && {
+      notification: webhookCost.notification,
+      endpoint_workflows: webhookCost.endpointShare,
+    },
     per_event: {
       workflow_tasks: perEvent.workflowTasks,
       history_events: perEvent.historyEvents,
@@ -477,7 +500,14 @@ async function main(): Promise<void> {
   console.log('CPU ms per delivered event, per process:');
   console.table(Object.fromEntries(phases.map((p) => [p.name, p.cpuMsPerEvent])));
   console.log('Temporal cost per event (mean of sampled histories):');
-  console.table({ notification: perEvent, 'ceiling workflow': ceiling.cost });
+  console.table({
+    notification: perEvent,
+    'ceiling workflow': ceiling.cost,
+    ...(webhookCost && {
+      'webhook notification': webhookCost.notification,
+      'webhook: endpoint workflows, per event': webhookCost.endpointShare,
+    }),
+  });
 
   const file = options.resultFile === undefined ? writeResult('', result) : writeResultTo(options.resultFile, result);
   console.log(`results: ${file} (logs in ${logDir})`);
@@ -525,25 +555,81 @@ async function runLadder(
 }
 
 /**
- * Webhook latency: the same load, each customer's user subscribed through a webhook endpoint on a local receiver,
- * measured from occurred_at to the endpoint receiving the POST.
+ * Webhooks: the same load, each customer's user subscribed through a webhook endpoint on a local receiver, measured
+ * from occurred_at to the endpoint receiving the POST; then one endpoint taking every event (its rate limit and
+ * in-flight cap out of the way). Also what a webhook event costs Temporal: its notification's history, and its
+ * share of its endpoint workflow's histories (every run, over the events the endpoint took).
  */
-async function measureWebhooks(pool: Pool, pids: Record<string, number | undefined>): Promise<PhaseResult[]> {
+async function measureWebhooks(
+  pool: Pool,
+  pids: Record<string, number | undefined>,
+): Promise<{ phases: PhaseResult[]; cost: { notification: WorkflowCost; endpointShare: WorkflowCost } | null }> {
   const receiver = await startWebhookReceiver();
   const received = () => webhookCopies(receiver.received);
-  const results: PhaseResult[] = [];
+  const phases: PhaseResult[] = [];
+  const endpointIds: string[] = [];
   try {
-    const fixture = await createLoadFixture(pool, orderCount, { webhookUrl: receiver.url });
-    for (const rate of webhookRates) {
-      console.log(`bench: webhooks at ${rate} events/s for ${webhookSeconds} s...`);
-      const phase = await runPhase(`webhook-${rate}`, rate, webhookSeconds, pool, fixture, received, pids);
-      results.push(phase);
-      console.log(`  ${summary(phase)}`);
+    if (webhookRates.length > 0) {
+      const fixture = await createLoadFixture(pool, orderCount, { webhookUrl: receiver.url });
+      endpointIds.push(...fixture.endpointIds);
+      for (const rate of webhookRates) {
+        console.log(`bench: webhooks to 10 endpoints at ${rate} events/s for ${webhookSeconds} s...`);
+        phases.push(await runPhase(`webhook-${rate}`, rate, webhookSeconds, pool, fixture, received, pids));
+        console.log(`  ${summary(phases.at(-1)!)}`);
+      }
+    }
+    if (singleEndpointRate > 0) {
+      const endpointPolicy = { ratePerSecond: 10_000, maxInFlight: 100 };
+      const fixture = await createLoadFixture(pool, orderCount, {
+        customers: 1,
+        webhookUrl: receiver.url,
+        endpointPolicy,
+      });
+      endpointIds.push(...fixture.endpointIds);
+      console.log(`bench: webhooks to one endpoint at ${singleEndpointRate} events/s for ${webhookSeconds} s...`);
+      const name = `webhook-one-endpoint-${singleEndpointRate}`;
+      phases.push(await runPhase(name, singleEndpointRate, webhookSeconds, pool, fixture, received, pids));
+      console.log(`  ${summary(phases.at(-1)!)}`);
     }
   } finally {
     await receiver.close();
   }
-  return results;
+  if (phases.length === 0) return { phases, cost: null };
+  const delivered = phases.reduce((sum, p) => sum + p.delivered, 0);
+  return {
+    phases,
+    cost: {
+      notification: await costOfEvents(phases.flatMap((p) => p.eventIds)),
+      endpointShare: await endpointCostPerEvent(endpointIds, delivered),
+    },
+  };
+}
+
+/** Every run of the endpoints' workflows, summed, over the events they took. */
+async function endpointCostPerEvent(endpointIds: string[], events: number): Promise<WorkflowCost> {
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  try {
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const total = { workflowTasks: 0, historyEvents: 0, actions: 0 };
+    for (const endpointId of endpointIds) {
+      const workflowId = workflowIds.webhookEndpoint(endpointId);
+      for await (const run of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+        const history = await client.workflow.getHandle(workflowId, run.runId).fetchHistory();
+        const cost = costOf(JSON.parse(historyToJSON(history)) as HistoryJson);
+        total.workflowTasks += cost.workflowTasks;
+        total.historyEvents += cost.historyEvents;
+        total.actions += cost.actions;
+      }
+    }
+    const perEvent = (n: number) => round(n / Math.max(1, events), 2);
+    return {
+      workflowTasks: perEvent(total.workflowTasks),
+      historyEvents: perEvent(total.historyEvents),
+      actions: perEvent(total.actions),
+    };
+  } finally {
+    await connection.close();
+  }
 }
 
 /**

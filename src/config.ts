@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { EndpointPolicy } from './domain.js';
+import type { EndpointPolicy, WebhookCustomerLimits } from './domain.js';
 import type { DestinationPolicy } from './webhook-destination.js';
 
 const port = z.coerce.number().int().min(1).max(65_535);
@@ -80,6 +80,12 @@ const configSchema = z.object({
   WEBHOOK_MAX_AGE_S: positiveInt.default(24 * 3600),
   WEBHOOK_RATE_LIMIT_PER_S: positiveInt.default(50),
   WEBHOOK_MAX_IN_FLIGHT: positiveInt.default(4),
+  /**
+   * The most a customer's key may set an endpoint's `maxInFlight` and `rateLimitPerS` to: an endpoint holds up to
+   * `maxInFlight` webhook-worker slots while it hangs. Operators (their key, the CLI) may set more.
+   */
+  WEBHOOK_MAX_IN_FLIGHT_LIMIT: positiveInt.default(20),
+  WEBHOOK_RATE_LIMIT_PER_S_LIMIT: positiveInt.default(200),
   WEBHOOK_CIRCUIT_FAILURE_THRESHOLD: positiveInt.default(5),
   WEBHOOK_CIRCUIT_COOLDOWN_S: positiveInt.default(30),
   /** Per request, on the webhook worker: a hanging endpoint gives up a slot after at most connect + response. */
@@ -172,6 +178,11 @@ const configSchema = z.object({
   API_PORT: port.default(8080),
   /** Requests per minute per API key; past it, 429 with Retry-After. */
   API_RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
+  /**
+   * The load balancers in front of the API (addresses or CIDR ranges): a request from one of them is taken to come
+   * from the client its `X-Forwarded-For` names (for the public pages' rate limit and the logs). Empty: nobody.
+   */
+  API_TRUST_PROXY: list,
 
   /** Prometheus `/metrics` of this process; each process has its own default port (src/metrics.ts), 0 picks a free one. */
   METRICS_HOST: z.string().default('127.0.0.1'),
@@ -207,6 +218,11 @@ export const complaintAddress = (config: Config): string =>
 /** Where webhooks may go (see {@link destinationChecks}). */
 export function webhookDestinationPolicy(config: Config): DestinationPolicy {
   return { allowedNetworks: config.WEBHOOK_ALLOWED_NETWORKS, requireHttps: config.WEBHOOK_REQUIRE_HTTPS };
+}
+
+/** The most a customer's key may ask of an endpoint's policy. */
+export function webhookCustomerLimits(config: Config): WebhookCustomerLimits {
+  return { maxInFlight: config.WEBHOOK_MAX_IN_FLIGHT_LIMIT, rateLimitPerS: config.WEBHOOK_RATE_LIMIT_PER_S_LIMIT };
 }
 
 /** The delivery policy of an endpoint that sets none of its own. */

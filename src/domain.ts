@@ -173,6 +173,12 @@ export const workflowIds = {
   webhookEndpoint: (endpointId: string) => `webhook-endpoint:${endpointId}`,
 } as const;
 
+/** The most a customer's key may set an endpoint's in-flight cap and rate limit to (operators may set more). */
+export interface WebhookCustomerLimits {
+  maxInFlight: number;
+  rateLimitPerS: number;
+}
+
 /** The Standard Webhooks `webhook-id` of one notification at one endpoint: the same on every attempt. */
 export function webhookMessageId(notificationId: string, endpointId: string): string {
   return `msg_${notificationId.replace(/[^A-Za-z0-9]/g, '_')}_${endpointId}`;

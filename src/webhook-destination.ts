@@ -24,6 +24,12 @@ export class WebhookDestinationForbidden extends Error {
   }
 }
 
+/** The destination refusal behind a failed request (before it, or when connecting), however it was wrapped. */
+export function forbiddenCause(error: unknown): WebhookDestinationForbidden | undefined {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) if (e instanceof WebhookDestinationForbidden) return e;
+  return undefined;
+}
+
 /** ipaddr.js range names, as the refusals say them. */
 const ruleNames: Record<string, string> = {
   unspecified: 'unspecified address',

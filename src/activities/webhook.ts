@@ -6,7 +6,7 @@ import type { OrderEvent, TemplateId } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
 import type { createWebhookMessages } from './ledger.js';
 import type { SecretBox } from '../secrets.js';
-import { WebhookDestinationForbidden, type destinationChecks } from '../webhook-destination.js';
+import { WebhookDestinationForbidden, type destinationChecks, forbiddenCause } from '../webhook-destination.js';
 
 export interface PostWebhookInput {
   endpointId: string;
@@ -225,12 +225,6 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/** The connect-time refusal behind a failed request, however undici wrapped it. */
-function forbiddenCause(error: unknown): WebhookDestinationForbidden | undefined {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) if (e instanceof WebhookDestinationForbidden) return e;
-  return undefined;
 }
 
 function describeTransportError(error: unknown): string {

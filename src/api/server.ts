@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { WebhookCustomerLimits } from '../domain.js';
 import type { Pool } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { apiKeyOperations } from '../operations/api-keys.js';
@@ -48,11 +49,15 @@ export interface ApiOptions {
   /** Seals endpoint secrets; `secretGraceS`: how long a rotated one keeps signing. */
   secrets: SecretBox;
   secretGraceS: number;
+  /** What a customer's key may ask of an endpoint's policy (WEBHOOK_MAX_IN_FLIGHT_LIMIT...); no limit when unset. */
+  webhookCustomerLimits?: WebhookCustomerLimits;
   /** Requests per minute per API key. */
   rateLimitPerMinute?: number;
   log?: Logger;
   /** The largest request body, in bytes. */
   bodyLimit?: number;
+  /** The load balancers whose `X-Forwarded-For` names the client (API_TRUST_PROXY); none when empty. */
+  trustProxy?: string[];
   /** Twilio's auth token, which signs its delivery receipts; unset, the receipts route answers 404. */
   twilioAuthToken?: string;
   /** Where the API is reached from outside (PUBLIC_BASE_URL): the URL Twilio signs is under it. */
@@ -81,10 +86,11 @@ const openapi: FastifyDynamicSwaggerOptions['openapi'] = {
  * not exist. The OpenAPI document is served at /openapi.json. The routes are in ./routes/, one module per resource.
  */
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
-  const { pool, rateLimitPerMinute = 600, log, bodyLimit = 64 * 1024 } = options;
+  const { pool, rateLimitPerMinute = 600, log, bodyLimit = 64 * 1024, trustProxy = [] } = options;
   const app: FastifyInstance = Fastify({
     loggerInstance: apiLogger(log),
     bodyLimit,
+    trustProxy: trustProxy.length > 0 ? trustProxy : false,
     // An email address in the path (`/v1/suppressions/{address}`) may be up to 320 characters.
     routerOptions: { maxParamLength: 320 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
@@ -141,7 +147,17 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 /** Every resource's routes, each module a plugin given the operations it needs. */
 async function registerRoutes(
   app: FastifyInstance,
-  { pool, client, destinations, secrets, secretGraceS, twilioAuthToken, publicBaseUrl, linkSigner }: ApiOptions,
+  {
+    pool,
+    client,
+    destinations,
+    secrets,
+    secretGraceS,
+    webhookCustomerLimits,
+    twilioAuthToken,
+    publicBaseUrl,
+    linkSigner,
+  }: ApiOptions,
   audit: ReturnType<typeof auditOperations>,
 ): Promise<void> {
   const orders = orderOperations({ pool, client });
@@ -154,12 +170,18 @@ async function registerRoutes(
   await app.register(replayRoutes, { replays: replayOperations({ pool, client }) });
   await app.register(subscriptionRoutes, { subscriptions: subscriptionOperations({ pool }) });
   await app.register(suppressionRoutes, { suppressions: suppressionOperations({ pool }) });
-  const endpoints = webhookEndpointOperations({ pool, destinations, secrets, secretGraceS });
+  const endpoints = webhookEndpointOperations({
+    pool,
+    destinations,
+    secrets,
+    secretGraceS,
+    customerLimits: webhookCustomerLimits,
+  });
   await app.register(webhookEndpointRoutes, { endpoints });
   await app.register(auditRoutes, { audit });
   await app.register(contactRoutes, {
     phoneNumbers: phoneNumberOperations({ pool }),
-    pushRegistrations: pushRegistrationOperations({ pool }),
+    pushRegistrations: pushRegistrationOperations({ pool, destinations }),
   });
   await app.register(twilioStatusRoutes, {
     receipts: deliveryReceiptOperations({ pool }),

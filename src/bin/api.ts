@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { buildApi } from '../api/server.js';
-import { loadConfig, webhookDestinationPolicy } from '../config.js';
+import { loadConfig, webhookCustomerLimits, webhookDestinationPolicy } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createRegistry, defaultMetricsPorts, serveMetrics } from '../metrics.js';
 import { createLinkSigner, oneClickUnsubscribePath, preferencesPath } from '../recipient-links.js';
@@ -22,7 +22,9 @@ runProcess('api', async () => {
     destinations,
     secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS),
     secretGraceS: config.WEBHOOK_SECRET_GRACE_S,
+    webhookCustomerLimits: webhookCustomerLimits(config),
     rateLimitPerMinute: config.API_RATE_LIMIT_PER_MINUTE,
+    trustProxy: config.API_TRUST_PROXY,
     twilioAuthToken: config.TWILIO_AUTH_TOKEN,
     publicBaseUrl: config.PUBLIC_BASE_URL,
     linkSigner: createLinkSigner(config.LINK_SIGNING_KEYS, { ttlDays: config.LINK_TTL_DAYS }),

@@ -35,6 +35,10 @@ interface Context {
  * A command that changes state names its `audit` action: it is recorded in `audit_log` (actor `cli:<OS user>`,
  * its arguments as the target) with how it ended.
  */
+/** Users' push devices, refused where the destination policy refuses webhooks. */
+const pushRegistrations = (pool: Pool) =>
+  pushRegistrationOperations({ pool, destinations: destinationChecks(webhookDestinationPolicy(loadConfig())) });
+
 function withContext<A extends unknown[]>(
   action: (context: Context, ...args: A) => Promise<void>,
   { audit, conceal = [] }: { audit?: string; conceal?: string[] } = {},
@@ -462,7 +466,7 @@ push
       async ({ pool }, userId: string, options: { webPush?: string; fcm?: string; json?: boolean }) => {
         if ((options.webPush === undefined) === (options.fcm === undefined))
           throw new Error('give --web-push <subscription JSON> or --fcm <token>, not both or neither');
-        const { registration, created } = await pushRegistrationOperations({ pool }).register(
+        const { registration, created } = await pushRegistrations(pool).register(
           requireId('user', userId),
           options.webPush !== undefined
             ? { kind: 'web-push', subscription: options.webPush }
@@ -485,7 +489,7 @@ push
   .option('--json', 'print JSON')
   .action(
     withContext(async ({ pool }, userId: string, options: { json?: boolean }) => {
-      const registrations = await pushRegistrationOperations({ pool }).list(requireId('user', userId), undefined);
+      const registrations = await pushRegistrations(pool).list(requireId('user', userId), undefined);
       output(options.json, registrations, () =>
         registrations.length === 0
           ? `user ${userId} has no push registrations`
@@ -497,7 +501,7 @@ push
 push.command('remove <registrationId>').action(
   withContext(
     async ({ pool }, id: string) => {
-      await pushRegistrationOperations({ pool }).remove(requireId('push registration', id), undefined);
+      await pushRegistrations(pool).remove(requireId('push registration', id), undefined);
       console.log(`push registration ${id}: removed`);
     },
     { audit: 'contact push remove' },

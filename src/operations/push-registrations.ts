@@ -1,3 +1,4 @@
+import type { destinationChecks } from '../webhook-destination.js';
 import { createHash } from 'node:crypto';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { InvalidContact, parseFcmToken, parseWebPushSubscription } from '../providers/contacts.js';
@@ -53,12 +54,48 @@ function columnsOf(input: PushRegistrationInput) {
   }
 }
 
+/** Inserts a registration, or finds the user's existing one of the same device (a concurrent request's too). */
+async function insertOnce(
+  pool: Pool,
+  row: { customerId: string; userId: string; kind: string } & Omit<ReturnType<typeof columnsOf>, 'address'>,
+  addressHash: string,
+): Promise<{ id: string; created: boolean }> {
+  const existing = async () => {
+    const [rows] = await pool.execute<RowDataPacket[]>(
+      'SELECT id FROM push_registrations WHERE user_id = ? AND address_hash = ?',
+      [row.userId, addressHash],
+    );
+    return rows[0] === undefined ? undefined : String(rows[0].id);
+  };
+  const found = await existing();
+  if (found !== undefined) return { id: found, created: false };
+  try {
+    const [result] = await pool.execute<ResultSetHeader>(
+      `INSERT INTO push_registrations (customer_id, user_id, kind, endpoint, p256dh, auth, token, address_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [row.customerId, row.userId, row.kind, row.endpoint, row.p256dh, row.auth, row.token, addressHash],
+    );
+    return { id: String(result.insertId), created: true };
+  } catch (error) {
+    // Registered by a concurrent request in between: that one is the registration.
+    if ((error as { code?: string }).code !== 'ER_DUP_ENTRY') throw error;
+    return { id: (await existing())!, created: false };
+  }
+}
+
 /**
  * Users' push devices (any number per user), where push notifications go; customers manage their own users'
  * (operators everyone's). Something outside the caller's scope is reported exactly like something that does not
  * exist.
  */
-export function pushRegistrationOperations({ pool }: { pool: Pool }) {
+export function pushRegistrationOperations({
+  pool,
+  destinations,
+}: {
+  pool: Pool;
+  /** Where a Web Push subscription's push service may be: the webhooks' destination policy. */
+  destinations: ReturnType<typeof destinationChecks>;
+}) {
   async function get(id: string, scope: Scope): Promise<PushRegistration> {
     const [rows] = await pool.execute<RowDataPacket[]>(
       `SELECT ${registrationColumns} FROM push_registrations WHERE id = ?`,
@@ -90,38 +127,11 @@ export function pushRegistrationOperations({ pool }: { pool: Pool }) {
     ): Promise<{ registration: PushRegistration; created: boolean }> {
       const customerId = await userCustomer(pool, userId, scope);
       const { address, ...columns } = columnsOf(input);
-      const addressHash = createHash('sha256').update(address).digest('hex');
-      const existing = async () => {
-        const [rows] = await pool.execute<RowDataPacket[]>(
-          'SELECT id FROM push_registrations WHERE user_id = ? AND address_hash = ?',
-          [userId, addressHash],
-        );
-        return rows[0] === undefined ? undefined : String(rows[0].id);
-      };
-      let id = await existing();
-      if (id === undefined) {
-        try {
-          const [result] = await pool.execute<ResultSetHeader>(
-            `INSERT INTO push_registrations (customer_id, user_id, kind, endpoint, p256dh, auth, token, address_hash)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-            [
-              customerId,
-              userId,
-              input.kind,
-              columns.endpoint,
-              columns.p256dh,
-              columns.auth,
-              columns.token,
-              addressHash,
-            ],
-          );
-          return { registration: await get(String(result.insertId), scope), created: true };
-        } catch (error) {
-          // Registered by a concurrent request in between: that one is the registration.
-          if ((error as { code?: string }).code !== 'ER_DUP_ENTRY') throw error;
-          id = (await existing())!;
-        }
-      }
+      // A push service inside the network is refused as a webhook URL would be (the sender checks again).
+      if (columns.endpoint !== null) await destinations.checkRegistration(columns.endpoint);
+      const row = { customerId, userId, kind: input.kind, ...columns };
+      const { id, created } = await insertOnce(pool, row, createHash('sha256').update(address).digest('hex'));
+      if (created) return { registration: await get(id, scope), created };
       // A browser that subscribes again may have new keys for the same endpoint: keep the latest.
       await pool.execute('UPDATE push_registrations SET p256dh = ?, auth = ? WHERE id = ?', [
         columns.p256dh,

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { SecretBox } from '../secrets.js';
 import type { destinationChecks } from '../webhook-destination.js';
-import { NotFound } from './errors.js';
+import type { WebhookCustomerLimits } from '../domain.js';
+import { BadRequest, NotFound } from './errors.js';
 import { type Scope, inScope } from './scope.js';
 
 export interface EndpointInput {
@@ -97,6 +98,19 @@ async function updateEndpointRow(pool: Pool, id: string, next: Omit<WebhookEndpo
   );
 }
 
+/** Refuses a customer's policy past the operator's limits, naming the limit and its setting. */
+function withinLimits(policy: EndpointPatch, limits: WebhookCustomerLimits | undefined): void {
+  if (limits === undefined) return;
+  if ((policy.maxInFlight ?? 0) > limits.maxInFlight)
+    throw new BadRequest(
+      `maxInFlight is at most ${limits.maxInFlight} with a customer's key (WEBHOOK_MAX_IN_FLIGHT_LIMIT); an operator may set more`,
+    );
+  if ((policy.rateLimitPerS ?? 0) > limits.rateLimitPerS)
+    throw new BadRequest(
+      `rateLimitPerS is at most ${limits.rateLimitPerS} with a customer's key (WEBHOOK_RATE_LIMIT_PER_S_LIMIT); an operator may set more`,
+    );
+}
+
 /**
  * Customers' webhook endpoints, as customers (their own only) and operators (all) manage them. Something outside
  * the caller's scope is reported exactly like something that does not exist.
@@ -106,8 +120,11 @@ export function webhookEndpointOperations({
   destinations,
   secrets,
   secretGraceS,
+  customerLimits,
 }: {
   pool: Pool;
+  /** What a customer's key may ask of an endpoint's policy; none when unset. */
+  customerLimits?: WebhookCustomerLimits;
   /** Where endpoints may point (checked when they are registered or moved). */
   destinations: ReturnType<typeof destinationChecks>;
   /** Seals endpoint secrets before they are stored. */
@@ -134,6 +151,7 @@ export function webhookEndpointOperations({
         input.customerId,
       ]);
       if (customers.length === 0) throw new NotFound(`there is no customer ${input.customerId}`);
+      if (scope !== undefined) withinLimits(input, customerLimits);
       await destinations.checkRegistration(input.url);
       const secret = input.secret ?? newSecret();
       const id = await insertEndpoint(pool, input, secrets.seal(secret));
@@ -142,6 +160,7 @@ export function webhookEndpointOperations({
 
     async update(id: string, patch: EndpointPatch, scope: Scope): Promise<WebhookEndpoint> {
       const current = await get(id, scope);
+      if (scope !== undefined) withinLimits(patch, customerLimits);
       if (patch.url !== undefined) await destinations.checkRegistration(patch.url);
       const next = { ...current, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
       await updateEndpointRow(pool, id, next);

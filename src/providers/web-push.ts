@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:https';
 import webpush, { type WebPushError } from 'web-push';
+import { type destinationChecks, forbiddenCause, guardedLookup } from '../webhook-destination.js';
 import type { PushMessage, PushProvider, SentMessage } from './types.js';
 import {
   ProviderRejected,
@@ -23,17 +24,22 @@ export interface VapidDetails {
 
 /**
  * Web Push (RFC 8030) with the payload encrypted per RFC 8291 (aes128gcm) and VAPID (RFC 8292), all done by the
- * `web-push` package. The push service's address comes from each subscription, so there is no base URL here; `ca`
- * lets tests and staging trust a local push service's certificate (web-push speaks HTTPS only).
+ * `web-push` package. The push service's address comes from each subscription, which a customer registered: like a
+ * webhook URL, it may not point inside the network (`destinations`, checked on the URL and on every connection's
+ * addresses), and a subscription that does is removed. `ca` lets tests and staging trust a local push service's
+ * certificate (web-push speaks HTTPS only).
  */
 export function createWebPushProvider({
   vapid,
   timeoutMs = 10_000,
   defaultTtlSeconds = 24 * 3600,
   ca,
+  destinations,
   name = 'web-push',
 }: {
   vapid: VapidDetails;
+  /** Where push services may be: the webhooks' destination policy (WEBHOOK_ALLOWED_NETWORKS). */
+  destinations: ReturnType<typeof destinationChecks>;
   /** Socket idle timeout: a push service that stops answering for this long counts as unavailable. */
   timeoutMs?: number;
   /** web-push's own default is four weeks; an order update that old is noise, so a day unless told otherwise. */
@@ -44,7 +50,7 @@ export function createWebPushProvider({
 }): PushProvider & { kind: 'web-push' } {
   // Validates subject and both keys now, so a bad configuration fails at start rather than on the first send.
   webpush.getVapidHeaders('https://push.example', vapid.subject, vapid.publicKey, vapid.privateKey, 'aes128gcm');
-  const agent = ca ? new Agent({ ca, keepAlive: true }) : undefined;
+  const agent = new Agent({ keepAlive: true, lookup: guardedLookup(destinations.checkAddress), ...(ca ? { ca } : {}) });
 
   return {
     name,
@@ -54,12 +60,14 @@ export function createWebPushProvider({
       const { subscription } = push.registration;
       const payload = JSON.stringify({ title: push.title, body: push.body, data: push.data });
       try {
+        // IP-address hosts are dialled without a lookup: checked here. Host names: when connecting.
+        destinations.checkUrl(subscription.endpoint);
         const result = await webpush.sendNotification(subscription, payload, {
           vapidDetails: vapid,
           TTL: push.ttlSeconds ?? defaultTtlSeconds,
           contentEncoding: 'aes128gcm',
           timeout: timeoutMs,
-          ...(agent ? { agent } : {}),
+          agent,
         });
         // RFC 8030 §5: 201 with the push message resource in Location; some services omit it.
         const location = result.headers.location;
@@ -72,6 +80,15 @@ export function createWebPushProvider({
 }
 
 function webPushError(provider: string, error: unknown) {
+  const refused = forbiddenCause(error);
+  // A push service inside the network can never be sent to: the registration goes, as an expired one would.
+  if (refused !== undefined)
+    return new RecipientRejected(refused.message, {
+      provider,
+      code: 'destination-forbidden',
+      registrationGone: true,
+      cause: refused,
+    });
   if (isWebPushError(error)) {
     const status = error.statusCode;
     const message = `${status} ${error.body || error.message}`.trim();

@@ -2,7 +2,7 @@ import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Pool } from 'mysql2/promise';
 import { createPushActivities } from '../activities/push.js';
 import { createSmsActivities } from '../activities/sms.js';
-import type { Config } from '../config.js';
+import { type Config, webhookDestinationPolicy } from '../config.js';
 import { taskQueues } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
 import { createFcmProvider } from '../providers/fcm.js';
@@ -10,6 +10,7 @@ import { createTwilioProvider } from '../providers/twilio.js';
 import type { PushProvider, SmsProvider } from '../providers/types.js';
 import { createVonageProvider } from '../providers/vonage.js';
 import { createWebPushProvider } from '../providers/web-push.js';
+import { destinationChecks } from '../webhook-destination.js';
 
 /** A setting a configured provider cannot do without: missing, the process stops at start naming it. */
 function required(config: Config, name: keyof Config): string {
@@ -43,6 +44,7 @@ const smsFactories: Record<Config['SMS_PROVIDERS'][number], (config: Config) => 
 const pushFactories: Record<Config['PUSH_PROVIDERS'][number], (config: Config) => PushProvider> = {
   'web-push': (config) =>
     createWebPushProvider({
+      destinations: destinationChecks(webhookDestinationPolicy(config)),
       vapid: {
         subject: config.VAPID_SUBJECT,
         publicKey: required(config, 'VAPID_PUBLIC_KEY'),

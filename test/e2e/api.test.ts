@@ -4,8 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
-import { buildApi } from '../../src/api/server.js';
-import { loadConfig, webhookDestinationPolicy } from '../../src/config.js';
+import { type ApiOptions, buildApi } from '../../src/api/server.js';
+import { loadConfig, webhookCustomerLimits, webhookDestinationPolicy } from '../../src/config.js';
 import { apiKeyOperations } from '../../src/operations/api-keys.js';
 import { createSecretBox } from '../../src/secrets.js';
 import { destinationChecks } from '../../src/webhook-destination.js';
@@ -18,17 +18,21 @@ const pipeline = usePipeline();
 let connection: Connection;
 let api: FastifyInstance;
 
-beforeAll(async () => {
-  connection = await Connection.connect({ address: loadConfig().TEMPORAL_ADDRESS });
-  // The API as deployed: webhook endpoints may point at public addresses only.
-  api = await buildApi({
+/** The API as deployed (webhook endpoints may point at public addresses only), with `options` on top. */
+const apiWith = (options: Partial<ApiOptions>) =>
+  buildApi({
     pool: pipeline.pool,
     client: new Client({ connection }),
     destinations: destinationChecks(webhookDestinationPolicy(loadConfig({}))),
     secrets: createSecretBox(''),
     secretGraceS: 3600,
+    ...options,
   });
+beforeAll(async () => {
+  connection = await Connection.connect({ address: loadConfig().TEMPORAL_ADDRESS });
+  api = await apiWith({ webhookCustomerLimits: webhookCustomerLimits(loadConfig({})) });
 });
+
 afterAll(async () => {
   await api.close();
   await connection.close();
@@ -57,14 +61,7 @@ const call = (key: string | undefined, method: 'GET' | 'POST' | 'PATCH' | 'DELET
 
 describe('HTTP API', () => {
   it('limits requests per API key: past the limit 429 with Retry-After, other keys unaffected', async () => {
-    const limited = await buildApi({
-      pool: pipeline.pool,
-      client: new Client({ connection }),
-      destinations: destinationChecks(webhookDestinationPolicy(loadConfig({}))),
-      secrets: createSecretBox(''),
-      secretGraceS: 3600,
-      rateLimitPerMinute: 3,
-    });
+    const limited = await apiWith({ rateLimitPerMinute: 3 });
     try {
       const [a, b] = [await customerWithData(), await customerWithData()];
       const get = (key: string) =>
@@ -86,12 +83,49 @@ describe('HTTP API', () => {
     }
   });
 
+  it('behind a load balancer (API_TRUST_PROXY), limits public pages per client address from X-Forwarded-For', async () => {
+    const behindProxy = (trustProxy: string[]) => apiWith({ rateLimitPerMinute: 2, trustProxy });
+    // Every request arrives from the load balancer (127.0.0.1), on behalf of the client it names.
+    const open = (app: Awaited<ReturnType<typeof behindProxy>>, client: string) =>
+      app.inject({ method: 'GET', url: '/v1/unsubscribe/one-click?token=x', headers: { 'x-forwarded-for': client } });
+    const trusting = await behindProxy(['127.0.0.1']);
+    const trustingNobody = await behindProxy([]);
+    try {
+      for (const app of [trusting, trustingNobody]) for (let i = 0; i < 2; i++) await open(app, '203.0.113.1');
+      expect((await open(trusting, '203.0.113.1')).statusCode).toBe(429);
+      expect((await open(trusting, '203.0.113.2')).statusCode).not.toBe(429);
+      // Not trusted, the header names nobody: every client is the load balancer, and shares its limit.
+      expect((await open(trustingNobody, '203.0.113.2')).statusCode).toBe(429);
+    } finally {
+      await Promise.all([trusting.close(), trustingNobody.close()]);
+    }
+  });
+
   it('answers a method a path does not have with 405 and the methods it has', async () => {
     const { key, eventId } = await customerWithData();
     const response = await call(key, 'DELETE', `/v1/events/${eventId}`);
     expect(response.statusCode).toBe(405);
     expect(response.headers.allow).toBe('GET, HEAD');
     expect((await call(key, 'GET', '/v1/no-such-thing')).statusCode).toBe(404);
+  });
+
+  it("holds a customer's key to the operator's limits on an endpoint's in-flight cap and rate; an operator's key may go past", async () => {
+    const a = await customerWithData();
+    const url = `/v1/webhook-endpoints/${a.endpointId}`;
+    const tooMany = await call(a.key, 'PATCH', url, { maxInFlight: 1_000 });
+    expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.json()).toEqual({
+      error: "maxInFlight is at most 20 with a customer's key (WEBHOOK_MAX_IN_FLIGHT_LIMIT); an operator may set more",
+    });
+    const tooFast = await call(a.key, 'POST', '/v1/webhook-endpoints', {
+      customerId: a.customerId,
+      url: 'https://example.com/hook',
+      rateLimitPerS: 5_000,
+    });
+    expect(tooFast.statusCode).toBe(400);
+    expect((await call(a.key, 'PATCH', url, { maxInFlight: 20 })).statusCode).toBe(200);
+    const { key: operatorKey } = await apiKeyOperations({ pool: pipeline.pool }).create('limits test operator');
+    expect((await call(operatorKey, 'PATCH', url, { maxInFlight: 100 })).json()).toMatchObject({ maxInFlight: 100 });
   });
 
   it('keeps an audit trail of state-changing requests: a customer key reads its own, an operator key all', async () => {

@@ -154,7 +154,7 @@ describe('contacts through the API', () => {
     expect((await pushRows(userId)).map((r) => String(r.kind))).toEqual(['fcm']);
   });
 
-  it('refuses an invalid web-push subscription (bad key lengths) with 400 naming the key', async () => {
+  it('refuses an invalid web-push subscription (bad key lengths, a push service inside the network) with 400 naming why', async () => {
     const { userId, key } = await customerWithUser();
     const url = `/v1/users/${userId}/push-registrations`;
     const shortAuth = await call(key, 'POST', url, { kind: 'web-push', subscription: browserSubscription(8) });
@@ -173,6 +173,13 @@ describe('contacts through the API', () => {
     });
     expect(notUrl.statusCode).toBe(400);
     expect(notUrl.json<{ error: string }>().error).toMatch(/^invalid web-push subscription: endpoint/);
+    // A push service inside the network, as a webhook URL would be: refused, naming the rule.
+    const internal = await call(key, 'POST', url, {
+      kind: 'web-push',
+      subscription: { ...browserSubscription(), endpoint: 'https://10.0.0.5/push/abc' },
+    });
+    expect(internal.statusCode).toBe(400);
+    expect(internal.json()).toMatchObject({ rule: 'private range (RFC 1918)' });
     const mixed = await call(key, 'POST', url, { kind: 'fcm', subscription: browserSubscription() });
     expect(mixed.statusCode).toBe(400);
     expect(await pushRows(userId)).toEqual([]);

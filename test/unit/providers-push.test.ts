@@ -10,6 +10,7 @@ import {
   RecipientRejected,
 } from '../../src/providers/types.js';
 import { createWebPushProvider } from '../../src/providers/web-push.js';
+import { destinationChecks } from '../../src/webhook-destination.js';
 import { type FcmServer, startFcmServer } from '../support/providers/fcm-server.js';
 import { type PushService, decryptPushPayload, startPushService } from '../support/providers/push-service.js';
 
@@ -28,6 +29,9 @@ const notification = {
   data: { eventId: 'evt-1', orderId: '42' },
 };
 
+/** The local push service is on 127.0.0.1, allowed here as an operator allows a partner's network. */
+const localOnly = destinationChecks({ allowedNetworks: ['127.0.0.1/32'], requireHttps: false });
+
 /** A local push service for the enclosing describe, and a provider that trusts its certificate, fresh per test. */
 function usePushService() {
   const ctx = {} as { service: PushService; provider: PushProvider; agent: Agent };
@@ -42,7 +46,7 @@ function usePushService() {
   beforeEach(() => {
     ctx.service.failWith(null);
     ctx.service.received.length = 0;
-    ctx.provider = createWebPushProvider({ vapid, ca: ctx.service.ca, timeoutMs: 300 });
+    ctx.provider = createWebPushProvider({ vapid, ca: ctx.service.ca, timeoutMs: 300, destinations: localOnly });
   });
   return ctx;
 }
@@ -182,7 +186,7 @@ describe('Web Push provider: failures', () => {
     });
     await ctx.service.down();
     try {
-      const down = createWebPushProvider({ vapid, ca: ctx.service.ca, timeoutMs: 300 });
+      const down = createWebPushProvider({ vapid, ca: ctx.service.ca, timeoutMs: 300, destinations: localOnly });
       await expect(
         down.send({ registration: { kind: 'web-push', subscription }, ...notification }),
       ).rejects.toMatchObject({
@@ -194,8 +198,28 @@ describe('Web Push provider: failures', () => {
     }
   });
 
+  it('refuses a subscription whose push service is inside the network: gone, and nothing sent', async () => {
+    const { subscription } = ctx.service.createSubscription();
+    const guarded = createWebPushProvider({
+      vapid,
+      ca: ctx.service.ca,
+      destinations: destinationChecks({ allowedNetworks: [], requireHttps: false }),
+    });
+    await expect(
+      guarded.send({ registration: { kind: 'web-push', subscription }, ...notification }),
+    ).rejects.toMatchObject({ name: 'RecipientRejected', code: 'destination-forbidden', registrationGone: true });
+    // By a host name that resolves inside the network: refused when connecting.
+    const byName = { ...subscription, endpoint: subscription.endpoint.replace('127.0.0.1', 'localhost') };
+    await expect(
+      guarded.send({ registration: { kind: 'web-push', subscription: byName }, ...notification }),
+    ).rejects.toMatchObject({ name: 'RecipientRejected', code: 'destination-forbidden' });
+    expect(ctx.service.received).toEqual([]);
+  });
+
   it('refuses a VAPID configuration that web-push would refuse, at construction', () => {
-    expect(() => createWebPushProvider({ vapid: { ...vapid, subject: 'ops@orderly.example' } })).toThrow();
+    expect(() =>
+      createWebPushProvider({ vapid: { ...vapid, subject: 'ops@orderly.example' }, destinations: localOnly }),
+    ).toThrow();
   });
 });
 
