@@ -223,6 +223,14 @@ const keyOf = (d: DeliveryKey) => [d.notificationId, d.userId, d.channel, d.endp
  * (cancelled, suppressed, dead-lettered) with `DeliveryClosed`.
  */
 async function claim(pool: Pool, delivery: DeliveryKey): Promise<Claim> {
+  // The usual case, a pending delivery, in one statement; anything else is read first.
+  const attemptId = randomUUID();
+  const [claimed] = await pool.execute<ResultSetHeader>(
+    `UPDATE deliveries SET state = 'sending', attempt_id = ?, lease_until = NOW(6) + INTERVAL ${leaseS} SECOND
+      WHERE ${where} AND state = 'pending'`,
+    [attemptId, ...keyOf(delivery)],
+  );
+  if (claimed.affectedRows === 1) return { kind: 'claimed', attemptId, outcomeUnknown: false };
   for (;;) {
     const [rows] = await pool.execute<RowDataPacket[]>(
       `SELECT state, attempt_id, provider, provider_message_id,
@@ -232,7 +240,7 @@ async function claim(pool: Pool, delivery: DeliveryKey): Promise<Claim> {
     );
     const row = rows[0];
     // No row: a send asked for outside a notification's audience (never by Orderly's workflows); nothing to guard.
-    if (row === undefined) return { kind: 'claimed', attemptId: randomUUID(), outcomeUnknown: false };
+    if (row === undefined) return { kind: 'claimed', attemptId, outcomeUnknown: false };
     const state = String(row.state);
     const leaseLeftMs = row.lease_left_us === null ? 0 : Number(row.lease_left_us) / 1000;
     if (state === 'sending' && leaseLeftMs > 0) throw toFailure(new DeliveryInFlight(Math.ceil(leaseLeftMs) + 500));
@@ -243,7 +251,6 @@ async function claim(pool: Pool, delivery: DeliveryKey): Promise<Claim> {
         providerMessageId: row.provider_message_id as string | null,
       };
     if (state !== 'pending' && state !== 'sending') throw toFailure(new DeliveryClosed(state));
-    const attemptId = randomUUID();
     // Compare-and-set on what was read: of two attempts that read the same row, one wins and the other reads again.
     const [result] = await pool.execute<ResultSetHeader>(
       `UPDATE deliveries SET unknown_outcomes = unknown_outcomes + (state = 'sending'), state = 'sending',

@@ -100,7 +100,11 @@ export function createWebhookActivities({ pool, messages, agent, destinations, s
       if (content === undefined)
         return { kind: 'missing', message: `webhook message ${ids.messageId} is no longer stored; nothing was sent` };
       const input = { ...ids, ...content };
-      const attempt = await post(input);
+      // Beats while the POST is in flight: a webhook worker killed mid-request is noticed within the heartbeat
+      // timeout, and its endpoint's next attempt goes out then, not after the activity's whole minute.
+      const context = Context.current();
+      const beating = setInterval(() => context.heartbeat(), 1_000);
+      const attempt = await post(input).finally(() => clearInterval(beating));
       metrics?.attempts.inc({
         channel: 'webhook',
         result:

@@ -98,6 +98,8 @@ export const email = proxyActivities<ReturnType<typeof createEmailActivities>>({
 export const webhooks = proxyActivities<ReturnType<typeof createWebhookActivities>>({
   taskQueue: taskQueues.webhooks,
   startToCloseTimeout: '1 minute',
+  // The call beats every second while in flight: a worker that died is known within this, not the minute above.
+  heartbeatTimeout: '5 seconds',
   retry: { maximumAttempts: 1 },
 });
 

@@ -29,6 +29,8 @@ const { metrics } = proxySinks<OrderlySinks>();
 /** An endpoint with nothing to deliver for this long completes; its next delivery starts a new run. */
 const idleTimeoutMs = 10 * 60_000;
 const maxHistoryEvents = 2_000;
+/** When a call whose webhook worker died goes again: soon, and not in a tight loop should it kill every worker. */
+const workerLostRetryMs = 1_000;
 
 /**
  * One per webhook endpoint (id `webhook-endpoint:<endpointId>`): every delivery to the endpoint passes
@@ -103,10 +105,12 @@ async function postWebhook(
     return await webhooks.postWebhook({ endpointId, messageId, ...(event && template ? { event, template } : {}) });
   } catch (error) {
     if (!(error instanceof ActivityFailure)) throw error;
-    // The activity timed out or its worker died: as far as the endpoint is concerned, no answer.
+    // No result at all: the call beats while in flight and ends itself on the endpoint's timeouts, so its worker
+    // died or stalled (heartbeat timeout). Not the endpoint's failure: tried again shortly, the circuit untouched.
     return {
       kind: 'retry',
-      countsAsFailure: true,
+      countsAsFailure: false,
+      retryAfterMs: workerLostRetryMs,
       message: `no result from the webhook worker: ${error.cause?.message ?? error.message}`,
     };
   }
