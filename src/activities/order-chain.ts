@@ -1,7 +1,7 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import { settleAndWake } from '../order-chain/settle.js';
-import { predecessorOf } from '../order-chain/store.js';
+import { markStarted, predecessorOf } from '../order-chain/store.js';
 
 /**
  * A notification submitted this long ago whose workflow Temporal does not know was never started (its submitter
@@ -9,7 +9,10 @@ import { predecessorOf } from '../order-chain/store.js';
  */
 const neverStartedAfterS = 30;
 
-/** Whether a notification's predecessor has settled; a young one Temporal does not know yet is looked at again soon. */
+/**
+ * Whether a notification's predecessor has settled. One not known to have started is looked at again once it would
+ * be a phantom (`recheckAfterS`); otherwise only its settled signal, or the long recheck, moves its successor.
+ */
 export type PredecessorState = { state: 'settled' } | { state: 'running'; recheckAfterS?: number };
 
 /**
@@ -42,10 +45,13 @@ export function createOrderChainActivities({ pool, client }: { pool: Pool; clien
      * started).
      */
     async predecessorState(workflowId: string, { askTemporal }: { askTemporal: boolean }): Promise<PredecessorState> {
+      // Looking proves this notification's workflow runs: its own successors need not suspect a phantom.
+      await markStarted(pool, workflowId);
       const predecessor = await predecessorOf(pool, workflowId);
       if (predecessor === undefined || predecessor.settled) return { state: 'settled' };
-      if (!askTemporal) return { state: 'running' };
-      return temporalState(predecessor.workflowId, predecessor.ageS);
+      if (askTemporal) return temporalState(predecessor.workflowId, predecessor.ageS);
+      if (predecessor.started) return { state: 'running' };
+      return { state: 'running', recheckAfterS: Math.max(1, neverStartedAfterS - (predecessor.ageS ?? 0) + 1) };
     },
 
     /** Records that a notification has settled and signals the notifications waiting for it. */

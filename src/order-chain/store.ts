@@ -102,14 +102,15 @@ export async function abandonRun(pool: Pool, workflowId: string): Promise<string
 
 /**
  * A notification's predecessor as its run records it now (the row, not the workflow's start argument, which a
- * taken-out phantom makes stale): settled or not, and how long ago it was submitted. `undefined` when it has none.
+ * taken-out phantom makes stale): settled or not, started (its workflow has run) or not, and how long ago it was
+ * submitted. `undefined` when it has none.
  */
 export async function predecessorOf(
   pool: Pool,
   workflowId: string,
-): Promise<{ workflowId: string; settled: boolean; ageS: number | undefined } | undefined> {
+): Promise<{ workflowId: string; settled: boolean; started: boolean; ageS: number | undefined } | undefined> {
   const [rows] = await pool.execute<RowDataPacket[]>(
-    `SELECT n.predecessor_workflow_id AS workflow_id, p.settled_at IS NOT NULL AS settled,
+    `SELECT n.predecessor_workflow_id AS workflow_id, p.settled_at IS NOT NULL AS settled, p.started AS started,
        TIMESTAMPDIFF(SECOND, p.created_at, CURRENT_TIMESTAMP(6)) AS age_s, p.workflow_id IS NOT NULL AS recorded
      FROM notification_runs n LEFT JOIN notification_runs p ON p.workflow_id = n.predecessor_workflow_id
      WHERE n.workflow_id = ?`,
@@ -120,8 +121,14 @@ export async function predecessorOf(
   return {
     workflowId: String(row.workflow_id),
     settled: Number(row.settled) === 1,
+    started: Number(row.started) === 1,
     ageS: Number(row.recorded) === 1 ? Number(row.age_s) : undefined,
   };
+}
+
+/** Marks a notification's run started: its workflow runs, so it is no phantom. */
+export async function markStarted(pool: Pool, workflowId: string): Promise<void> {
+  await pool.execute('UPDATE notification_runs SET started = TRUE WHERE workflow_id = ? AND NOT started', [workflowId]);
 }
 
 /** Marks a notification settled and returns the notifications that wait for it. */

@@ -19,14 +19,11 @@ export interface EventNotificationInput {
 /**
  * A notification waiting for its predecessor looks again this often, in case the settled signal never comes (the
  * predecessor was terminated by hand). Long on purpose: in a burst, thousands wait at once, and each look is a
- * workflow task; a short interval made them crowd out the notifications that could go.
+ * workflow task; a short interval made them crowd out the notifications that could go. A predecessor not known to
+ * have started (its submitter may have died between its append and its start) is looked at sooner, when the
+ * activity says (`recheckAfterS`).
  */
 const predecessorRecheckInterval = '30 minutes';
-/**
- * The first look comes sooner: a predecessor whose submitter died between its append and its start never settles,
- * and Temporal says so once it is older than a start could take (neverStartedAfterS).
- */
-const firstPredecessorRecheckInterval = '35 seconds';
 
 /**
  * One notification (id `notification:<eventId>`, or `notification:<eventId>@<binlog position>` for a status
@@ -78,8 +75,7 @@ async function notify(
     if (attempt.kind === 'held') await run.waitWhileHeld();
     else {
       // A timed-out wait asks Temporal too: a predecessor terminated by an operator never settles.
-      const interval = recheckInterval(attempt.recheckAfterS, { lookedBefore: askTemporal });
-      askTemporal = !(await condition(() => wakeUps !== wakeUpsSeen, interval));
+      askTemporal = !(await condition(() => wakeUps !== wakeUpsSeen, recheckInterval(attempt.recheckAfterS)));
     }
   }
   settled.byFirstAttempt = attempt.settled;
@@ -110,10 +106,6 @@ async function notify(
 }
 
 /** How long a waiting notification waits before it looks at its predecessor again. */
-function recheckInterval(
-  recheckAfterS: number | undefined,
-  { lookedBefore }: { lookedBefore: boolean },
-): string | number {
-  if (recheckAfterS !== undefined) return recheckAfterS * 1000;
-  return lookedBefore ? predecessorRecheckInterval : firstPredecessorRecheckInterval;
+function recheckInterval(recheckAfterS: number | undefined): string | number {
+  return recheckAfterS !== undefined ? recheckAfterS * 1000 : predecessorRecheckInterval;
 }
