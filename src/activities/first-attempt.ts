@@ -47,7 +47,7 @@ export type NotificationAttempt =
  * The most emails one first attempt sends (at once): a notification to more recipients sends the rest durably, so the
  * local activity stays short (a cancel waits at most for this batch) and its SMTP connections are shared fairly.
  */
-export const firstAttemptBatch = 20;
+const firstAttemptBatch = 20;
 
 /** How long a first attempt keeps trying to record a mail it sent (well within its local activity's timeout). */
 const recordForMs = 20_000;

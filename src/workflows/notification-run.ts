@@ -51,7 +51,7 @@ export const holdRecheckIntervalMs = 15 * 60_000;
  * The most deliveries of one notification in flight at once: Temporal fails every workflow task of a workflow with
  * more than 2,000 pending activities, and a notification to thousands of recipients must still go.
  */
-export const maxDeliveriesInFlight = 100;
+const maxDeliveriesInFlight = 100;
 /** How often a webhook delivery asks its endpoint workflow again for a result that has not arrived. */
 const resultReminderInterval = '5 minutes';
 
