@@ -179,6 +179,14 @@ export interface WebhookCustomerLimits {
   rateLimitPerS: number;
 }
 
+/**
+ * An endpoint's workflow task may take long on a loaded worker: its history (up to 2,000 events) is replayed
+ * whenever thousands of notifications have pushed it out of the worker's cache. With Temporal's default of 10 s,
+ * such a task timed out, was replayed again, and timed out again, and the endpoint's deliveries stalled for minutes
+ * (the bench's 200/s webhook phase). Set where the workflow starts and where it continues as new.
+ */
+export const endpointWorkflowTaskTimeout = '1 minute';
+
 /** The Standard Webhooks `webhook-id` of one notification at one endpoint: the same on every attempt. */
 export function webhookMessageId(notificationId: string, endpointId: string): string {
   return `msg_${notificationId.replace(/[^A-Za-z0-9]/g, '_')}_${endpointId}`;

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { type DeadLetter, workflowIds } from '../domain.js';
+import { type DeadLetter, endpointWorkflowTaskTimeout, workflowIds } from '../domain.js';
 import { searchAttributes } from '../search-attributes.js';
 import { type WebhookDeliveryAsk, type WebhookDeliveryRequest, webhookDeliverySignal } from '../messages.js';
 import type { createWebhookMessages } from './ledger.js';
@@ -40,6 +40,7 @@ export function createTemporalActivities({
         args: [{ endpointId: request.endpointId }],
         signal: webhookDeliverySignal,
         signalArgs: [request],
+        workflowTaskTimeout: endpointWorkflowTaskTimeout,
         typedSearchAttributes: [{ key: searchAttributes.customerId, value: event.customerId }],
       });
     },

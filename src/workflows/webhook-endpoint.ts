@@ -2,13 +2,14 @@ import {
   ActivityFailure,
   allHandlersFinished,
   condition,
-  continueAsNew,
+  makeContinueAsNewFunc,
   getExternalWorkflowHandle,
   proxySinks,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { WebhookAttempt } from '../activities/webhook.js';
+import { endpointWorkflowTaskTimeout } from '../domain.js';
 import { EndpointScheduler, type RequestAnswer, type WebhookEndpointInput } from './endpoint-scheduler.js';
 import {
   type WebhookDeliveryRequest,
@@ -83,7 +84,9 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
     if (!draining) for (const request of scheduler.admit(now)) void attempt(request);
     if (draining && scheduler.inFlightCount === 0 && replying === 0) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof webhookEndpointWorkflow>(scheduler.snapshot());
+      await makeContinueAsNewFunc<typeof webhookEndpointWorkflow>({ workflowTaskTimeout: endpointWorkflowTaskTimeout })(
+        scheduler.snapshot(),
+      );
     }
     const wakeAt = scheduler.nextWakeUp(now, { admitting: !draining });
     const idle = scheduler.idle && replying === 0;
