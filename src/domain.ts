@@ -182,8 +182,8 @@ export interface WebhookCustomerLimits {
 /**
  * An endpoint's workflow task may take long on a loaded worker: its history (up to 2,000 events) is replayed
  * whenever thousands of notifications have pushed it out of the worker's cache. With Temporal's default of 10 s,
- * such a task timed out, was replayed again, and timed out again, and the endpoint's deliveries stalled for minutes
- * (the bench's 200/s webhook phase). Set where the workflow starts and where it continues as new.
+ * such a task timed out, was replayed again, and timed out again, up to its sixth attempt (seen in the bench's 200/s
+ * webhook phase). Set where the workflow starts and where it continues as new.
  */
 export const endpointWorkflowTaskTimeout = '1 minute';
 
