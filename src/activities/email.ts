@@ -7,7 +7,7 @@ import { type OrderEvent, type TemplateId, notificationKey, permanentErrors } fr
 import type { BounceAddresses } from '../bounce-address.js';
 import type { SenderMetrics } from '../metrics.js';
 import { type LinkSigner, preferencesUrl, unsubscribeTargets } from '../recipient-links.js';
-import type { createDeliveryClaims } from './ledger.js';
+import type { DeliveryKey, createDeliveryClaims } from './ledger.js';
 import {
   type ActivityError,
   InvalidRecipient,
@@ -78,7 +78,7 @@ export function createEmailActivities({
       }
       const { rendered, url, mail } = await compose(unsubscribe, input);
       const delivery = { notificationId: notificationKey(input.event), userId: input.userId, channel: 'email' };
-      const claim = await claimToSend(claims, input, attempts);
+      const claim = await claimToSend(claims, delivery, attempts);
       if ('providerMessageId' in claim) return claim;
       try {
         const info = await claims.whileClaimed(delivery, claim.attemptId, () =>
@@ -144,14 +144,10 @@ async function compose(unsubscribe: UnsubscribeLinks, input: SendEmailInput) {
 /** Claims the delivery for this attempt, or answers with the mail an earlier attempt sent. */
 async function claimToSend(
   claims: ReturnType<typeof createDeliveryClaims>,
-  input: SendEmailInput,
+  delivery: DeliveryKey,
   attempts: number,
 ): Promise<{ attemptId: string } | SentEmail> {
-  const claim = await claims.claim({
-    notificationId: notificationKey(input.event),
-    userId: input.userId,
-    channel: 'email',
-  });
+  const claim = await claims.claim(delivery);
   if (claim.kind === 'sent')
     return { providerMessageId: claim.providerMessageId ?? 'sent by an earlier attempt', attempts };
   return claim;

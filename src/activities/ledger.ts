@@ -201,8 +201,8 @@ export interface DeliveryKey {
 }
 
 export type Claim =
-  /** This attempt may send; `outcomeUnknown` when it took over from an attempt that died mid-send. */
-  | { kind: 'claimed'; attemptId: string; outcomeUnknown: boolean }
+  /** This attempt may send (taking over from one that died mid-send is logged and counted in the row). */
+  | { kind: 'claimed'; attemptId: string }
   /** Nothing to send: gone out by an earlier attempt (through this provider, with this message id). */
   | { kind: 'sent'; provider: string | null; providerMessageId: string | null };
 
@@ -230,7 +230,7 @@ async function claim(pool: Pool, delivery: DeliveryKey): Promise<Claim> {
       WHERE ${where} AND state = 'pending'`,
     [attemptId, ...keyOf(delivery)],
   );
-  if (claimed.affectedRows === 1) return { kind: 'claimed', attemptId, outcomeUnknown: false };
+  if (claimed.affectedRows === 1) return { kind: 'claimed', attemptId };
   for (;;) {
     const [rows] = await pool.execute<RowDataPacket[]>(
       `SELECT state, attempt_id, provider, provider_message_id,
@@ -240,7 +240,7 @@ async function claim(pool: Pool, delivery: DeliveryKey): Promise<Claim> {
     );
     const row = rows[0];
     // No row: a send asked for outside a notification's audience (never by Orderly's workflows); nothing to guard.
-    if (row === undefined) return { kind: 'claimed', attemptId, outcomeUnknown: false };
+    if (row === undefined) return { kind: 'claimed', attemptId };
     const state = String(row.state);
     const leaseLeftMs = row.lease_left_us === null ? 0 : Number(row.lease_left_us) / 1000;
     if (state === 'sending' && leaseLeftMs > 0) throw toFailure(new DeliveryInFlight(Math.ceil(leaseLeftMs) + 500));
@@ -263,7 +263,7 @@ async function claim(pool: Pool, delivery: DeliveryKey): Promise<Claim> {
       Context.current().log.warn('sending again: an earlier attempt died mid-send (a possible duplicate)', {
         ...delivery,
       });
-    return { kind: 'claimed', attemptId, outcomeUnknown: state === 'sending' };
+    return { kind: 'claimed', attemptId };
   }
 }
 

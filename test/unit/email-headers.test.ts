@@ -11,7 +11,7 @@ const event = orderEvent({ eventId: '1001', notificationId: '1001' });
 
 /** Every send may go: the claims themselves are tested against MySQL (test/integration/delivery-claims.test.ts). */
 const unguarded: Parameters<typeof createEmailActivities>[0]['claims'] = {
-  claim: () => Promise.resolve({ kind: 'claimed', attemptId: 'unit', outcomeUnknown: false }),
+  claim: () => Promise.resolve({ kind: 'claimed', attemptId: 'unit' }),
   whileClaimed: (_delivery, _attemptId, send) => send(),
 };
 
