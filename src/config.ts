@@ -91,6 +91,15 @@ const configSchema = z.object({
   /** Per request, on the webhook worker: a hanging endpoint gives up a slot after at most connect + response. */
   WEBHOOK_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
   WEBHOOK_RESPONSE_TIMEOUT_MS: positiveInt.default(10_000),
+  /**
+   * A webhook's first attempt is made directly from the notification's first attempt (on the workflow workers) when
+   * its endpoint's last attempt succeeded and it is under its rate limit and in-flight cap; otherwise, and when the
+   * direct attempt fails, the endpoint's workflow takes the delivery. Off: every delivery goes through the workflow
+   * (for workflow workers that may not reach the internet).
+   */
+  WEBHOOK_DIRECT_ATTEMPTS: z.stringbool().default(true),
+  /** A direct attempt without an answer by then is handed to the endpoint's workflow (the same `webhook-id`). */
+  WEBHOOK_DIRECT_TIMEOUT_MS: positiveInt.default(2_000),
   /** Concurrent webhook calls per webhook worker. */
   WEBHOOK_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100),
   /**

@@ -103,6 +103,16 @@ export interface Recipient {
   email: string | null;
   channel: Channel;
   endpoint?: { id: string; policy: EndpointPolicy };
+  /** A webhook whose direct attempt failed in a way that may pass: its endpoint's workflow goes on from there. */
+  directAttempt?: DirectAttemptFailure;
+}
+
+/** A webhook's direct attempt that failed in a way that may pass. */
+export interface DirectAttemptFailure {
+  /** When the next attempt is due (epoch ms): the endpoint's Retry-After, or its retry schedule's first delay. */
+  retryAt: number;
+  /** Counts towards the endpoint's circuit breaker (not a 429). */
+  countsAsFailure: boolean;
 }
 
 /** A user whose subscriptions exist but do not ask for this event. */

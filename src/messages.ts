@@ -4,7 +4,13 @@
  * without importing a workflow module.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import { type EndpointPolicy, type OrderEvent, type TemplateId, signalNames } from './domain.js';
+import {
+  type DirectAttemptFailure,
+  type EndpointPolicy,
+  type OrderEvent,
+  type TemplateId,
+  signalNames,
+} from './domain.js';
 import type { CircuitState } from './webhook-policy.js';
 
 // The notification workflow (`eventNotificationWorkflow`).
@@ -31,6 +37,8 @@ export interface WebhookDeliveryRequest {
   notificationWorkflowId: string;
   /** When the delivery was first asked for (epoch ms): its maximum age counts from here. */
   requestedAt: number;
+  /** The notification's direct attempt failed: the endpoint's first attempt is its second. */
+  directAttempt?: DirectAttemptFailure;
   /** Only in requests of earlier versions, which carried the content itself. */
   event?: OrderEvent;
   template?: TemplateId;

@@ -1,10 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/activity';
-import { type ChannelProviders, type OrderEvent, type Recipient, type TemplateId, notificationKey } from '../domain.js';
+import {
+  type Channel,
+  type ChannelProviders,
+  type OrderEvent,
+  type Recipient,
+  type TemplateId,
+  notificationKey,
+  webhookFailures,
+  webhookMessageId,
+} from '../domain.js';
+import { retryDelayMs } from '../webhook-policy.js';
 import type { SentEmail, createEmailActivities } from './email.js';
 import type { createLedgerActivities } from './ledger.js';
 import type { createOrderChainActivities } from './order-chain.js';
 import type { createPreferenceActivities } from './preferences.js';
+import type { createDirectWebhooks } from './webhook.js';
 
 export interface AttemptNotificationInput {
   event: OrderEvent;
@@ -17,9 +28,12 @@ export interface AttemptNotificationInput {
   send: boolean;
 }
 
-/** An email whose first attempt failed for good: the workflow dead-letters it. */
-export interface FailedEmail {
+/** A delivery whose first attempt failed for good: the workflow dead-letters it. */
+export interface FailedFirstAttempt {
   userId: string;
+  /** Absent in results of earlier versions, which failed only emails here. */
+  channel?: Channel;
+  endpointId?: string;
   errorType: string;
   message: string;
   attempts: number;
@@ -32,11 +46,11 @@ export type NotificationAttempt =
   | { kind: 'held' }
   | {
       kind: 'attempted';
-      /** Still to deliver: webhooks, and emails whose first attempt failed in a way that may pass. */
+      /** Still to deliver: webhooks not delivered directly, and emails whose first attempt failed in a way that may pass. */
       remaining: Recipient[];
       delivered: number;
       suppressed: number;
-      failed: FailedEmail[];
+      failed: FailedFirstAttempt[];
       /** Everything was delivered or suppressed: the notification is settled and its successors woken. */
       settled: boolean;
       /** The SMS and push providers to use, when SMS or push recipients remain (recorded here, so replays agree). */
@@ -44,8 +58,8 @@ export type NotificationAttempt =
     };
 
 /**
- * The most emails one first attempt sends (at once): a notification to more recipients sends the rest durably, so the
- * local activity stays short (a cancel waits at most for this batch) and its SMTP connections are shared fairly.
+ * The most emails (and webhooks) one first attempt sends (at once): a notification to more recipients sends the rest
+ * durably, so the local activity stays short (a cancel waits at most for this batch) and its connections are shared.
  */
 const firstAttemptBatch = 20;
 
@@ -65,12 +79,15 @@ async function untilRecorded(record: () => Promise<void>): Promise<void> {
   }
 }
 
+/** What one first attempt came to: delivered, for the workflow to go on with (as it now stands), or failed for good. */
+type FirstAttemptOutcome = 'delivered' | { handOver: Recipient } | FailedFirstAttempt;
+
 /** One email's first attempt: sent, worth a durable retry, or failed for good. */
 async function trySend(
   email: ReturnType<typeof createEmailActivities>,
   { event, template }: AttemptNotificationInput,
   recipient: Recipient,
-): Promise<SentEmail | 'retry' | FailedEmail> {
+): Promise<SentEmail | 'retry' | FailedFirstAttempt> {
   try {
     return await email.sendEmail({
       template,
@@ -82,22 +99,69 @@ async function trySend(
   } catch (error) {
     if (!(error instanceof ApplicationFailure && error.nonRetryable)) return 'retry';
     const attempts = (error.details?.[0] as { attempts?: number } | undefined)?.attempts ?? 1;
-    return { userId: recipient.userId, errorType: error.type ?? 'Error', message: error.message, attempts };
+    return {
+      userId: recipient.userId,
+      channel: recipient.channel,
+      errorType: error.type ?? 'Error',
+      message: error.message,
+      attempts,
+    };
   }
 }
 
 /**
+ * A webhook's direct attempt. Not made (the endpoint failing or at a limit): the endpoint's workflow takes it as it is.
+ * Failed in a way that may pass: the workflow takes it as its first retry. Refused for good: dead-lettered.
+ */
+async function directWebhook(
+  webhooks: ReturnType<typeof createDirectWebhooks>,
+  ledger: ReturnType<typeof createLedgerActivities>,
+  { event, template }: AttemptNotificationInput,
+  recipient: Recipient,
+  endpoint: NonNullable<Recipient['endpoint']>,
+): Promise<FirstAttemptOutcome> {
+  const messageId = webhookMessageId(notificationKey(event), endpoint.id);
+  const attempt = await webhooks
+    .attemptDirect({ endpointId: endpoint.id, messageId, event, template, policy: endpoint.policy })
+    // The endpoint's state could not be read (the database restarting): the endpoint's workflow takes it.
+    .catch(() => undefined);
+  if (attempt === undefined) return { handOver: recipient };
+  if (attempt.kind === 'retry') {
+    const retryAt = Date.now() + (attempt.retryAfterMs ?? retryDelayMs(endpoint.policy, 1, Math.random));
+    return { handOver: { ...recipient, directAttempt: { retryAt, countsAsFailure: attempt.countsAsFailure } } };
+  }
+  if (attempt.kind !== 'delivered') {
+    const { userId, channel } = recipient;
+    const errorType = webhookFailures[attempt.kind];
+    return { userId, channel, endpointId: endpoint.id, errorType, message: attempt.message, attempts: 1 };
+  }
+  await untilRecorded(() =>
+    ledger.recordDelivered({
+      notificationId: notificationKey(event),
+      userId: recipient.userId,
+      channel: recipient.channel,
+      endpointId: endpoint.id,
+      providerMessageId: `${messageId} HTTP ${attempt.status}`,
+      attempts: 1,
+    }),
+  );
+  return 'delivered';
+}
+
+/**
  * The happy path of one notification in one local activity, so that it costs one workflow task: check that the
- * order's previous notification has settled, find the audience, record it, make every email's first attempt,
- * record what was delivered and, when that settles everything, wake the order's next notification. The ledger's
- * writes are idempotent and every send claims its delivery first, so running this again (a retry, a worker that
- * died) sends nobody twice: a mail another attempt is still sending goes the durable way, which waits for it.
+ * order's previous notification has settled, find the audience, record it, make every email's first attempt and
+ * every webhook's direct attempt, record what was delivered and, when that settles everything, wake the order's next
+ * notification. The ledger's writes are idempotent and every mail claims its delivery first, so running this again (a
+ * retry, a worker that died) mails nobody twice: a mail another attempt is still sending goes the durable way, which
+ * waits for it. A webhook sent but not yet recorded when the worker died goes again with the same `webhook-id`.
  */
 export function createFirstAttemptActivities({
   chain,
   preferences,
   ledger,
   email,
+  webhooks,
   providers = { sms: [], push: [] },
 }: {
   /** The configured SMS providers (in failover order) and push providers. */
@@ -106,13 +170,14 @@ export function createFirstAttemptActivities({
   preferences: ReturnType<typeof createPreferenceActivities>;
   ledger: ReturnType<typeof createLedgerActivities>;
   email: ReturnType<typeof createEmailActivities>;
+  /** Direct webhook attempts; without them every webhook goes through its endpoint's workflow. */
+  webhooks?: ReturnType<typeof createDirectWebhooks>;
 }) {
-  async function firstAttempt(
-    input: AttemptNotificationInput,
-    recipient: Recipient,
-  ): Promise<'delivered' | 'retry' | FailedEmail> {
+  async function firstAttempt(input: AttemptNotificationInput, recipient: Recipient): Promise<FirstAttemptOutcome> {
+    if (recipient.endpoint) return directWebhook(webhooks!, ledger, input, recipient, recipient.endpoint);
     const sent = await trySend(email, input, recipient);
-    if (sent === 'retry' || 'errorType' in sent) return sent;
+    if (sent === 'retry') return { handOver: recipient };
+    if ('errorType' in sent) return sent;
     // The mail is out: from here only the record may be tried again, never the send (a database restarting here
     // must not turn into a second mail).
     await untilRecorded(() =>
@@ -134,11 +199,19 @@ export function createFirstAttemptActivities({
       const audience = await preferences.findAudience(input.event);
       if (audience.held && input.send) return { kind: 'held' };
       const toSend = await ledger.recordAudience(input.event, input.template, audience.recipients, audience.suppressed);
-      const emails = input.send ? toSend.filter((r) => r.channel === 'email').slice(0, firstAttemptBatch) : [];
-      const results = await Promise.all(emails.map((r) => firstAttempt(input, r)));
-      const done = new Set(emails.filter((_, i) => results[i] !== 'retry'));
-      const remaining = toSend.filter((r) => !done.has(r));
-      const failed = results.filter((r): r is FailedEmail => typeof r === 'object');
+      const firstAttempts = input.send
+        ? [
+            ...toSend.filter((r) => r.channel === 'email').slice(0, firstAttemptBatch),
+            ...(webhooks ? toSend.filter((r) => r.endpoint).slice(0, firstAttemptBatch) : []),
+          ]
+        : [];
+      const results = await Promise.all(firstAttempts.map((r) => firstAttempt(input, r)));
+      const outcomes = new Map(firstAttempts.map((r, i) => [r, results[i]!]));
+      const remaining = toSend.flatMap((r) => {
+        const outcome = outcomes.get(r) ?? { handOver: r };
+        return typeof outcome === 'object' && 'handOver' in outcome ? [outcome.handOver] : [];
+      });
+      const failed = results.filter((r): r is FailedFirstAttempt => typeof r === 'object' && 'errorType' in r);
       // The usual case: nothing left to do in the workflow but complete.
       const settled = input.send && remaining.length === 0 && failed.length === 0;
       if (settled) await chain.settleNotification(input.workflowId);

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { type Dispatcher, errors as httpErrors, request } from 'undici';
-import type { OrderEvent, TemplateId } from '../domain.js';
+import type { EndpointPolicy, OrderEvent, TemplateId } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
 import type { createWebhookMessages } from './ledger.js';
 import type { SecretBox } from '../secrets.js';
@@ -12,13 +12,18 @@ export interface PostWebhookInput {
   endpointId: string;
   /** The Standard Webhooks `webhook-id`: the same on every attempt of one delivery. */
   messageId: string;
+  /**
+   * The endpoint's limits: the call takes a token and an in-flight slot shared with its direct attempts, or makes no
+   * request (`throttled`). Absent in calls of earlier versions, whose workflow's own limits were the only ones.
+   */
+  limits?: Pick<EndpointPolicy, 'ratePerSecond' | 'maxInFlight'>;
   /** The message's content when the caller has it (requests of earlier versions); else read from `webhook_messages`. */
   event?: OrderEvent;
   template?: TemplateId;
 }
 
 /** One message to one endpoint, with its content. */
-type WebhookMessage = Required<PostWebhookInput>;
+type WebhookMessage = Required<Omit<PostWebhookInput, 'limits'>>;
 
 /** What one attempt came to; the endpoint workflow decides what happens next. */
 export type WebhookAttempt =
@@ -34,7 +39,12 @@ export type WebhookAttempt =
   /** The destination is refused (an internal address, a scheme other than http/https): no request was made. */
   | { kind: 'forbidden'; message: string }
   /** The message's content is no longer stored (erased): no request was made. */
-  | { kind: 'missing'; message: string };
+  | { kind: 'missing'; message: string }
+  /** The endpoint's rate limit or in-flight cap, shared with its direct attempts, says not now: no request was made. */
+  | { kind: 'throttled'; retryAfterMs: number; message: string };
+
+/** What an attempt that was made (or refused for good) came to. */
+export type SentAttempt = Exclude<WebhookAttempt, { kind: 'throttled' }>;
 
 interface EndpointRow extends RowDataPacket {
   url: string;
@@ -47,7 +57,6 @@ interface EndpointRow extends RowDataPacket {
 
 interface WebhookDeps {
   pool: Pool;
-  messages: ReturnType<typeof createWebhookMessages>;
   /** Its connections go only where `destinations` allows: see {@link createWebhookAgent}. */
   agent: Dispatcher;
   destinations: ReturnType<typeof destinationChecks>;
@@ -61,11 +70,87 @@ interface WebhookDeps {
  * HTTP outcome: each attempt's result goes back to the endpoint workflow, which owns retries, the circuit
  * breaker and the rate limit. URL and secret are read here, at send time, so they never enter workflow history.
  */
-export function createWebhookActivities({ pool, messages, agent, destinations, secrets, metrics }: WebhookDeps) {
+export function createWebhookActivities({
+  messages,
+  leaseMs,
+  ...deps
+}: WebhookDeps & {
+  messages: ReturnType<typeof createWebhookMessages>;
+  /** How long one call can take at most (connect and response timeouts, and a margin). */
+  leaseMs: number;
+}) {
+  const attempt = webhookAttempts(deps);
+  const state = endpointState(deps.pool);
+  return {
+    async postWebhook({ event, template, limits, ...ids }: PostWebhookInput): Promise<WebhookAttempt> {
+      if (limits !== undefined && !(await state.acquire(ids.endpointId, limits, leaseMs, { healthyOnly: false }))) {
+        const retryAfterMs = await state.msUntilSlot(ids.endpointId, limits.ratePerSecond);
+        const message = `the endpoint's rate limit or in-flight cap (shared with direct attempts): again in ${retryAfterMs} ms`;
+        return { kind: 'throttled', retryAfterMs, message };
+      }
+      let outcome: SentAttempt | undefined;
+      try {
+        const content = event && template ? { event, template } : await messages.find(ids.messageId);
+        if (content === undefined)
+          return { kind: 'missing', message: `webhook message ${ids.messageId} is no longer stored; nothing was sent` };
+        // Beats while the POST is in flight: a webhook worker killed mid-request is noticed within the heartbeat
+        // timeout, and its endpoint's next attempt goes out then, not after the activity's whole minute.
+        const context = Context.current();
+        const beating = setInterval(() => context.heartbeat(), 1_000);
+        outcome = await attempt({ ...ids, ...content }).finally(() => clearInterval(beating));
+        return outcome;
+      } finally {
+        // Not recorded is not worth failing the attempt for (the workflow would send it again).
+        if (limits !== undefined)
+          await state.release(ids.endpointId, outcome).catch((error: unknown) => unrecorded(ids.endpointId, error));
+      }
+    },
+  };
+}
+
+/**
+ * A webhook's first attempt made directly, from the notification's own first attempt, when its endpoint is healthy
+ * (its last attempt succeeded), under its rate limit and under its in-flight cap, as every worker process sees them
+ * in `webhook_endpoint_state`. An attempt with no answer within `timeoutMs` counts as a failure. Returns undefined
+ * when no attempt was made; whatever is not delivered goes to the endpoint's workflow, with the same `webhook-id`.
+ */
+export function createDirectWebhooks({ timeoutMs, ...deps }: WebhookDeps & { timeoutMs: number }) {
+  const attempt = webhookAttempts(deps);
+  const state = endpointState(deps.pool);
+  return {
+    async attemptDirect({
+      policy,
+      ...input
+    }: WebhookMessage & { policy: EndpointPolicy }): Promise<SentAttempt | undefined> {
+      // Every direct attempt has ended (answered or given up) by then: a worker that dies mid-attempt leaks no slot.
+      const leaseMs = timeoutMs + attemptLeaseMarginMs;
+      if (!(await state.acquire(input.endpointId, policy, leaseMs, { healthyOnly: true }))) return undefined;
+      let outcome: SentAttempt | undefined;
+      try {
+        outcome = await attempt(input, { timeoutMs });
+        return outcome;
+      } finally {
+        await state.release(input.endpointId, outcome).catch((error: unknown) => unrecorded(input.endpointId, error));
+      }
+    },
+  };
+}
+
+function unrecorded(endpointId: string, error: unknown): void {
+  Context.current().log.warn("could not record an attempt in the endpoint's state", { endpointId, error });
+}
+
+/** How long after its time budget an attempt still counts as in flight (its answer being handled). */
+export const attemptLeaseMarginMs = 1_000;
+/** An attempt refused for want of an in-flight slot asks again after this (slots free as attempts end). */
+const slotWaitMs = 100;
+
+/** One attempt, with its metrics and, when not delivered, a warning with why. */
+function webhookAttempts({ pool, agent, destinations, secrets, metrics }: WebhookDeps) {
   const endpoints = webhookEndpoints(pool);
   const send = webhookSender({ agent, secrets });
 
-  async function post(input: WebhookMessage): Promise<WebhookAttempt> {
+  async function post(input: WebhookMessage, budget?: { timeoutMs: number }): Promise<SentAttempt> {
     const endpoint = await endpoints.find(input.endpointId);
     if (endpoint === undefined)
       return { kind: 'disabled', message: `webhook endpoint ${input.endpointId} no longer exists` };
@@ -83,48 +168,120 @@ export function createWebhookActivities({ pool, messages, agent, destinations, s
     }
     let answer: { status: number; retryAfter: string | undefined };
     try {
-      answer = await send(endpoint, input);
+      answer = await send(endpoint, input, budget && AbortSignal.timeout(budget.timeoutMs));
     } catch (error) {
       const refused = forbiddenCause(error);
       if (refused !== undefined) return { kind: 'forbidden', message: refused.message };
-      return { kind: 'retry', countsAsFailure: true, message: describeTransportError(error) };
+      const message =
+        budget && error instanceof Error && error.name === 'TimeoutError'
+          ? `no answer within the direct attempt's ${budget.timeoutMs} ms`
+          : describeTransportError(error);
+      return { kind: 'retry', countsAsFailure: true, message };
     }
     const attempt = classifyResponse(answer.status, answer.retryAfter, Date.now());
     if (attempt.kind === 'gone') await endpoints.disableGone(input.endpointId);
     return attempt;
   }
 
-  return {
-    async postWebhook({ event, template, ...ids }: PostWebhookInput): Promise<WebhookAttempt> {
-      const content = event && template ? { event, template } : await messages.find(ids.messageId);
-      if (content === undefined)
-        return { kind: 'missing', message: `webhook message ${ids.messageId} is no longer stored; nothing was sent` };
-      const input = { ...ids, ...content };
-      // Beats while the POST is in flight: a webhook worker killed mid-request is noticed within the heartbeat
-      // timeout, and its endpoint's next attempt goes out then, not after the activity's whole minute.
-      const context = Context.current();
-      const beating = setInterval(() => context.heartbeat(), 1_000);
-      const attempt = await post(input).finally(() => clearInterval(beating));
-      metrics?.attempts.inc({
-        channel: 'webhook',
-        result:
-          'status' in attempt && attempt.status !== undefined ? `${attempt.kind} ${attempt.status}` : attempt.kind,
+  return async function attempt(input: WebhookMessage, budget?: { timeoutMs: number }): Promise<SentAttempt> {
+    const outcome = await post(input, budget);
+    metrics?.attempts.inc({
+      channel: 'webhook',
+      result: 'status' in outcome && outcome.status !== undefined ? `${outcome.kind} ${outcome.status}` : outcome.kind,
+    });
+    if (outcome.kind === 'delivered')
+      metrics?.latency.observe({ channel: 'webhook' }, (Date.now() - Date.parse(input.event.occurredAt)) / 1000);
+    else {
+      const { eventId, orderId, customerId } = input.event;
+      Context.current().log.warn('webhook not delivered', {
+        eventId,
+        orderId,
+        customerId,
+        endpointId: input.endpointId,
+        messageId: input.messageId,
+        direct: budget !== undefined,
+        outcome: outcome.kind,
+        reason: outcome.message,
       });
-      if (attempt.kind === 'delivered')
-        metrics?.latency.observe({ channel: 'webhook' }, (Date.now() - Date.parse(input.event.occurredAt)) / 1000);
-      else {
-        const { eventId, orderId, customerId } = input.event;
-        Context.current().log.warn('webhook not delivered', {
-          eventId,
-          orderId,
-          customerId,
-          endpointId: input.endpointId,
-          messageId: input.messageId,
-          outcome: attempt.kind,
-          reason: attempt.message,
-        });
-      }
-      return attempt;
+    }
+    return outcome;
+  };
+}
+
+/**
+ * SQL for `consecutive_failures` after an attempt, as the circuit breaker reads an attempt: an answer the endpoint
+ * chose (delivered, refused, gone) resets it; no answer, a 5xx or a 429 counts; an attempt that made no request
+ * (disabled, refused destination, erased message) says nothing about the endpoint.
+ */
+function consecutiveFailuresAfter(attempt: SentAttempt | undefined): string {
+  if (attempt?.kind === 'delivered' || attempt?.kind === 'rejected' || attempt?.kind === 'gone') return '0';
+  return attempt?.kind === 'retry' ? 'consecutive_failures + 1' : 'consecutive_failures';
+}
+
+/** SQL: the endpoint's tokens now, its bucket refilled at `?` per second up to a burst of `?` (the same rate). */
+const refilled = 'LEAST(?, tokens + ? * TIMESTAMPDIFF(MICROSECOND, tokens_at, NOW(3)) / 1000000)';
+
+/**
+ * `webhook_endpoint_state`: each endpoint's health, token bucket and direct attempts in flight, updated atomically
+ * (one statement each), so that every worker process's direct attempts share one limit.
+ */
+function endpointState(pool: Pool) {
+  /** Endpoints whose row this process knows exists. */
+  const known = new Set<string>();
+  /** The endpoint's row, with a full bucket, unless it has one. */
+  async function ensureRow(endpointId: string, rate: number): Promise<void> {
+    if (known.has(endpointId)) return;
+    await pool.execute(
+      'INSERT IGNORE INTO webhook_endpoint_state (endpoint_id, tokens, tokens_at) VALUES (?, ?, NOW(3))',
+      [endpointId, rate],
+    );
+    known.add(endpointId);
+  }
+  return {
+    /**
+     * Takes a token and an in-flight slot for an attempt that may last `leaseMs`; false when the endpoint is at a
+     * limit or, for `healthyOnly` (a direct attempt), when its last attempt failed.
+     */
+    async acquire(
+      endpointId: string,
+      { ratePerSecond: rate, maxInFlight }: Pick<EndpointPolicy, 'ratePerSecond' | 'maxInFlight'>,
+      leaseMs: number,
+      { healthyOnly }: { healthyOnly: boolean },
+    ): Promise<boolean> {
+      await ensureRow(endpointId, rate);
+      // Assignments run left to right, each seeing the ones before: the refill reads tokens_at before it moves, the
+      // in-flight count reads in_flight_until before it moves. Once in_flight_until has passed, every attempt counted
+      // has ended: a worker that died mid-attempt leaks no slot.
+      const [result] = await pool.execute<ResultSetHeader>(
+        `UPDATE webhook_endpoint_state
+            SET tokens = ${refilled} - 1, tokens_at = NOW(3),
+                in_flight = IF(in_flight_until < NOW(3), 0, in_flight) + 1,
+                in_flight_until = GREATEST(COALESCE(in_flight_until, NOW(3)), NOW(3) + INTERVAL ? MICROSECOND)
+          WHERE endpoint_id = ? AND (consecutive_failures = 0 OR NOT ?)
+            AND (in_flight < ? OR in_flight_until < NOW(3)) AND ${refilled} >= 1`,
+        [rate, rate, leaseMs * 1000, endpointId, healthyOnly, maxInFlight, rate, rate],
+      );
+      return result.affectedRows === 1;
+    },
+
+    /** After a refused {@link acquire}: the ms until the next token, or a short wait for a slot. */
+    async msUntilSlot(endpointId: string, rate: number): Promise<number> {
+      const [rows] = await pool.execute<RowDataPacket[]>(
+        `SELECT ${refilled} AS tokens FROM webhook_endpoint_state WHERE endpoint_id = ?`,
+        [rate, rate, endpointId],
+      );
+      const tokens = Number(rows[0]?.tokens ?? 0);
+      return tokens >= 1 ? slotWaitMs : Math.ceil(((1 - tokens) * 1000) / rate);
+    },
+
+    /** An attempt ended: its slot back, and what it said about the endpoint's health. */
+    async release(endpointId: string, attempt: SentAttempt | undefined): Promise<void> {
+      await pool.execute(
+        `UPDATE webhook_endpoint_state
+            SET in_flight = IF(in_flight > 0, in_flight - 1, 0), consecutive_failures = ${consecutiveFailuresAfter(attempt)}
+          WHERE endpoint_id = ?`,
+        [endpointId],
+      );
     },
   };
 }
@@ -159,12 +316,14 @@ function webhookSender({ agent, secrets }: Pick<WebhookDeps, 'agent' | 'secrets'
   return async function send(
     endpoint: Pick<EndpointRow, 'url' | 'secret' | 'previous_secret'>,
     input: WebhookMessage,
+    signal?: AbortSignal,
   ): Promise<{ status: number; retryAfter: string | undefined }> {
     const body = JSON.stringify(webhookPayload(input.event, input.template));
     const timestamp = Math.floor(Date.now() / 1000);
     const response = await request(endpoint.url, {
       method: 'POST',
       dispatcher: agent,
+      ...(signal ? { signal } : {}),
       headers: {
         'content-type': 'application/json',
         'user-agent': 'Orderly-Webhooks/1',
@@ -201,7 +360,7 @@ export function signWebhook(secret: string, messageId: string, timestampS: numbe
 }
 
 /** Maps an HTTP status (and Retry-After) to what happens next. */
-export function classifyResponse(status: number, retryAfter: string | undefined, now: number): WebhookAttempt {
+export function classifyResponse(status: number, retryAfter: string | undefined, now: number): SentAttempt {
   if (status >= 200 && status < 300) return { kind: 'delivered', status };
   if (status === 410) return { kind: 'gone', status, message: 'the endpoint answered 410 Gone and has been disabled' };
   if (status === 429 || status === 503) {

@@ -1,6 +1,8 @@
 import './production.js';
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig, webhookDefaults } from '../config.js';
+import type { Pool } from 'mysql2/promise';
+import { createDirectWebhooks } from '../activities/webhook.js';
+import { type Config, loadConfig, webhookDefaults, webhookDestinationPolicy } from '../config.js';
 import { taskQueues } from '../domain.js';
 import { createLogger } from '../logger.js';
 import {
@@ -8,10 +10,14 @@ import {
   createRegistry,
   defaultMetricsPorts,
   ledgerMetrics,
+  type SenderMetrics,
   senderMetrics,
   serveMetrics,
 } from '../metrics.js';
+import { createSecretBox } from '../secrets.js';
+import { destinationChecks } from '../webhook-destination.js';
 import { bounceAddresses, createSmtpTransport, unsubscribeLinks } from '../workers/email-worker.js';
+import { createWebhookAgent } from '../workers/webhook-worker.js';
 import { createWorkflowWorker, retireDeadLettersWorkflow } from '../workers/workflow-worker.js';
 import { connectTo, connectToMysql, connectWorkerToTemporal, runProcess } from './run.js';
 
@@ -28,6 +34,7 @@ runProcess('workflow-worker', async () => {
   if (await retireDeadLettersWorkflow(client)) log.info('retired the dead-letters workflow of an earlier version');
   const registry = createRegistry('workflow-worker');
   const reportCircuitState = circuitStateGauge(registry);
+  const sendMetrics = senderMetrics(registry);
   const worker = await createWorkflowWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -37,10 +44,11 @@ runProcess('workflow-worker', async () => {
     smtp: {
       transport,
       from: config.MAIL_FROM,
-      metrics: senderMetrics(registry),
+      metrics: sendMetrics,
       unsubscribe: unsubscribeLinks(config),
       bounces: bounceAddresses(config),
     },
+    ...(config.WEBHOOK_DIRECT_ATTEMPTS ? { webhooks: directWebhooks(config, pool, sendMetrics) } : {}),
     reportCircuitState,
     ledgerMetrics: ledgerMetrics(registry),
     providers: { sms: config.SMS_PROVIDERS, push: config.PUSH_PROVIDERS, maxAgeS: config.PROVIDER_MAX_AGE_S },
@@ -60,6 +68,7 @@ runProcess('workflow-worker', async () => {
       smsProviders: config.SMS_PROVIDERS,
       pushProviders: config.PUSH_PROVIDERS,
       providerMaxAgeS: config.PROVIDER_MAX_AGE_S,
+      directWebhookAttempts: config.WEBHOOK_DIRECT_ATTEMPTS ? `within ${config.WEBHOOK_DIRECT_TIMEOUT_MS} ms` : 'off',
       metrics: metrics.url,
       temporalMetrics,
     },
@@ -74,3 +83,16 @@ runProcess('workflow-worker', async () => {
   await connection.close();
   log.info('workflow worker stopped');
 });
+
+/** Webhooks' direct attempts from here, with the webhook workers' guard on destinations and their timeouts. */
+function directWebhooks(config: Config, pool: Pool, metrics: SenderMetrics) {
+  const destinations = destinationChecks(webhookDestinationPolicy(config));
+  return createDirectWebhooks({
+    pool,
+    agent: createWebhookAgent(config, destinations),
+    destinations,
+    secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS),
+    metrics,
+    timeoutMs: config.WEBHOOK_DIRECT_TIMEOUT_MS,
+  });
+}

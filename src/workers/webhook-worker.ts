@@ -2,7 +2,7 @@ import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Pool } from 'mysql2/promise';
 import { Agent } from 'undici';
 import { createWebhookMessages } from '../activities/ledger.js';
-import { createWebhookActivities } from '../activities/webhook.js';
+import { attemptLeaseMarginMs, createWebhookActivities } from '../activities/webhook.js';
 import type { Config } from '../config.js';
 import { taskQueues } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
@@ -54,6 +54,7 @@ export function createWebhookWorker({
       destinations,
       secrets,
       metrics,
+      leaseMs: config.WEBHOOK_CONNECT_TIMEOUT_MS + config.WEBHOOK_RESPONSE_TIMEOUT_MS + attemptLeaseMarginMs,
     }),
     maxConcurrentActivityTaskExecutions: config.WEBHOOK_MAX_CONCURRENT_ACTIVITIES,
   });

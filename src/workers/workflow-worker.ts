@@ -9,6 +9,7 @@ import { createDeliveryClaims, createLedgerActivities, createWebhookMessages } f
 import { createOrderChainActivities } from '../activities/order-chain.js';
 import { createPreferenceActivities } from '../activities/preferences.js';
 import { createTemporalActivities } from '../activities/temporal.js';
+import type { createDirectWebhooks } from '../activities/webhook.js';
 import { type ChannelProviders, type EndpointPolicy, taskQueues, workflowIds } from '../domain.js';
 import type { LedgerMetrics } from '../metrics.js';
 import type { CircuitState } from '../webhook-policy.js';
@@ -27,6 +28,8 @@ export interface WorkflowWorkerDeps {
   webhookDefaults: EndpointPolicy;
   /** For the first attempt of every email, which runs here as a local activity (its claims use `pool`). */
   smtp: Omit<Parameters<typeof createEmailActivities>[0], 'claims'>;
+  /** For the direct attempt of webhooks to healthy endpoints, also in the first attempt; none when turned off. */
+  webhooks?: ReturnType<typeof createDirectWebhooks>;
   /** Where the endpoint workflows' circuit states go (a metric). */
   reportCircuitState: (endpointId: string, state: CircuitState) => void;
   ledgerMetrics?: LedgerMetrics;
@@ -61,6 +64,7 @@ export function createWorkflowWorker({
   pool,
   webhookDefaults,
   smtp,
+  webhooks,
   reportCircuitState,
   ledgerMetrics,
   providers,
@@ -85,7 +89,7 @@ export function createWorkflowWorker({
       }),
       ...email,
       ...chain,
-      ...createFirstAttemptActivities({ chain, preferences, ledger, email, providers }),
+      ...createFirstAttemptActivities({ chain, preferences, ledger, email, webhooks, providers }),
     },
     sinks: {
       // Replayed calls too: after a restart, replaying an endpoint's history restores its current state.

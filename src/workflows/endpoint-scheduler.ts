@@ -95,8 +95,11 @@ export class EndpointScheduler {
     return this.waiting.length === 0 && this.inFlight.size === 0;
   }
 
-  /** A notification asks for a delivery; its policy becomes the endpoint's. */
-  request(request: WebhookDeliveryRequest): RequestAnswer {
+  /**
+   * A notification asks for a delivery, `now`; its policy becomes the endpoint's. A delivery whose direct attempt
+   * failed waits for its retry and counts, like any attempt of this endpoint's, towards the circuit breaker.
+   */
+  request(request: WebhookDeliveryRequest, now: number): RequestAnswer {
     this.policy = request.policy;
     const { messageId } = request;
     if (this.inFlight.has(messageId) || this.waiting.some((w) => w.request.messageId === messageId))
@@ -111,7 +114,9 @@ export class EndpointScheduler {
     )
       return { kind: 'finished', result };
     this.recent.delete(messageId);
-    this.waiting.push({ request, failedAttempts: 0, notBefore: 0 });
+    const direct = request.directAttempt;
+    if (direct?.countsAsFailure) this.setCircuit(circuitOnFailure(this.circuit, now, request.policy));
+    this.waiting.push({ request, failedAttempts: direct ? 1 : 0, notBefore: direct?.retryAt ?? 0 });
     return { kind: 'queued' };
   }
 
@@ -166,6 +171,12 @@ export class EndpointScheduler {
     if (started === undefined) throw new Error(`webhook delivery ${messageId} is not in flight`);
     this.inFlight.delete(messageId);
     const { item, policy } = started;
+    if (outcome.kind === 'throttled') {
+      // No request was made: it waits for the token, and a probe it was goes again.
+      if (this.circuit.state === 'half_open') this.setCircuit({ ...this.circuit, state: 'open' });
+      this.waiting.push({ ...item, notBefore: now + outcome.retryAfterMs });
+      return undefined;
+    }
     const attempts = item.failedAttempts + 1;
     if (outcome.kind === 'retry') {
       if (outcome.countsAsFailure) this.setCircuit(circuitOnFailure(this.circuit, now, policy));

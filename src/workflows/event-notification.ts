@@ -88,8 +88,9 @@ async function notify(
     });
 
   const earlier = { delivered: attempt.delivered, suppressed: attempt.suppressed, deadLettered: attempt.failed.length };
-  const failed = attempt.failed.map(({ userId, ...failure }) =>
-    deadLetter(deadLetterOf(event, failure, { userId, channel: 'email' })),
+  // Results of earlier versions failed only emails here, and named no channel.
+  const failed = attempt.failed.map(({ userId, channel = 'email', endpointId, ...failure }) =>
+    deadLetter(deadLetterOf(event, failure, { userId, channel, ...(endpointId === undefined ? {} : { endpointId }) })),
   );
   const [outcome] = await Promise.all([
     run.cancellation === undefined

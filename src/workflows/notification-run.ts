@@ -230,6 +230,7 @@ export class NotificationRun {
       event,
       template,
       requestedAt: Date.now(),
+      ...(recipient.directAttempt ? { directAttempt: recipient.directAttempt } : {}),
     };
     this.webhookRequests.set(messageId, endpoint.id);
     try {

@@ -72,7 +72,7 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
     if (result !== undefined) await reply(request, result);
   }
 
-  setHandler(webhookDeliverySignal, (request) => answer(request, scheduler.request(request)));
+  setHandler(webhookDeliverySignal, (request) => answer(request, scheduler.request(request, Date.now())));
   // A withdrawn delivery needs no wake-up: at worst, the loop looks again when it would have started it.
   setHandler(webhookWithdrawSignal, (messageId) => void scheduler.withdraw(messageId));
   setHandler(webhookRetryNowSignal, (messageId) => wake(scheduler.retryNow(messageId)));
@@ -101,11 +101,16 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
 /** One attempt, on the webhook workers. An attempt that brings no answer counts as the endpoint's failure. */
 async function postWebhook(
   endpointId: string,
-  { messageId, event, template }: WebhookDeliveryRequest,
+  { messageId, policy, event, template }: WebhookDeliveryRequest,
 ): Promise<WebhookAttempt> {
   try {
     // The webhook worker reads the message's content from MySQL; requests of earlier versions carry it.
-    return await webhooks.postWebhook({ endpointId, messageId, ...(event && template ? { event, template } : {}) });
+    return await webhooks.postWebhook({
+      endpointId,
+      messageId,
+      limits: { ratePerSecond: policy.ratePerSecond, maxInFlight: policy.maxInFlight },
+      ...(event && template ? { event, template } : {}),
+    });
   } catch (error) {
     if (!(error instanceof ActivityFailure)) throw error;
     // No result at all: the call beats while in flight and ends itself on the endpoint's timeouts, so its worker

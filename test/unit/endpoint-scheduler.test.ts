@@ -51,7 +51,7 @@ const ids = (requests: WebhookDeliveryRequest[]) => requests.map((r) => r.messag
 function schedulerWith(...messageIds: string[]) {
   const circuitStates: CircuitState[] = [];
   const scheduler = new EndpointScheduler({ endpointId: '3' }, (state) => circuitStates.push(state));
-  for (const id of messageIds) expect(scheduler.request(request(id))).toEqual({ kind: 'queued' });
+  for (const id of messageIds) expect(scheduler.request(request(id), 0)).toEqual({ kind: 'queued' });
   return { scheduler, circuitStates };
 }
 
@@ -60,9 +60,9 @@ describe('EndpointScheduler: a finished delivery asked for again', () => {
     const { scheduler } = schedulerWith('a');
     scheduler.admit(0);
     const refused = scheduler.recordOutcome('a', { kind: 'rejected', status: 400, message: 'no' }, 0, noJitter);
-    expect(scheduler.request(request('a'))).toEqual({ kind: 'finished', result: refused });
+    expect(scheduler.request(request('a'), 0)).toEqual({ kind: 'finished', result: refused });
     const rerun = request('a', { notificationWorkflowId: 'notification:a#redrive-1-1' });
-    expect(scheduler.request(rerun)).toEqual({ kind: 'queued' });
+    expect(scheduler.request(rerun, 0)).toEqual({ kind: 'queued' });
     expect(scheduler.admit(1)).toEqual([rerun]);
   });
 });
@@ -86,19 +86,19 @@ describe('EndpointScheduler: admission', () => {
 
   it('ignores a request already waiting or in flight, and answers one already finished without sending again', () => {
     const { scheduler } = schedulerWith('a', 'b', 'c');
-    expect(scheduler.request(request('c'))).toEqual({ kind: 'duplicate' });
+    expect(scheduler.request(request('c'), 0)).toEqual({ kind: 'duplicate' });
     scheduler.admit(0);
-    expect(scheduler.request(request('a'))).toEqual({ kind: 'duplicate' });
+    expect(scheduler.request(request('a'), 0)).toEqual({ kind: 'duplicate' });
     const result = scheduler.recordOutcome('a', { kind: 'delivered', status: 204 }, 10, noJitter);
-    expect(scheduler.request(request('a'))).toEqual({ kind: 'finished', result });
+    expect(scheduler.request(request('a'), 0)).toEqual({ kind: 'finished', result });
     expect(ids(scheduler.admit(10))).toEqual(['c']);
   });
 
   it('takes a token per start: past the burst, the next start waits for the bucket', () => {
     const { scheduler } = schedulerWith();
     const slow = { ...policy, ratePerSecond: 1, maxInFlight: 10 };
-    scheduler.request(request('a', { policy: slow }));
-    scheduler.request(request('b', { policy: slow }));
+    scheduler.request(request('a', { policy: slow }), 0);
+    scheduler.request(request('b', { policy: slow }), 0);
     expect(ids(scheduler.admit(1_000))).toEqual(['a']);
     expect(scheduler.nextWakeUp(1_000)).toBe(2_000);
     expect(scheduler.admit(1_500)).toEqual([]);
@@ -190,7 +190,7 @@ describe('EndpointScheduler: retries and results', () => {
 
   it('gives up once the next attempt would fall past the maximum age', () => {
     const { scheduler } = schedulerWith();
-    scheduler.request(request('a', { policy: { ...policy, maxAgeS: 3 }, requestedAt: 0 }));
+    scheduler.request(request('a', { policy: { ...policy, maxAgeS: 3 }, requestedAt: 0 }), 0);
     scheduler.admit(0);
     expect(scheduler.recordOutcome('a', serverError, 1_000, noJitter)).toBeUndefined();
     expect(ids(scheduler.admit(2_000))).toEqual(['a']);
@@ -220,6 +220,39 @@ describe('EndpointScheduler: retries and results', () => {
     });
     expect(scheduler.recordOutcome('b', { kind: 'forbidden', message: 'loopback' }, 0, noJitter)).toMatchObject({
       errorType: 'WebhookDestinationForbidden',
+    });
+  });
+
+  it('takes over a failed direct attempt as its second attempt: waits for its retry time, and counts it in the circuit', () => {
+    const { scheduler, circuitStates } = schedulerWith();
+    const retryAt = 1_000;
+    scheduler.request(request('a', { directAttempt: { retryAt, countsAsFailure: true } }), 0);
+    expect(scheduler.admit(999)).toEqual([]);
+    expect(scheduler.nextWakeUp(0)).toBe(retryAt);
+    expect(ids(scheduler.admit(retryAt))).toEqual(['a']);
+    // The circuit's threshold is 2: the direct attempt's failure and this one open it.
+    expect(scheduler.recordOutcome('a', serverError, 1_500, noJitter)).toBeUndefined();
+    expect(circuitStates).toEqual(['closed', 'open']);
+    expect(scheduler.state(1_500)).toMatchObject({ circuit: 'open', consecutiveFailures: 2 });
+  });
+
+  it('a 429 on the direct attempt waits as asked and does not count in the circuit', () => {
+    const { scheduler } = schedulerWith();
+    scheduler.request(request('a', { directAttempt: { retryAt: 4_000, countsAsFailure: false } }), 0);
+    expect(scheduler.state(0)).toMatchObject({ circuit: 'closed', consecutiveFailures: 0 });
+    expect(scheduler.nextWakeUp(0)).toBe(4_000);
+  });
+
+  it('a throttled attempt (no token in the shared bucket) waits for the token without counting as an attempt', () => {
+    const { scheduler } = schedulerWith('a');
+    scheduler.admit(0);
+    const throttled = { kind: 'throttled', retryAfterMs: 250, message: 'next token in 250 ms' } as const;
+    expect(scheduler.recordOutcome('a', throttled, 100, noJitter)).toBeUndefined();
+    expect(scheduler.nextWakeUp(100)).toBe(350);
+    expect(ids(scheduler.admit(350))).toEqual(['a']);
+    expect(scheduler.recordOutcome('a', { kind: 'delivered', status: 204 }, 400, noJitter)).toMatchObject({
+      delivered: true,
+      attempts: 1,
     });
   });
 
@@ -262,7 +295,7 @@ describe('EndpointScheduler: next wake-up, operators, continue-as-new', () => {
     scheduler.recordOutcome('b', serverError, 0, noJitter);
     const next = new EndpointScheduler(JSON.parse(JSON.stringify(scheduler.snapshot())) as WebhookEndpointInput);
     expect(next.state(0)).toEqual(scheduler.state(0));
-    expect(next.request(request('a'))).toEqual({ kind: 'finished', result: done });
+    expect(next.request(request('a'), 0)).toEqual({ kind: 'finished', result: done });
     expect(next.nextWakeUp(0)).toBe(1_000);
   });
 });
