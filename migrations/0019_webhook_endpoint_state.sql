@@ -11,5 +11,8 @@ CREATE TABLE webhook_endpoint_state (
   tokens_at DATETIME(3) NOT NULL,
   -- Direct attempts in flight; all of them have ended by in_flight_until (a worker that died mid-attempt leaks none).
   in_flight INT UNSIGNED NOT NULL DEFAULT 0,
-  in_flight_until DATETIME(3) NULL
+  in_flight_until DATETIME(3) NULL,
+  -- Direct attempts stand back until then: the endpoint's workflow was refused a token or slot, and what waits there
+  -- goes first (else a steady stream of direct attempts could take every token while it waits).
+  direct_paused_until DATETIME(3) NULL
 );

@@ -83,8 +83,8 @@ export function createWebhookActivities({
   const state = endpointState(deps.pool);
   return {
     async postWebhook({ event, template, limits, ...ids }: PostWebhookInput): Promise<WebhookAttempt> {
-      if (limits !== undefined && !(await state.acquire(ids.endpointId, limits, leaseMs, { healthyOnly: false }))) {
-        const retryAfterMs = await state.msUntilSlot(ids.endpointId, limits.ratePerSecond);
+      if (limits !== undefined && !(await state.acquire(ids.endpointId, limits, leaseMs, { direct: false }))) {
+        const retryAfterMs = await state.standBack(ids.endpointId, limits.ratePerSecond);
         const message = `the endpoint's rate limit or in-flight cap (shared with direct attempts): again in ${retryAfterMs} ms`;
         return { kind: 'throttled', retryAfterMs, message };
       }
@@ -124,7 +124,7 @@ export function createDirectWebhooks({ timeoutMs, ...deps }: WebhookDeps & { tim
     }: WebhookMessage & { policy: EndpointPolicy }): Promise<SentAttempt | undefined> {
       // Every direct attempt has ended (answered or given up) by then: a worker that dies mid-attempt leaks no slot.
       const leaseMs = timeoutMs + attemptLeaseMarginMs;
-      if (!(await state.acquire(input.endpointId, policy, leaseMs, { healthyOnly: true }))) return undefined;
+      if (!(await state.acquire(input.endpointId, policy, leaseMs, { direct: true }))) return undefined;
       let outcome: SentAttempt | undefined;
       try {
         outcome = await attempt(input, { timeoutMs });
@@ -144,6 +144,8 @@ function unrecorded(endpointId: string, error: unknown): void {
 export const attemptLeaseMarginMs = 1_000;
 /** An attempt refused for want of an in-flight slot asks again after this (slots free as attempts end). */
 const slotWaitMs = 100;
+/** How long after a refused workflow call's token is due the direct attempts still stand back: its timer and task. */
+const workflowHeadStartMs = 1_000;
 
 /** One attempt, with its metrics and, when not delivered, a warning with why. */
 function webhookAttempts({ pool, agent, destinations, secrets, metrics }: WebhookDeps) {
@@ -240,13 +242,13 @@ function endpointState(pool: Pool) {
   return {
     /**
      * Takes a token and an in-flight slot for an attempt that may last `leaseMs`; false when the endpoint is at a
-     * limit or, for `healthyOnly` (a direct attempt), when its last attempt failed.
+     * limit or, for a direct attempt (`direct`), when its last attempt failed or the direct attempts stand back.
      */
     async acquire(
       endpointId: string,
       { ratePerSecond: rate, maxInFlight }: Pick<EndpointPolicy, 'ratePerSecond' | 'maxInFlight'>,
       leaseMs: number,
-      { healthyOnly }: { healthyOnly: boolean },
+      { direct }: { direct: boolean },
     ): Promise<boolean> {
       await ensureRow(endpointId, rate);
       // Assignments run left to right, each seeing the ones before: the refill reads tokens_at before it moves, the
@@ -257,21 +259,32 @@ function endpointState(pool: Pool) {
             SET tokens = ${refilled} - 1, tokens_at = NOW(3),
                 in_flight = IF(in_flight_until < NOW(3), 0, in_flight) + 1,
                 in_flight_until = GREATEST(COALESCE(in_flight_until, NOW(3)), NOW(3) + INTERVAL ? MICROSECOND)
-          WHERE endpoint_id = ? AND (consecutive_failures = 0 OR NOT ?)
+          WHERE endpoint_id = ?
+            AND (NOT ? OR (consecutive_failures = 0 AND (direct_paused_until IS NULL OR direct_paused_until < NOW(3))))
             AND (in_flight < ? OR in_flight_until < NOW(3)) AND ${refilled} >= 1`,
-        [rate, rate, leaseMs * 1000, endpointId, healthyOnly, maxInFlight, rate, rate],
+        [rate, rate, leaseMs * 1000, endpointId, direct, maxInFlight, rate, rate],
       );
       return result.affectedRows === 1;
     },
 
-    /** After a refused {@link acquire}: the ms until the next token, or a short wait for a slot. */
-    async msUntilSlot(endpointId: string, rate: number): Promise<number> {
+    /**
+     * After the endpoint workflow's {@link acquire} was refused: the ms until the next token (or a short wait for a
+     * slot), and the direct attempts stand back until a little after, so that the workflow's next call gets it.
+     */
+    async standBack(endpointId: string, rate: number): Promise<number> {
       const [rows] = await pool.execute<RowDataPacket[]>(
         `SELECT ${refilled} AS tokens FROM webhook_endpoint_state WHERE endpoint_id = ?`,
         [rate, rate, endpointId],
       );
       const tokens = Number(rows[0]?.tokens ?? 0);
-      return tokens >= 1 ? slotWaitMs : Math.ceil(((1 - tokens) * 1000) / rate);
+      const waitMs = tokens >= 1 ? slotWaitMs : Math.ceil(((1 - tokens) * 1000) / rate);
+      await pool.execute(
+        `UPDATE webhook_endpoint_state
+            SET direct_paused_until = GREATEST(COALESCE(direct_paused_until, NOW(3)), NOW(3) + INTERVAL ? MICROSECOND)
+          WHERE endpoint_id = ?`,
+        [(waitMs + workflowHeadStartMs) * 1000, endpointId],
+      );
+      return waitMs;
     },
 
     /** An attempt ended: its slot back, and what it said about the endpoint's health. */
