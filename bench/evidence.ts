@@ -3,6 +3,7 @@
  */
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { ReceivedMessage } from '../test/support/faulty-smtp.js';
+import type { FcmRequest } from '../test/support/providers/fcm-server.js';
 import type { TwilioRequest } from '../test/support/providers/twilio-server.js';
 import type { Exchange } from '../test/support/providers/local-server.js';
 import type { ReceivedWebhook } from '../test/support/webhook-receiver.js';
@@ -89,6 +90,17 @@ export const smsCopies = (received: (TwilioRequest & Exchange)[]): ReceivedCopy[
     .map((r) => ({
       channel: 'sms',
       eventId: /Event (\d+) /.exec(r.body ?? '')?.[1] ?? null,
+      startedAt: r.startedAt,
+      acceptedAt: r.answeredAt!,
+    }));
+
+/** The push messages the local FCM accepted, by the event their title names. */
+export const pushCopies = (received: (FcmRequest & Exchange)[]): ReceivedCopy[] =>
+  received
+    .filter((r) => r.message !== undefined && r.answered === 200)
+    .map((r) => ({
+      channel: 'push',
+      eventId: /Event (\d+) /.exec(r.message?.notification?.title ?? '')?.[1] ?? null,
       startedAt: r.startedAt,
       acceptedAt: r.answeredAt!,
     }));

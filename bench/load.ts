@@ -16,7 +16,7 @@ export const loadSource = 'load-generator';
 
 /**
  * With `webhookUrl`, each customer's user hears through a webhook endpoint at that URL instead of by email; with
- * `sms`, by SMS (a phone number of its own per customer).
+ * `channel` `sms`, by SMS (a phone number of its own per customer); with `push`, by push (an FCM device of its own).
  */
 export async function createLoadFixture(
   pool: Pool,
@@ -25,8 +25,13 @@ export async function createLoadFixture(
     customers = 10,
     webhookUrl,
     endpointPolicy = {},
-    sms = false,
-  }: { customers?: number; webhookUrl?: string; endpointPolicy?: EndpointSpec; sms?: boolean } = {},
+    channel = 'email',
+  }: {
+    customers?: number;
+    webhookUrl?: string;
+    endpointPolicy?: EndpointSpec;
+    channel?: 'email' | 'sms' | 'push';
+  } = {},
 ): Promise<LoadFixture> {
   const run = randomUUID().slice(0, 8);
   const orders = [];
@@ -40,9 +45,16 @@ export async function createLoadFixture(
     await sample.subscription(
       pool,
       user.id,
-      endpoint !== undefined ? { endpointId: endpoint.id } : sms ? { channel: 'sms' } : {},
+      endpoint !== undefined ? { endpointId: endpoint.id } : channel === 'email' ? {} : { channel },
     );
-    if (sms)
+    if (channel === 'push') {
+      const token = `bench-device-${run}-${c}`;
+      await pool.execute(
+        "INSERT INTO push_registrations (customer_id, user_id, kind, token, address_hash) VALUES (?, ?, 'fcm', ?, SHA2(?, 256))",
+        [customerId, user.id, token, token],
+      );
+    }
+    if (channel === 'sms')
       await pool.execute('INSERT INTO phone_numbers (customer_id, user_id, e164) VALUES (?, ?, ?)', [
         customerId,
         user.id,

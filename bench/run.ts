@@ -12,6 +12,10 @@
  *               apart from sustained, and compared with the ceiling, itself a closed-loop overload figure)
  * 5. baseline   a plain kafkajs consumer doing the same lookups, renders and sends with no Temporal and no ledger
  *               (bench/baseline.ts), measured the same way (the same rates, the same backlog): what durability costs
+ * 6. webhooks   the same load to 10 webhook endpoints on a local receiver (25 to 200/s), then one endpoint taking
+ *               every event (100/s): delivered/s and latency to the receiver, and Temporal's cost per webhook event
+ * 7. providers  SMS through the local Twilio and push through the local FCM (their documented APIs, on 127.0.0.1),
+ *               50/s each, the providers' rate limits out of the way
  * Per event it also reports CPU ms per process and, from sampled histories, Temporal's cost (workflow tasks,
  * history events, billable actions) beside the ceiling workflow's.
  * Every phase of Orderly's is judged by the one verdict (bench/verdict.ts): a phase that breaks it fails the run.
@@ -39,10 +43,12 @@ import { createPool } from '../src/db/pool.js';
 import { workflowIds } from '../src/domain.js';
 import { createSmtpTransport } from '../src/workers/email-worker.js';
 import { type OrderlyProcess, startPipeline, stopAll } from '../scripts/orderly-processes.js';
-import { copiesOfLoadEvents, ledgerEvidence, webhookCopies } from './evidence.js';
+import { copiesOfLoadEvents, ledgerEvidence, pushCopies, smsCopies, webhookCopies } from './evidence.js';
 import { type ReceivedCopy, type Verdict, judge, totalDuplicates } from './verdict.js';
 import { type HistoryJson, type WorkflowCost, costOf, meanCost } from './cost.js';
 import { cpuMeter } from './cpu.js';
+import { startFcmServer } from '../test/support/providers/fcm-server.js';
+import { startTwilioServer } from '../test/support/providers/twilio-server.js';
 import { startWebhookReceiver } from '../test/support/webhook-receiver.js';
 import { type LoadFixture, createLoadFixture, eventsSince, insertAtRate, insertEvents, maxEventId } from './load.js';
 import type { noopWorkflow } from './workflows/noop.js';
@@ -65,6 +71,8 @@ const program = new Command('bench')
     '100',
   )
   .option('--webhook-duration <seconds>', 'seconds per webhook rate', '60')
+  .option('--sms-rate <n>', 'rate of the SMS phase through the local Twilio, events/s (0: none)', '50')
+  .option('--push-rate <n>', 'rate of the push phase through the local FCM, events/s (0: none)', '50')
   .option('--sink-port <port>', 'port of the recording SMTP server', '2525')
   .option(
     '--profile <name>',
@@ -82,6 +90,8 @@ const options = program.opts<{
   webhookRates: string;
   singleEndpointRate: string;
   webhookDuration: string;
+  smsRate: string;
+  pushRate: string;
   profile?: string;
   resultFile?: string;
 }>();
@@ -93,6 +103,8 @@ const orderCount = Number(options.orders);
 const webhookRates = options.webhookRates.split(',').filter(Boolean).map(Number);
 const webhookSeconds = Number(options.webhookDuration);
 const singleEndpointRate = Number(options.singleEndpointRate);
+const smsRate = Number(options.smsRate);
+const pushRate = Number(options.pushRate);
 const sinkPort = Number(options.sinkPort);
 
 const config = loadConfig();
@@ -357,8 +369,10 @@ async function main(): Promise<void> {
   const phases: PhaseResult[] = [];
   const webhookPhases: PhaseResult[] = [];
   let webhookCost: Awaited<ReturnType<typeof measureWebhooks>>['cost'] = null;
+  const providerPhases: PhaseResult[] = [];
+  const providers = await startProviders();
   try {
-    processes = await startPipeline({ SMTP_PORT: String(sinkPort) }, { logPrefix: 'bench-' });
+    processes = await startPipeline({ SMTP_PORT: String(sinkPort), ...providers.env }, { logPrefix: 'bench-' });
     const pids = {
       temporal: stackPid('temporal'),
       mariadb: stackPid('mariadb'),
@@ -374,8 +388,10 @@ async function main(): Promise<void> {
     const webhooks = await measureWebhooks(pool, pids);
     webhookPhases.push(...webhooks.phases);
     webhookCost = webhooks.cost;
+    providerPhases.push(...(await measureProviders(pool, pids, providers)));
   } finally {
     await stopAll(processes);
+    await providers.close();
   }
   const baselinePhases: PhaseResult[] = [];
   const baseline = await startBaseline();
@@ -428,7 +444,7 @@ async function main(): Promise<void> {
     // Throughput past saturation: the rate at which a backlog drains. Compared with the ceiling, also closed-loop.
     overload: overload ? { ...toJson(overload), drain_s: overload.drainS } : null,
     overload_ratio_to_ceiling: overload ? round(overload.deliveredPerS / ceilingWps, 2) : null,
-    failed_phases: [...orderly, ...webhookPhases]
+    failed_phases: [...orderly, ...webhookPhases, ...providerPhases]
       .filter((p) => p.failed)
       .map((p) => ({ name: p.name, why: p.failures })),
     webhook: webhookPhases.map(toJson),
@@ -437,6 +453,8 @@ async function main(): Promise<void> {
       overload && webhookPhases.length > 0
         ? round(Math.max(...webhookPhases.map((p) => p.deliveredPerS)) / overload.deliveredPerS, 2)
         : null,
+    // SMS and push through the local Twilio and FCM (their rate limits out of the way): the provider task queues.
+    providers: providerPhases.map(toJson),
     per_webhook_event: webhookCost && {
       notification: webhookCost.notification,
       endpoint_workflows: webhookCost.endpointShare,
@@ -481,7 +499,7 @@ async function main(): Promise<void> {
         verdict: p.failed ? 'FAILED' : 'ok',
       })),
     );
-  table([...orderly, ...webhookPhases]);
+  table([...orderly, ...webhookPhases, ...providerPhases]);
   const describe = (figures: typeof sustained) =>
     figures === null
       ? 'none of the offered rates'
@@ -552,6 +570,50 @@ async function runLadder(
     console.log(`  drained in ${results.at(-1)!.drainS} s: ${summary(results.at(-1)!)}`);
   }
   return results;
+}
+
+/**
+ * The local Twilio and FCM servers (the providers' documented APIs, on 127.0.0.1), and the settings that point the
+ * pipeline at them, with their rate limits well above the phases' rates: what is measured is Orderly's provider path.
+ */
+async function startProviders() {
+  const [twilio, fcm] = await Promise.all([startTwilioServer(), startFcmServer()]);
+  return {
+    twilio,
+    fcm,
+    env: {
+      SMS_PROVIDERS: 'twilio',
+      TWILIO_ACCOUNT_SID: twilio.accountSid,
+      TWILIO_AUTH_TOKEN: twilio.authToken,
+      TWILIO_FROM: '+15005550006',
+      TWILIO_BASE_URL: twilio.url,
+      PUSH_PROVIDERS: 'fcm',
+      FCM_SERVICE_ACCOUNT_JSON: JSON.stringify(fcm.serviceAccount),
+      FCM_BASE_URL: fcm.url,
+      PROVIDER_RATE_LIMITS: 'twilio=1000,fcm=1000',
+    },
+    close: () => Promise.all([twilio.close(), fcm.close()]),
+  };
+}
+
+/** SMS, then push: the same load, each customer's user subscribed on that channel (a phone, an FCM device). */
+async function measureProviders(
+  pool: Pool,
+  pids: Record<string, number | undefined>,
+  { twilio, fcm }: Awaited<ReturnType<typeof startProviders>>,
+): Promise<PhaseResult[]> {
+  const phases: PhaseResult[] = [];
+  const channels = [
+    { channel: 'sms' as const, rate: smsRate, copies: () => smsCopies(twilio.received) },
+    { channel: 'push' as const, rate: pushRate, copies: () => pushCopies(fcm.received) },
+  ];
+  for (const { channel, rate, copies } of channels.filter((c) => c.rate > 0)) {
+    const fixture = await createLoadFixture(pool, orderCount, { channel });
+    console.log(`bench: ${channel} at ${rate} events/s for ${webhookSeconds} s...`);
+    phases.push(await runPhase(`${channel}-${rate}`, rate, webhookSeconds, pool, fixture, copies, pids));
+    console.log(`  ${summary(phases.at(-1)!)}`);
+  }
+  return phases;
 }
 
 /**

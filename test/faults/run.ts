@@ -266,7 +266,7 @@ async function runScenario(
   const fixture = await createLoadFixture(pool, scenario.burst?.orders ?? 100, {
     customers: scenario.burst ? 1 : 10,
     ...(channel === 'webhook' ? { webhookUrl: receivers.endpoint.url } : {}),
-    sms: channel === 'sms',
+    channel: channel === 'sms' ? 'sms' : 'email',
   });
   const afterId = await maxEventId(pool);
   const marks = marksOf(receivers);
