@@ -105,6 +105,8 @@ export interface Recipient {
   endpoint?: { id: string; policy: EndpointPolicy };
   /** A webhook whose direct attempt failed in a way that may pass: its endpoint's workflow goes on from there. */
   directAttempt?: DirectAttemptFailure;
+  /** In the user's quiet hours: nothing is sent before then (epoch ms), and the order's next notification waits. */
+  quietUntil?: number;
 }
 
 /** A webhook's direct attempt that failed in a way that may pass. */

@@ -13,7 +13,8 @@ export const searchAttributeList: readonly { name: string; type: SearchAttribute
   searchAttributes,
 ).map(({ name, type }) => ({ name, type }));
 
-export type NotificationStatus = 'processing' | 'held' | 'delivered' | 'suppressed' | 'dead_lettered' | 'cancelled';
+export type NotificationStatus =
+  'processing' | 'held' | 'quiet' | 'delivered' | 'suppressed' | 'dead_lettered' | 'cancelled';
 
 /** What a notification workflow starts with: its order, customer and event, and the status `processing`. */
 export function startingSearchAttributes(event: { orderId: string; customerId: string; eventId: string }) {

@@ -199,10 +199,12 @@ export function createFirstAttemptActivities({
       const audience = await preferences.findAudience(input.event);
       if (audience.held && input.send) return { kind: 'held' };
       const toSend = await ledger.recordAudience(input.event, input.template, audience.recipients, audience.suppressed);
+      // In their quiet hours, recipients wait in the workflow: nothing goes to them now.
+      const now = toSend.filter((r) => r.quietUntil === undefined);
       const firstAttempts = input.send
         ? [
-            ...toSend.filter((r) => r.channel === 'email').slice(0, firstAttemptBatch),
-            ...(webhooks ? toSend.filter((r) => r.endpoint).slice(0, firstAttemptBatch) : []),
+            ...now.filter((r) => r.channel === 'email').slice(0, firstAttemptBatch),
+            ...(webhooks ? now.filter((r) => r.endpoint).slice(0, firstAttemptBatch) : []),
           ]
         : [];
       const results = await Promise.all(firstAttempts.map((r) => firstAttempt(input, r)));

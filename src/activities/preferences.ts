@@ -1,6 +1,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { type Channel, type EndpointPolicy, type OrderEvent, type Recipient, type Suppression } from '../domain.js';
 import type { OptOutSource } from '../operations/recipient-opt-outs.js';
+import { quietUntil } from '../quiet-hours.js';
 import { CustomerMismatch, UnknownCustomer, UnknownOrder, toFailure } from './errors.js';
 
 export interface AudienceOfEvent {
@@ -74,7 +75,7 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
       if (String(order.customer_id) !== event.customerId)
         throw toFailure(new CustomerMismatch(event.orderId, String(order.customer_id), event.customerId));
       // Independent lookups of the same customer: side by side, not one round trip after another.
-      const [[rows], [optOuts], [bounced], [holds]] = await Promise.all([
+      const [[rows], [optOuts], [bounced], [holds], [quiet]] = await Promise.all([
         pool.execute<SubscriptionRow[]>(
           `SELECT u.id AS user_id, u.username, u.email, s.flow_id, s.on_success, s.on_failure, s.channel, s.muted, s.endpoint_id,
                 e.enabled AS endpoint_enabled, e.disabled_reason AS endpoint_disabled_reason, e.retry_schedule_s, e.max_age_s,
@@ -103,11 +104,44 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
           [event.customerId],
         ),
         pool.execute<RowDataPacket[]>('SELECT 1 FROM customer_holds WHERE customer_id = ?', [event.customerId]),
+        pool.execute<QuietHoursRow[]>(
+          'SELECT user_id, time_zone, starts_at, ends_at, channels, failures_exempt FROM quiet_hours WHERE customer_id = ?',
+          [event.customerId],
+        ),
       ]);
       const audience = decideAudience(event, rows, webhookDefaults, optOuts, bounced);
+      keepQuietHours(audience.recipients, quiet, event.status, Date.now());
       return holds.length > 0 ? { ...audience, held: true } : audience;
     },
   };
+}
+
+interface QuietHoursRow extends RowDataPacket {
+  user_id: string;
+  time_zone: string;
+  starts_at: string;
+  ends_at: string;
+  /** MySQL's SET: comma-separated. */
+  channels: string;
+  failures_exempt: number;
+}
+
+/** Marks the recipients whose quiet hours `now` falls in with when those end: they wait until then. */
+function keepQuietHours(recipients: Recipient[], rows: QuietHoursRow[], status: OrderEvent['status'], now: number) {
+  const byUser = new Map(rows.map((row) => [String(row.user_id), row]));
+  for (const recipient of recipients) {
+    const row = byUser.get(recipient.userId);
+    if (row === undefined) continue;
+    const rule = {
+      timeZone: row.time_zone,
+      startsAt: row.starts_at,
+      endsAt: row.ends_at,
+      channels: row.channels.split(',').filter(Boolean) as Channel[],
+      failuresExempt: Boolean(row.failures_exempt),
+    };
+    const until = quietUntil(rule, recipient.channel, status, now);
+    if (until !== undefined) recipient.quietUntil = until;
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { deliveryReceiptOperations } from '../operations/delivery-receipts.js';
 import { eventOperations } from '../operations/events.js';
 import { orderOperations } from '../operations/orders.js';
 import { phoneNumberOperations } from '../operations/phone-numbers.js';
+import { quietHoursOperations } from '../operations/quiet-hours.js';
 import { pushRegistrationOperations } from '../operations/push-registrations.js';
 import { recipientOptOutOperations } from '../operations/recipient-opt-outs.js';
 import { replayOperations } from '../operations/replay.js';
@@ -27,6 +28,7 @@ import { errorHandler } from './errors.js';
 import { methodNotAllowed } from './method-not-allowed.js';
 import { auditRoutes } from './routes/audit.js';
 import { contactRoutes } from './routes/contacts.js';
+import { quietHoursRoutes } from './routes/quiet-hours.js';
 import { customerRoutes } from './routes/customers.js';
 import { answerNotFound, apiLogger } from './link-token-logging.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
@@ -183,6 +185,8 @@ async function registerRoutes(
     phoneNumbers: phoneNumberOperations({ pool }),
     pushRegistrations: pushRegistrationOperations({ pool, destinations }),
   });
+  const quietHours = quietHoursOperations({ pool });
+  await app.register(quietHoursRoutes, { quietHours });
   await app.register(twilioStatusRoutes, {
     receipts: deliveryReceiptOperations({ pool }),
     authToken: twilioAuthToken,
@@ -191,5 +195,5 @@ async function registerRoutes(
   const signer = linkSigner ?? createLinkSigner('');
   const optOuts = recipientOptOutOperations({ pool });
   await app.register(unsubscribeRoutes, { signer, optOuts });
-  await app.register(preferencesRoutes, { signer, optOuts, publicBaseUrl: baseUrl });
+  await app.register(preferencesRoutes, { signer, optOuts, quietHours, publicBaseUrl: baseUrl });
 }

@@ -18,6 +18,8 @@ import { NotFound, requireId } from '../operations/errors.js';
 import { type EventStatus, eventOperations } from '../operations/events.js';
 import { type OrderStatus, orderOperations } from '../operations/orders.js';
 import { type PhoneNumber, phoneNumberOperations } from '../operations/phone-numbers.js';
+import { quietHoursOperations } from '../operations/quiet-hours.js';
+import type { Channel } from '../domain.js';
 import { type PushRegistration, pushRegistrationOperations } from '../operations/push-registrations.js';
 import { replayOperations } from '../operations/replay.js';
 import { type SuppressionRecord, suppressionOperations } from '../operations/suppressions.js';
@@ -507,6 +509,74 @@ push.command('remove <registrationId>').action(
     { audit: 'contact push remove' },
   ),
 );
+
+const quiet = contact
+  .command('quiet-hours')
+  .description("when a user is not to be disturbed: one daily window in the user's time zone");
+const renderQuiet = (q: Awaited<ReturnType<ReturnType<typeof quietHoursOperations>['get']>>) =>
+  `user ${q.userId}: quiet ${q.startsAt} to ${q.endsAt} ${q.timeZone} on ${q.channels.join(', ')}${q.failuresExempt ? ' (failures go through)' : ''}`;
+
+quiet
+  .command('set <userId>')
+  .description("hold notifications on the window's channels until it ends (the order's next ones wait behind them)")
+  .requiredOption('--zone <timeZone>', 'an IANA time zone (Europe/Paris)')
+  .requiredOption('--from <HH:MM>', 'local start, inclusive')
+  .requiredOption('--to <HH:MM>', 'local end, exclusive; before --from, the window spans midnight')
+  .option('--channels <list>', 'channels held (email, sms, push, webhook)', 'sms,push')
+  .option('--failures-exempt', 'failure notifications go out even in the window')
+  .option('--json', 'print JSON')
+  .action(
+    withContext(
+      async (
+        { pool },
+        userId: string,
+        options: { zone: string; from: string; to: string; channels: string; failuresExempt?: boolean; json?: boolean },
+      ) => {
+        const stored = await quietHoursOperations({ pool }).set(
+          requireId('user', userId),
+          {
+            timeZone: options.zone,
+            startsAt: options.from,
+            endsAt: options.to,
+            channels: parseChannels(options.channels),
+            failuresExempt: options.failuresExempt ?? false,
+          },
+          undefined,
+        );
+        output(options.json, stored, () => renderQuiet(stored));
+      },
+      { audit: 'contact quiet-hours set' },
+    ),
+  );
+
+quiet
+  .command('show <userId>')
+  .option('--json', 'print JSON')
+  .action(
+    withContext(async ({ pool }, userId: string, options: { json?: boolean }) => {
+      const stored = await quietHoursOperations({ pool }).get(requireId('user', userId), undefined);
+      output(options.json, stored, () => renderQuiet(stored));
+    }),
+  );
+
+quiet.command('remove <userId>').action(
+  withContext(
+    async ({ pool }, userId: string) => {
+      await quietHoursOperations({ pool }).remove(requireId('user', userId), undefined);
+      console.log(`user ${userId}: quiet hours removed`);
+    },
+    { audit: 'contact quiet-hours remove' },
+  ),
+);
+
+/** `sms,push` as channels; anything else is a one-sentence error. */
+function parseChannels(list: string): Channel[] {
+  const known: Channel[] = ['email', 'sms', 'push', 'webhook'];
+  const channels = list.split(',').map((c) => c.trim());
+  const unknown = channels.filter((c) => !known.includes(c as Channel));
+  if (unknown.length > 0) throw new Error(`unknown channel ${unknown.join(', ')} (email, sms, push, webhook)`);
+  return channels as Channel[];
+}
 
 const renderSuppression = (s: SuppressionRecord) =>
   `#${s.id} ${s.address}: ${s.suppressed ? 'suppressed' : 'counting'} (${s.reason} ${s.statusCode}${s.reason === 'transient' ? `, ${s.transientCount} transient` : ''}), last ${s.lastSeenAt}${s.diagnostic === null ? '' : `: ${s.diagnostic}`}`;

@@ -70,6 +70,8 @@ export class NotificationRun {
   private readonly sendAttempts = new Set<CancellationScope>();
   /** How many times an operator asked to retry now: a wait between retry rounds ends when it changes. */
   private retryNowRequests = 0;
+  /** Deliveries waiting out their recipient's quiet hours now. */
+  private quietWaits = 0;
   private readonly deliveries = new CancellationScope();
 
   constructor(
@@ -130,11 +132,12 @@ export class NotificationRun {
     return { status, delivered, suppressed, deadLettered };
   }
 
-  private deliverOne(
+  private async deliverOne(
     recipient: Recipient,
     sendEmail: (input: SendEmailInput) => Promise<SentEmail>,
     providers: ChannelProviders,
   ): Promise<DeliveryResult> {
+    if (recipient.quietUntil !== undefined) await this.waitOutQuietHours(recipient.quietUntil);
     if (recipient.endpoint) return this.deliverWebhook(recipient, recipient.endpoint);
     const { maxAgeS } = providers;
     if (recipient.channel === 'sms') return deliverSms(this.channelContext(), recipient, providers.sms, maxAgeS);
@@ -151,6 +154,20 @@ export class NotificationRun {
       backoff: (ms) => this.backoff(ms),
       cancelled: () => this.deliveries.consideredCancelled,
     };
+  }
+
+  /**
+   * The recipient's quiet hours: a durable timer until they end, the notification's status `quiet` meanwhile. The
+   * notification stays unsettled, so the order's next one waits behind it. Retry now ends the wait; a cancel, the run.
+   */
+  private async waitOutQuietHours(until: number): Promise<void> {
+    if (until <= Date.now()) return;
+    if (this.quietWaits++ === 0) setStatus('quiet');
+    try {
+      await this.backoff(until - Date.now());
+    } finally {
+      if (--this.quietWaits === 0) setStatus('processing');
+    }
   }
 
   /** Cancelled by an operator (signal) or through Temporal: records what is not delivered as cancelled. */

@@ -107,6 +107,59 @@ describe("the recipient's preference page, in Chromium", () => {
     await page.close();
   });
 
+  it('sets quiet hours from the preference page (window, zone, failures), refuses an unknown zone, and turns them off', async () => {
+    const { pool } = context;
+    const customerId = await sample.customer(pool, `Quiet hours ${apiPort}`);
+    const user = await sample.user(pool, customerId, 'Hedy', `hedy.${apiPort}.${Date.now()}@example.test`);
+    await sample.subscription(pool, user.id, { flowId: 'F1063' });
+    const orderId = await sample.order(pool, customerId);
+    const eventId = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'success' });
+    const [mail] = ofEvent(await waitForMail((mails) => mailTo(mails, user.email!), 1), eventId);
+    const link = preferenceLinkOf(mail!)!;
+    const stored = async () => {
+      const [rows] = await pool.query<RowDataPacket[]>(
+        'SELECT time_zone, starts_at, ends_at, channels, failures_exempt FROM quiet_hours WHERE user_id = ?',
+        [user.id],
+      );
+      return rows[0];
+    };
+
+    const page = await browser.newPage();
+    await page.goto(link);
+    const quiet = page.getByRole('group', { name: 'Quiet hours' });
+    await quiet.getByLabel('Hold texts and push notifications during quiet hours').check();
+    await quiet.getByLabel('From').fill('21:30');
+    await quiet.getByLabel('to', { exact: true }).fill('06:45');
+    await quiet.getByLabel('Time zone').fill('Europe/Paris');
+    await quiet.getByLabel('Failures still come through at once').check();
+    expect(await save(page)).toBe(200);
+    expect(await page.getByRole('status').textContent()).toBe(
+      'Saved. Quiet hours: 21:30 to 06:45, Europe/Paris, failures at once.',
+    );
+    expect(await stored()).toEqual({
+      time_zone: 'Europe/Paris',
+      starts_at: '21:30',
+      ends_at: '06:45',
+      channels: 'sms,push',
+      failures_exempt: 1,
+    });
+
+    await page.getByRole('group', { name: 'Quiet hours' }).getByLabel('Time zone').fill('Mars/Olympus');
+    expect(await save(page)).toBe(400);
+    expect(await page.textContent('body')).toContain('Quiet hours: unknown time zone "Mars/Olympus"');
+    expect((await stored())?.time_zone).toBe('Europe/Paris');
+
+    await page.goto(link);
+    await page
+      .getByRole('group', { name: 'Quiet hours' })
+      .getByLabel(/during quiet hours/)
+      .uncheck();
+    expect(await save(page)).toBe(200);
+    expect(await page.getByRole('status').textContent()).toBe('Saved. Quiet hours off.');
+    expect(await stored()).toBeUndefined();
+    await page.close();
+  });
+
   it('shows a clear error page for a forged link, and refuses a form posted from another site', async () => {
     const { pool } = context;
     const customerId = await sample.customer(pool, `Preferences forged ${apiPort}`);

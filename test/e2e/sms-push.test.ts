@@ -483,3 +483,97 @@ describe('SMS and push', () => {
     }, 180_000);
   });
 });
+
+/** The IANA zone (Etc/GMT±N) in which it is 23:xx now. */
+function zoneAtElevenPm(now: Date): { zone: string; offsetH: number } {
+  let offsetH = (23 - now.getUTCHours() + 24) % 24;
+  if (offsetH > 14) offsetH -= 24;
+  // Etc/GMT zones count the other way: Etc/GMT-5 is UTC+5.
+  return { zone: offsetH === 0 ? 'Etc/GMT' : `Etc/GMT${offsetH > 0 ? '-' : '+'}${Math.abs(offsetH)}`, offsetH };
+}
+
+const hhmm = (at: number) => new Date(at).toISOString().slice(11, 16);
+
+describe('quiet hours', () => {
+  it("holds an SMS in the user's quiet hours until they end, the order's next notification waiting behind it", async () => {
+    const { pool } = context;
+    const { customerId, user, orderId } = await customerWith(pool, ['sms'], '+14155550187');
+    // A window (in UTC) from this minute to the next: at least 15 s away.
+    if (new Date().getUTCSeconds() > 45) await sleep(61_000 - (Date.now() % 60_000));
+    const endsAt = Math.floor(Date.now() / 60_000) * 60_000 + 60_000;
+    const set = await orderly(
+      'contact',
+      'quiet-hours',
+      'set',
+      user.id,
+      '--zone',
+      'UTC',
+      '--from',
+      hhmm(Date.now()),
+      '--to',
+      hhmm(endsAt),
+      '--channels',
+      'sms',
+      '--failures-exempt',
+    );
+    expect(set.stdout).toContain(`on sms (failures go through)`);
+    const held = await sample.event(pool, { orderId, customerId, status: 'success' });
+    // A failure is exempt from the window, but not from its order: it goes after the held success.
+    const next = await sample.event(pool, { orderId, customerId, status: 'failure' });
+
+    const handle = temporal.client.workflow.getHandle(workflowIds.notification(held));
+    await until('the held notification to say quiet', async () => {
+      const description = await handle.describe().catch(() => undefined); // not started yet
+      return description?.searchAttributes.NotificationStatus?.[0] === 'quiet' ? true : undefined;
+    });
+    expect(smsOf(twilio, held)).toEqual([]);
+    expect(smsOf(twilio, next)).toEqual([]);
+    await settledDeliveries(pool, next, 90_000);
+    const [first] = smsOf(twilio, held);
+    const [second] = smsOf(twilio, next);
+    expect(first!.startedAt).toBeGreaterThanOrEqual(endsAt);
+    expect(second!.startedAt).toBeGreaterThan(first!.answeredAt!);
+    expect((await settledDeliveries(pool, held)).sms).toMatchObject({ state: 'sent' });
+  }, 120_000);
+
+  it("an SMS at 23:00 in the user's zone waits for 07:00 there, on a durable timer; a cancel ends the wait", async () => {
+    const { pool } = context;
+    const { customerId, user, orderId } = await customerWith(pool, ['sms'], '+14155550188');
+    const { zone, offsetH } = zoneAtElevenPm(new Date());
+    const set = await orderly(
+      'contact',
+      'quiet-hours',
+      'set',
+      user.id,
+      '--zone',
+      zone,
+      '--from',
+      '22:00',
+      '--to',
+      '07:00',
+    );
+    expect(set.code).toBe(0);
+    const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+
+    const handle = temporal.client.workflow.getHandle(workflowIds.notification(eventId));
+    const timer = await until('the quiet-hours timer', async () => {
+      const history = await handle.fetchHistory().catch(() => undefined); // not started yet
+      return history?.events?.find((e) => e.timerStartedEventAttributes)?.timerStartedEventAttributes ?? undefined;
+    });
+    // 07:00 there: 8 hours after 23:00 there, less the minutes of this hour gone by.
+    const sevenAm = Date.UTC(
+      new Date().getUTCFullYear(),
+      new Date().getUTCMonth(),
+      new Date().getUTCDate(),
+      7 - offsetH,
+    );
+    const expected = (((sevenAm - Date.now()) % 86_400_000) + 86_400_000) % 86_400_000;
+    // Set when the notification looked, a moment before this test's clock read.
+    expect(Math.abs(Number(timer.startToFireTimeout!.seconds) * 1000 - expected)).toBeLessThan(60_000);
+    expect(smsOf(twilio, eventId)).toEqual([]);
+
+    expect((await orderly('cancel', eventId, '--reason', 'quiet-hours test')).code).toBe(0);
+    expect((await settledDeliveries(pool, eventId)).sms).toMatchObject({ state: 'cancelled' });
+    expect(smsOf(twilio, eventId)).toEqual([]);
+  });
+});

@@ -33,6 +33,12 @@ async function api(log?: pino.Logger) {
         return Promise.resolve({ username: 'Ada', preferences, changes: { off: [], on: [] } });
       },
     },
+    // No quiet hours here: the browser e2e test sets them on MySQL.
+    quietHours: {
+      find: () => Promise.resolve(undefined),
+      set: () => Promise.reject(new Error('not in this test')),
+      remove: () => Promise.resolve(),
+    },
   });
   return { app, asked, chosen };
 }

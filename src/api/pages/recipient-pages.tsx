@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { brandStyles, textStyle } from '../../../emails/_components/layout.js';
+import type { QuietHours } from '../../quiet-hours.js';
 import { type Preferences, type Switch, flowName, switchLabel } from '../../recipient-preferences.js';
 
 const styles = {
@@ -10,6 +11,7 @@ const styles = {
   fieldset: { border: '1px solid #e5e7eb', borderRadius: '6px', margin: '0 0 16px', padding: '8px 16px 12px' },
   legend: { ...textStyle, fontWeight: 700, padding: '0 4px' },
   row: { ...textStyle, alignItems: 'center', display: 'flex', gap: '8px', padding: '4px 0' },
+  field: { fontFamily: 'inherit', fontSize: '15px', padding: '4px 6px' },
   checkbox: { height: '18px', margin: 0, width: '18px' },
   note: brandStyles.footer,
   button: {
@@ -90,6 +92,8 @@ export interface PreferencesPageInput {
   /** The form's target: the page's own address (relative, so it holds behind a proxy's path prefix). */
   action: string;
   formToken: string;
+  /** The user's quiet hours, if any. */
+  quietHours: QuietHours | undefined;
   /** After a save: "Turned off: …" or "Nothing changed." */
   saved?: string;
 }
@@ -98,7 +102,14 @@ export interface PreferencesPageInput {
  * The preference page: one group per flow (`<fieldset>` and `<legend>`), one labelled checkbox per status and
  * channel, ticked when it is on; "Mute everything"; one Save button. Works without JavaScript (a plain form POST).
  */
-export function preferencesPage({ username, preferences, action, formToken, saved }: PreferencesPageInput): string {
+export function preferencesPage({
+  username,
+  preferences,
+  action,
+  formToken,
+  quietHours,
+  saved,
+}: PreferencesPageInput): string {
   const flows = [...new Set(preferences.switches.map((s) => s.flowId))];
   return render(
     <Page title="Notification preferences">
@@ -134,6 +145,7 @@ export function preferencesPage({ username, preferences, action, formToken, save
               While this is ticked you receive no notifications at all; your choices above come back when you untick it.
             </p>
           </fieldset>
+          <QuietHoursGroup quietHours={quietHours} />
           <button type="submit" style={styles.button}>
             Save
           </button>
@@ -142,6 +154,75 @@ export function preferencesPage({ username, preferences, action, formToken, save
     </Page>,
   );
 }
+
+/** Quiet hours: on or off, from and to (local times), the time zone, and whether failures come through. */
+function QuietHoursGroup({ quietHours }: { quietHours: QuietHours | undefined }) {
+  return (
+    <fieldset style={styles.fieldset}>
+      <legend style={styles.legend}>Quiet hours</legend>
+      <input type="hidden" name="shown" value="quiet" />
+      <Checkbox
+        id="quiet"
+        name="quiet"
+        value="on"
+        checked={quietHours !== undefined}
+        label={`Hold ${quietHours === undefined ? 'texts and push notifications' : channelsText(quietHours)} during quiet hours`}
+        describedBy="quiet-note"
+      />
+      <div style={styles.row}>
+        <label htmlFor="quiet-from">From</label>
+        <input
+          type="time"
+          id="quiet-from"
+          name="quietFrom"
+          defaultValue={quietHours?.startsAt ?? '22:00'}
+          style={styles.field}
+        />
+        <label htmlFor="quiet-to">to</label>
+        <input
+          type="time"
+          id="quiet-to"
+          name="quietTo"
+          defaultValue={quietHours?.endsAt ?? '07:00'}
+          style={styles.field}
+        />
+      </div>
+      <div style={styles.row}>
+        <label htmlFor="quiet-zone">Time zone</label>
+        <input
+          id="quiet-zone"
+          name="quietZone"
+          list="time-zones"
+          defaultValue={quietHours?.timeZone ?? 'UTC'}
+          style={styles.field}
+        />
+        <datalist id="time-zones">
+          {Intl.supportedValuesOf('timeZone').map((zone) => (
+            <option key={zone} value={zone} />
+          ))}
+        </datalist>
+      </div>
+      <Checkbox
+        id="quiet-failures"
+        name="quietFailures"
+        value="on"
+        checked={quietHours?.failuresExempt ?? false}
+        label="Failures still come through at once"
+      />
+      <p id="quiet-note" style={styles.note}>
+        What arrives in these hours waits until they end, in your time zone; nothing is lost.
+      </p>
+    </fieldset>
+  );
+}
+
+const channelNames: Record<string, string> = {
+  email: 'emails',
+  sms: 'texts',
+  push: 'push notifications',
+  webhook: 'webhooks',
+};
+const channelsText = (quietHours: QuietHours) => quietHours.channels.map((c) => channelNames[c] ?? c).join(' and ');
 
 function FlowGroup({ group, flowId, preferences }: { group: number; flowId: string | null; preferences: Preferences }) {
   const switches = preferences.switches.filter((s: Switch) => s.flowId === flowId);

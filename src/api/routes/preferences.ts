@@ -1,6 +1,8 @@
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { QuietHoursInput, quietHoursOperations } from '../../operations/quiet-hours.js';
 import type { recipientOptOutOperations } from '../../operations/recipient-opt-outs.js';
+import { type QuietHours, quietHoursProblem } from '../../quiet-hours.js';
 import { InvalidLink, type LinkSigner, preferencesPath } from '../../recipient-links.js';
 import { summaryOf } from '../../recipient-preferences.js';
 import { messagePage, preferencesPage, recipientPageHeaders as pageHeaders } from '../pages/recipient-pages.js';
@@ -21,9 +23,24 @@ const formBody = {
     shown: { ...fieldValues, description: 'the switches the form showed ("mute" for the mute switch)' },
     on: { ...fieldValues, description: 'the switches ticked' },
     mute: { type: 'string', description: 'present when "Mute everything" is ticked' },
+    quiet: { type: 'string', description: 'present when quiet hours are ticked' },
+    quietFrom: { type: 'string', description: 'local HH:MM' },
+    quietTo: { type: 'string', description: 'local HH:MM' },
+    quietZone: { type: 'string', description: 'an IANA time zone' },
+    quietFailures: { type: 'string', description: 'present when failures still come through' },
   },
 } as const;
-type FormBody = { csrf: string; shown?: string | string[]; on?: string | string[]; mute?: string };
+type FormBody = {
+  csrf: string;
+  shown?: string | string[];
+  on?: string | string[];
+  mute?: string;
+  quiet?: string;
+  quietFrom?: string;
+  quietTo?: string;
+  quietZone?: string;
+  quietFailures?: string;
+};
 type Request = FastifyRequest<{ Querystring: { token?: string }; Body: FormBody }>;
 
 /**
@@ -36,9 +53,10 @@ type Request = FastifyRequest<{ Querystring: { token?: string }; Body: FormBody 
 export const preferencesRoutes: FastifyPluginAsync<{
   signer: LinkSigner;
   optOuts: Pick<ReturnType<typeof recipientOptOutOperations>, 'preferences' | 'choose'>;
+  quietHours: Pick<ReturnType<typeof quietHoursOperations>, 'find' | 'set' | 'remove'>;
   /** PUBLIC_BASE_URL: the only origin a form may be posted from. */
   publicBaseUrl: string;
-}> = async (app, { signer, optOuts, publicBaseUrl }) => {
+}> = async (app, { signer, optOuts, quietHours, publicBaseUrl }) => {
   // Form bodies for this route only: the rest of the API takes JSON.
   await app.register(formbody);
   const ownOrigin = new URL(publicBaseUrl).origin;
@@ -57,7 +75,14 @@ export const preferencesRoutes: FastifyPluginAsync<{
       const userId = await userOf(signer, token, reply);
       if (userId === undefined) return reply;
       const { username, preferences } = await optOuts.preferences(userId);
-      const form = { username, preferences, action: actionOf(token), formToken: signer.formToken(token) };
+      const quiet = await quietHours.find(userId);
+      const form = {
+        username,
+        preferences,
+        quietHours: quiet,
+        action: actionOf(token),
+        formToken: signer.formToken(token),
+      };
       return reply.headers(pageHeaders).send(preferencesPage(form));
     },
   );
@@ -88,10 +113,21 @@ export const preferencesRoutes: FastifyPluginAsync<{
       if (userId === undefined) return reply;
       if (request.validationError !== undefined || !signer.checkFormToken(token, request.body.csrf))
         return sendPage(reply, 403, 'Not saved', notTheForm);
+      const before = await quietHours.find(userId);
+      const quiet = quietChoiceOf(request.body, before);
+      if (typeof quiet === 'string') return sendPage(reply, 400, 'Not saved', `${quiet} Nothing was changed.`);
       const { username, preferences, changes } = await optOuts.choose(userId, choiceOf(request.body));
-      const saved = summaryOf(changes);
+      const after = await applyQuietChoice(quietHours, userId, quiet, before);
+      const saved = savedSentence(summaryOf(changes), quietSummary(before, after));
       request.log.info({ userId, changes: saved }, 'recipient saved their preferences');
-      const form = { username, preferences, action: actionOf(token), formToken: signer.formToken(token), saved };
+      const form = {
+        username,
+        preferences,
+        quietHours: after,
+        action: actionOf(token),
+        formToken: signer.formToken(token),
+        saved,
+      };
       return reply.headers(pageHeaders).send(preferencesPage(form));
     },
   );
@@ -121,6 +157,52 @@ function choiceOf(body: FormBody) {
     shown,
     ...(shown.has('mute') ? { muted: body.mute !== undefined } : {}),
   };
+}
+
+/**
+ * What the form asks of quiet hours: a window to set, `null` to turn them off, undefined when the form did not show
+ * them; a sentence saying what is wrong when the window is not valid.
+ */
+function quietChoiceOf(body: FormBody, before: QuietHours | undefined): QuietHoursInput | null | undefined | string {
+  if (!listOf(body.shown).has('quiet')) return undefined;
+  if (body.quiet === undefined) return null;
+  const choice = {
+    timeZone: (body.quietZone ?? '').trim(),
+    startsAt: body.quietFrom ?? '',
+    endsAt: body.quietTo ?? '',
+    // The channels the customer chose stay; a window the recipient makes holds texts and push.
+    channels: before?.channels ?? ['sms', 'push'],
+    failuresExempt: body.quietFailures !== undefined,
+  };
+  const problem = quietHoursProblem(choice);
+  return problem === undefined ? choice : `Quiet hours: ${problem}.`;
+}
+
+/** Sets or removes the user's quiet hours as the form asked; what they are now. */
+async function applyQuietChoice(
+  quietHours: Pick<ReturnType<typeof quietHoursOperations>, 'find' | 'set' | 'remove'>,
+  userId: string,
+  choice: QuietHoursInput | null | undefined,
+  before: QuietHours | undefined,
+): Promise<QuietHours | undefined> {
+  if (choice === null && before !== undefined) await quietHours.remove(userId, undefined);
+  if (choice !== null && choice !== undefined) await quietHours.set(userId, choice, undefined);
+  return quietHours.find(userId);
+}
+
+/** What a save did, in one or two sentences. */
+const savedSentence = (optOutChange: string, quietChange: string): string =>
+  quietChange === ''
+    ? optOutChange
+    : optOutChange === 'Nothing changed.'
+      ? quietChange
+      : `${optOutChange} ${quietChange}`;
+
+/** "Quiet hours: 22:00 to 07:00, Europe/Paris." when they changed, "Quiet hours off." when removed. */
+function quietSummary(before: QuietHours | undefined, after: QuietHours | undefined): string {
+  if (JSON.stringify(before) === JSON.stringify(after)) return '';
+  if (after === undefined) return 'Quiet hours off.';
+  return `Quiet hours: ${after.startsAt} to ${after.endsAt}, ${after.timeZone}${after.failuresExempt ? ', failures at once' : ''}.`;
 }
 
 /** The user of the link token, or undefined once a 400 page saying why has been sent. */
