@@ -1,6 +1,7 @@
 import { render, toPlainText } from '@react-email/render';
 import { createElement } from 'react';
 import type { OrderEvent, TemplateId } from '../src/domain.js';
+import { OrderCompletedEmail } from './order-completed.js';
 import { OrderEventFailedEmail } from './order-event-failed.js';
 import { OrderEventSucceededEmail } from './order-event-succeeded.js';
 
@@ -47,6 +48,17 @@ const templates: Record<
       source: event.source,
       errorCode: event.errorCode ?? 'UNKNOWN',
       errorDesc: event.errorDesc ?? 'No description was given.',
+      year: new Date(event.occurredAt).getUTCFullYear(),
+      preferencesUrl,
+    }),
+  }),
+  'order-completed': ({ event, username, preferencesUrl }) => ({
+    subject: `Order ${event.orderId} is complete`,
+    element: createElement(OrderCompletedEmail, {
+      username,
+      orderId: event.orderId,
+      flowId: event.flowId,
+      lastStep: event.eventType,
       year: new Date(event.occurredAt).getUTCFullYear(),
       preferencesUrl,
     }),

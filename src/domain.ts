@@ -58,6 +58,14 @@ export function errorText(text: string): string {
 }
 
 /** The identity of the notification an event change asks for (see {@link OrderEvent.notificationId}). */
+/**
+ * The "order complete" notification that the event's success completes (seed 002): the same event, under a
+ * notification key of its own (`<key>:completed`), so its deliveries are its own in the ledger.
+ */
+export function completionOf(event: OrderEvent): OrderEvent {
+  return { ...event, notificationId: `${notificationKey(event)}:completed` };
+}
+
 export function notificationKey(event: Pick<OrderEvent, 'eventId' | 'notificationId'>): string {
   return event.notificationId ?? event.eventId;
 }
@@ -67,7 +75,8 @@ export function notificationRunKey(event: Pick<OrderEvent, 'eventId' | 'notifica
   return event.rerun === undefined ? notificationKey(event) : `${notificationKey(event)}#${event.rerun}`;
 }
 
-export const templateIds = ['order-event-succeeded', 'order-event-failed'] as const;
+/** The seed's success and failure mails, and seed 002's completion notification (every step of a flow succeeded). */
+export const templateIds = ['order-event-succeeded', 'order-event-failed', 'order-completed'] as const;
 export type TemplateId = (typeof templateIds)[number];
 
 /** Which email an event gets: the seed's success and failure templates. */

@@ -15,6 +15,7 @@ import type { SentEmail, createEmailActivities } from './email.js';
 import type { createLedgerActivities } from './ledger.js';
 import type { createOrderChainActivities } from './order-chain.js';
 import type { createPreferenceActivities } from './preferences.js';
+import type { createCompletionActivities } from './completions.js';
 import type { createDirectWebhooks } from './webhook.js';
 
 export interface AttemptNotificationInput {
@@ -53,6 +54,8 @@ export type NotificationAttempt =
       failed: FailedFirstAttempt[];
       /** Everything was delivered or suppressed: the notification is settled and its successors woken. */
       settled: boolean;
+      /** This event's success completes its order: the workflow sends "order complete" next (seed 002). */
+      completesOrder?: true;
       /** The SMS and push providers to use, when SMS or push recipients remain (recorded here, so replays agree). */
       providers?: ChannelProviders;
     };
@@ -77,6 +80,18 @@ async function untilRecorded(record: () => Promise<void>): Promise<void> {
       await sleep(delayMs);
     }
   }
+}
+
+/**
+ * Who gets a first attempt here: emails, and webhooks when they may go directly, a batch of each; not SMS and push
+ * (their providers' task queues hold the rate limits), nor recipients in their quiet hours (they wait in the workflow).
+ */
+function firstAttemptsOf(toSend: Recipient[], directWebhooks: boolean): Recipient[] {
+  const now = toSend.filter((r) => r.quietUntil === undefined);
+  return [
+    ...now.filter((r) => r.channel === 'email').slice(0, firstAttemptBatch),
+    ...(directWebhooks ? now.filter((r) => r.endpoint).slice(0, firstAttemptBatch) : []),
+  ];
 }
 
 /** What one first attempt came to: delivered, for the workflow to go on with (as it now stands), or failed for good. */
@@ -162,6 +177,7 @@ export function createFirstAttemptActivities({
   ledger,
   email,
   webhooks,
+  completions,
   providers = { sms: [], push: [] },
 }: {
   /** The configured SMS providers (in failover order) and push providers. */
@@ -172,6 +188,8 @@ export function createFirstAttemptActivities({
   email: ReturnType<typeof createEmailActivities>;
   /** Direct webhook attempts; without them every webhook goes through its endpoint's workflow. */
   webhooks?: ReturnType<typeof createDirectWebhooks>;
+  /** Whether an event's success completes its order (seed 002); without it, none does. */
+  completions?: ReturnType<typeof createCompletionActivities>;
 }) {
   async function firstAttempt(input: AttemptNotificationInput, recipient: Recipient): Promise<FirstAttemptOutcome> {
     if (recipient.endpoint) return directWebhook(webhooks!, ledger, input, recipient, recipient.endpoint);
@@ -199,14 +217,7 @@ export function createFirstAttemptActivities({
       const audience = await preferences.findAudience(input.event);
       if (audience.held && input.send) return { kind: 'held' };
       const toSend = await ledger.recordAudience(input.event, input.template, audience.recipients, audience.suppressed);
-      // In their quiet hours, recipients wait in the workflow: nothing goes to them now.
-      const now = toSend.filter((r) => r.quietUntil === undefined);
-      const firstAttempts = input.send
-        ? [
-            ...now.filter((r) => r.channel === 'email').slice(0, firstAttemptBatch),
-            ...(webhooks ? now.filter((r) => r.endpoint).slice(0, firstAttemptBatch) : []),
-          ]
-        : [];
+      const firstAttempts = input.send ? firstAttemptsOf(toSend, webhooks !== undefined) : [];
       const results = await Promise.all(firstAttempts.map((r) => firstAttempt(input, r)));
       const outcomes = new Map(firstAttempts.map((r, i) => [r, results[i]!]));
       const remaining = toSend.flatMap((r) => {
@@ -214,8 +225,11 @@ export function createFirstAttemptActivities({
         return typeof outcome === 'object' && 'handOver' in outcome ? [outcome.handOver] : [];
       });
       const failed = results.filter((r): r is FailedFirstAttempt => typeof r === 'object' && 'errorType' in r);
+      // Its "order complete" goes out before the order's next notification: the workflow sends it, then settles.
+      const completesOrder =
+        input.send && input.template !== 'order-completed' && (await completions?.completesOrder(input.event));
       // The usual case: nothing left to do in the workflow but complete.
-      const settled = input.send && remaining.length === 0 && failed.length === 0;
+      const settled = input.send && remaining.length === 0 && failed.length === 0 && !completesOrder;
       if (settled) await chain.settleNotification(input.workflowId);
       // Recipients the ledger already had as delivered (this activity ran before) count as delivered.
       const delivered = results.filter((r) => r === 'delivered').length + audience.recipients.length - toSend.length;
@@ -229,6 +243,7 @@ export function createFirstAttemptActivities({
         suppressed,
         failed,
         settled,
+        ...(completesOrder ? { completesOrder: true as const } : {}),
         ...(viaProviders ? { providers } : {}),
       };
     },

@@ -357,10 +357,16 @@ function webhookSender({ agent, secrets }: Pick<WebhookDeps, 'agent' | 'secrets'
   };
 }
 
+const webhookTypes: Record<TemplateId, string> = {
+  'order-event-succeeded': 'order.event.succeeded',
+  'order-event-failed': 'order.event.failed',
+  'order-completed': 'order.completed',
+};
+
 /** The JSON body: Standard Webhooks' recommended `type` / `timestamp` / `data` envelope. */
 export function webhookPayload(event: OrderEvent, template: TemplateId) {
   return {
-    type: template === 'order-event-succeeded' ? 'order.event.succeeded' : 'order.event.failed',
+    type: webhookTypes[template],
     timestamp: event.occurredAt,
     data: event,
   };

@@ -14,6 +14,7 @@ import { eventOperations } from '../operations/events.js';
 import { orderOperations } from '../operations/orders.js';
 import { phoneNumberOperations } from '../operations/phone-numbers.js';
 import { quietHoursOperations } from '../operations/quiet-hours.js';
+import { flowCompletionOperations } from '../operations/flow-completions.js';
 import { pushRegistrationOperations } from '../operations/push-registrations.js';
 import { recipientOptOutOperations } from '../operations/recipient-opt-outs.js';
 import { replayOperations } from '../operations/replay.js';
@@ -29,6 +30,7 @@ import { methodNotAllowed } from './method-not-allowed.js';
 import { auditRoutes } from './routes/audit.js';
 import { contactRoutes } from './routes/contacts.js';
 import { quietHoursRoutes } from './routes/quiet-hours.js';
+import { flowCompletionRoutes } from './routes/flow-completions.js';
 import { customerRoutes } from './routes/customers.js';
 import { answerNotFound, apiLogger } from './link-token-logging.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
@@ -187,6 +189,7 @@ async function registerRoutes(
   });
   const quietHours = quietHoursOperations({ pool });
   await app.register(quietHoursRoutes, { quietHours });
+  await app.register(flowCompletionRoutes, { completions: flowCompletionOperations({ pool }) });
   await app.register(twilioStatusRoutes, {
     receipts: deliveryReceiptOperations({ pool }),
     authToken: twilioAuthToken,

@@ -19,6 +19,7 @@ import { type EventStatus, eventOperations } from '../operations/events.js';
 import { type OrderStatus, orderOperations } from '../operations/orders.js';
 import { type PhoneNumber, phoneNumberOperations } from '../operations/phone-numbers.js';
 import { quietHoursOperations } from '../operations/quiet-hours.js';
+import { type FlowCompletion, flowCompletionOperations } from '../operations/flow-completions.js';
 import type { Channel } from '../domain.js';
 import { type PushRegistration, pushRegistrationOperations } from '../operations/push-registrations.js';
 import { replayOperations } from '../operations/replay.js';
@@ -566,6 +567,52 @@ quiet.command('remove <userId>').action(
       console.log(`user ${userId}: quiet hours removed`);
     },
     { audit: 'contact quiet-hours remove' },
+  ),
+);
+
+const flow = program.command('flow').description("customers' flows");
+const completion = flow
+  .command('completion')
+  .description('the steps whose success completes an order of a flow: one "order complete" notification, once');
+const renderCompletion = (c: FlowCompletion) =>
+  `flow ${c.flowId} of customer ${c.customerId}: complete when ${c.steps.join(', ')} succeeded`;
+
+completion
+  .command('set <customerId> <flowId> <steps...>')
+  .description('name the steps (event types), e.g. order.placed payment.captured order.shipped')
+  .option('--json', 'print JSON')
+  .action(
+    withContext(
+      async ({ pool }, customerId: string, flowId: string, steps: string[], options: { json?: boolean }) => {
+        const stored = await flowCompletionOperations({ pool }).set(
+          requireId('customer', customerId),
+          flowId,
+          steps,
+          undefined,
+        );
+        output(options.json, stored, () => renderCompletion(stored));
+      },
+      { audit: 'flow completion set' },
+    ),
+  );
+
+completion
+  .command('show <customerId> <flowId>')
+  .option('--json', 'print JSON')
+  .action(
+    withContext(async ({ pool }, customerId: string, flowId: string, options: { json?: boolean }) => {
+      const stored = await flowCompletionOperations({ pool }).get(requireId('customer', customerId), flowId, undefined);
+      output(options.json, stored, () => renderCompletion(stored));
+    }),
+  );
+
+completion.command('remove <customerId> <flowId>').action(
+  withContext(
+    async ({ pool }, customerId: string, flowId: string) => {
+      await flowCompletionOperations({ pool }).remove(requireId('customer', customerId), flowId, undefined);
+      console.log(`flow ${flowId} of customer ${customerId}: completion removed`);
+    },
+    { audit: 'flow completion remove' },
   ),
 );
 

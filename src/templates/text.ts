@@ -31,6 +31,10 @@ const texts: Record<TemplateId, (input: TextTemplateInput) => { title: string; b
     title: `Event ${event.eventId} failed: ${event.errorCode ?? 'unknown error'}`,
     body: `Order ${event.orderId}: step ${event.eventType} of flow ${event.flowId} failed (from ${event.source}): ${event.errorDesc ?? 'no description was given'}.`,
   }),
+  'order-completed': ({ event }) => ({
+    title: `Order ${event.orderId} is complete`,
+    body: `Every step of flow ${event.flowId} has succeeded, the last one ${event.eventType}.`,
+  }),
 };
 
 /**

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { type InjectedSinks, type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Pool } from 'mysql2/promise';
+import { createCompletionActivities } from '../activities/completions.js';
 import { createEmailActivities } from '../activities/email.js';
 import { createFirstAttemptActivities } from '../activities/first-attempt.js';
 import { createDeliveryClaims, createLedgerActivities, createWebhookMessages } from '../activities/ledger.js';
@@ -89,7 +90,15 @@ export function createWorkflowWorker({
       }),
       ...email,
       ...chain,
-      ...createFirstAttemptActivities({ chain, preferences, ledger, email, webhooks, providers }),
+      ...createFirstAttemptActivities({
+        chain,
+        preferences,
+        ledger,
+        email,
+        webhooks,
+        completions: createCompletionActivities({ pool }),
+        providers,
+      }),
     },
     sinks: {
       // Replayed calls too: after a restart, replaying an endpoint's history restores its current state.

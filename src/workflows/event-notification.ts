@@ -1,6 +1,6 @@
-import { CancellationScope, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { NotificationAttempt } from '../activities/first-attempt.js';
-import { type OrderEvent, classify } from '../domain.js';
+import { type OrderEvent, type TemplateId, classify, completionOf } from '../domain.js';
 import { predecessorSettledSignal } from '../messages.js';
 import { deadLetter, deadLetterOf, failureOf } from './dead-lettering.js';
 import { type NotificationOutcome, NotificationRun, finish } from './notification-run.js';
@@ -48,7 +48,22 @@ async function notify(
   { event }: EventNotificationInput,
   settled: { byFirstAttempt: boolean },
 ): Promise<NotificationOutcome> {
-  const run = new NotificationRun(event, classify(event));
+  const { outcome, completesOrder } = await notifyOnce(event, classify(event), settled);
+  // Seed 002: this step completed the order; its "order complete" goes out now, before the order's next notification.
+  if (completesOrder && outcome.status !== 'cancelled') {
+    const completion = await notifyOnce(completionOf(event), 'order-completed', settled);
+    log.info('order completion notified', { orderId: event.orderId, flowId: event.flowId, ...completion.outcome });
+  }
+  return finish(event, outcome);
+}
+
+/** One notification of the event with one template: wait for the predecessor, first attempts, then the rest. */
+async function notifyOnce(
+  event: OrderEvent,
+  template: TemplateId,
+  settled: { byFirstAttempt: boolean },
+): Promise<{ outcome: NotificationOutcome; completesOrder: boolean }> {
+  const run = new NotificationRun(event, template);
   // Counted, not a flag: a predecessor can change (a phantom taken out of the chain), and a wake-up that arrives
   // while the activity looks must not be lost.
   let wakeUps = 0;
@@ -69,7 +84,10 @@ async function notify(
       });
     } catch (error) {
       await deadLetter(deadLetterOf(event, failureOf(error)));
-      return finish(event, { status: 'dead_lettered', delivered: 0, suppressed: 0, deadLettered: 1 });
+      return {
+        outcome: { status: 'dead_lettered', delivered: 0, suppressed: 0, deadLettered: 1 },
+        completesOrder: false,
+      };
     }
     if (attempt.kind === 'attempted') break;
     if (attempt.kind === 'held') await run.waitWhileHeld();
@@ -79,13 +97,17 @@ async function notify(
     }
   }
   settled.byFirstAttempt = attempt.settled;
-  if (attempt.settled)
-    return finish(event, {
-      status: attempt.delivered > 0 ? 'delivered' : 'suppressed',
-      delivered: attempt.delivered,
-      suppressed: attempt.suppressed,
-      deadLettered: 0,
-    });
+  const completesOrder = attempt.completesOrder === true;
+  if (attempt.settled || (completesOrder && attempt.remaining.length === 0 && attempt.failed.length === 0))
+    return {
+      outcome: {
+        status: attempt.delivered > 0 ? 'delivered' : 'suppressed',
+        delivered: attempt.delivered,
+        suppressed: attempt.suppressed,
+        deadLettered: 0,
+      },
+      completesOrder,
+    };
 
   const earlier = { delivered: attempt.delivered, suppressed: attempt.suppressed, deadLettered: attempt.failed.length };
   // Results of earlier versions failed only emails here, and named no channel.
@@ -103,7 +125,7 @@ async function notify(
       : run.settleCancelled(earlier),
     ...failed,
   ]);
-  return finish(event, outcome);
+  return { outcome, completesOrder };
 }
 
 /** How long a waiting notification waits before it looks at its predecessor again. */

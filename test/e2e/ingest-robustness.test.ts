@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, Partitioners, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
 import { restart } from '../../stack/lifecycle.js';
 import { connectorName, local } from '../../stack/local-settings.js';
 import { loadConfig } from '../../src/config.js';
-import { readTopicUntil } from '../support/kafka.js';
+import { produce as produceTo, readTopicUntil } from '../support/kafka.js';
 import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
 import { until } from '../support/until.js';
 import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
@@ -54,12 +54,7 @@ async function untilCapturing(): Promise<void> {
 
 const eventIdsOf = (mails: SinkMail[]) => mails.map((m) => m.headers['x-orderly-event-id']);
 
-async function produce(messages: { key: Buffer | string | null; value: Buffer | string | null }[]): Promise<void> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  await producer.send({ topic: config.KAFKA_EVENTS_TOPIC, messages });
-  await producer.disconnect();
-}
+const produce = (messages: Parameters<typeof produceTo>[2]) => produceTo(kafka, config.KAFKA_EVENTS_TOPIC, messages);
 
 describe('ingest: redeliveries, bad messages and connector restarts', () => {
   it('sends one email when the same change event arrives twice on Kafka', async () => {

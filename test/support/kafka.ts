@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import { type Kafka, Partitioners } from 'kafkajs';
 
 export interface ReadMessage {
   partition: number;
@@ -80,4 +80,16 @@ function parse(buffer: Buffer | null): unknown {
   } catch {
     return null;
   }
+}
+
+/** Writes messages to a topic as a producer would (a redelivery, or what no connector would write). */
+export async function produce(
+  kafka: Kafka,
+  topic: string,
+  messages: { key: Buffer | string | null; value: Buffer | string | null }[],
+): Promise<void> {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  await producer.send({ topic, messages });
+  await producer.disconnect();
 }
