@@ -170,22 +170,8 @@ function QuietHoursGroup({ quietHours }: { quietHours: QuietHours | undefined })
         describedBy="quiet-note"
       />
       <div style={styles.row}>
-        <label htmlFor="quiet-from">From</label>
-        <input
-          type="time"
-          id="quiet-from"
-          name="quietFrom"
-          defaultValue={quietHours?.startsAt ?? '22:00'}
-          style={styles.field}
-        />
-        <label htmlFor="quiet-to">to</label>
-        <input
-          type="time"
-          id="quiet-to"
-          name="quietTo"
-          defaultValue={quietHours?.endsAt ?? '07:00'}
-          style={styles.field}
-        />
+        <TimeInput id="quiet-from" name="quietFrom" label="From" value={quietHours?.startsAt ?? '22:00'} />
+        <TimeInput id="quiet-to" name="quietTo" label="to" value={quietHours?.endsAt ?? '07:00'} />
       </div>
       <div style={styles.row}>
         <label htmlFor="quiet-zone">Time zone</label>
@@ -213,6 +199,15 @@ function QuietHoursGroup({ quietHours }: { quietHours: QuietHours | undefined })
         What arrives in these hours waits until they end, in your time zone; nothing is lost.
       </p>
     </fieldset>
+  );
+}
+
+function TimeInput({ id, name, label, value }: { id: string; name: string; label: string; value: string }) {
+  return (
+    <>
+      <label htmlFor={id}>{label}</label>
+      <input type="time" id={id} name={name} defaultValue={value} style={styles.field} />
+    </>
   );
 }
 
