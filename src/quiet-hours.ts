@@ -16,6 +16,21 @@ export interface QuietHours {
   failuresExempt: boolean;
 }
 
+/** What a window holds when nobody names its channels: texts and push, the ones that wake people. */
+export const defaultQuietChannels: Channel[] = ['sms', 'push'];
+
+/** A `quiet_hours` row as a rule (`channels` is MySQL's SET: comma-separated). */
+export function quietHoursOfRow(row: Record<string, unknown>): QuietHours & { userId: string } {
+  return {
+    userId: String(row.user_id),
+    timeZone: String(row.time_zone),
+    startsAt: String(row.starts_at),
+    endsAt: String(row.ends_at),
+    channels: String(row.channels).split(',').filter(Boolean) as Channel[],
+    failuresExempt: Boolean(row.failures_exempt),
+  };
+}
+
 const minutesPerDay = 24 * 60;
 const hhmm = /^([01]\d|2[0-3]):([0-5]\d)$/;
 

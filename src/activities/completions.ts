@@ -1,4 +1,5 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { jsonColumn } from '../db/pool.js';
 import { type OrderEvent, notificationKey } from '../domain.js';
 
 /**
@@ -17,9 +18,7 @@ export function createCompletionActivities({ pool }: { pool: Pool }) {
         'SELECT steps FROM flow_completions WHERE customer_id = ? AND flow_id = ?',
         [event.customerId, event.flowId],
       );
-      const stored: unknown = flows[0]?.steps;
-      // mysql2 parses a JSON column; MariaDB's JSON is LONGTEXT and arrives as a string.
-      const steps = (typeof stored === 'string' ? JSON.parse(stored) : (stored ?? [])) as string[];
+      const steps = jsonColumn<string[] | undefined>(flows[0]?.steps) ?? [];
       if (!steps.includes(event.eventType)) return false;
       const [succeeded] = await pool.query<RowDataPacket[]>(
         `SELECT COUNT(DISTINCT event_type) AS n FROM order_events

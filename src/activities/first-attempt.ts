@@ -218,16 +218,17 @@ export function createFirstAttemptActivities({
       if (audience.held && input.send) return { kind: 'held' };
       const toSend = await ledger.recordAudience(input.event, input.template, audience.recipients, audience.suppressed);
       const firstAttempts = input.send ? firstAttemptsOf(toSend, webhooks !== undefined) : [];
-      const results = await Promise.all(firstAttempts.map((r) => firstAttempt(input, r)));
+      // Beside the sends: its "order complete" goes before the order's next notification (the workflow sends it).
+      const [results, completesOrder = false] = await Promise.all([
+        Promise.all(firstAttempts.map((r) => firstAttempt(input, r))),
+        input.send && input.template !== 'order-completed' ? completions?.completesOrder(input.event) : undefined,
+      ]);
       const outcomes = new Map(firstAttempts.map((r, i) => [r, results[i]!]));
       const remaining = toSend.flatMap((r) => {
         const outcome = outcomes.get(r) ?? { handOver: r };
         return typeof outcome === 'object' && 'handOver' in outcome ? [outcome.handOver] : [];
       });
       const failed = results.filter((r): r is FailedFirstAttempt => typeof r === 'object' && 'errorType' in r);
-      // Its "order complete" goes out before the order's next notification: the workflow sends it, then settles.
-      const completesOrder =
-        input.send && input.template !== 'order-completed' && (await completions?.completesOrder(input.event));
       // The usual case: nothing left to do in the workflow but complete.
       const settled = input.send && remaining.length === 0 && failed.length === 0 && !completesOrder;
       if (settled) await chain.settleNotification(input.workflowId);

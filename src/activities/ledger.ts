@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { jsonColumn } from '../db/pool.js';
 import type { LedgerMetrics } from '../metrics.js';
 import type { WebhookDeliveryAsk } from '../messages.js';
 import { DeliveryClosed, DeliveryInFlight, toFailure } from './errors.js';
@@ -332,9 +333,7 @@ export function createWebhookMessages({ pool }: { pool: Pool }) {
       );
       const row = rows[0];
       if (row === undefined) return undefined;
-      // mysql2 parses a JSON column; MariaDB's JSON is LONGTEXT and arrives as a string.
-      const event = (typeof row.event === 'string' ? JSON.parse(row.event) : row.event) as OrderEvent;
-      return { event, template: row.template as TemplateId };
+      return { event: jsonColumn<OrderEvent>(row.event), template: row.template as TemplateId };
     },
   };
 }

@@ -1,7 +1,8 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { type Channel, type EndpointPolicy, type OrderEvent, type Recipient, type Suppression } from '../domain.js';
 import type { OptOutSource } from '../operations/recipient-opt-outs.js';
-import { quietUntil } from '../quiet-hours.js';
+import { jsonColumn } from '../db/pool.js';
+import { quietHoursOfRow, quietUntil } from '../quiet-hours.js';
 import { CustomerMismatch, UnknownCustomer, UnknownOrder, toFailure } from './errors.js';
 
 export interface AudienceOfEvent {
@@ -104,7 +105,7 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
           [event.customerId],
         ),
         pool.execute<RowDataPacket[]>('SELECT 1 FROM customer_holds WHERE customer_id = ?', [event.customerId]),
-        pool.execute<QuietHoursRow[]>(
+        pool.execute<RowDataPacket[]>(
           'SELECT user_id, time_zone, starts_at, ends_at, channels, failures_exempt FROM quiet_hours WHERE customer_id = ?',
           [event.customerId],
         ),
@@ -116,29 +117,12 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
   };
 }
 
-interface QuietHoursRow extends RowDataPacket {
-  user_id: string;
-  time_zone: string;
-  starts_at: string;
-  ends_at: string;
-  /** MySQL's SET: comma-separated. */
-  channels: string;
-  failures_exempt: number;
-}
-
 /** Marks the recipients whose quiet hours `now` falls in with when those end: they wait until then. */
-function keepQuietHours(recipients: Recipient[], rows: QuietHoursRow[], status: OrderEvent['status'], now: number) {
-  const byUser = new Map(rows.map((row) => [String(row.user_id), row]));
+function keepQuietHours(recipients: Recipient[], rows: RowDataPacket[], status: OrderEvent['status'], now: number) {
+  const byUser = new Map(rows.map((row) => [String(row.user_id), quietHoursOfRow(row)]));
   for (const recipient of recipients) {
-    const row = byUser.get(recipient.userId);
-    if (row === undefined) continue;
-    const rule = {
-      timeZone: row.time_zone,
-      startsAt: row.starts_at,
-      endsAt: row.ends_at,
-      channels: row.channels.split(',').filter(Boolean) as Channel[],
-      failuresExempt: Boolean(row.failures_exempt),
-    };
+    const rule = byUser.get(recipient.userId);
+    if (rule === undefined) continue;
     const until = quietUntil(rule, recipient.channel, status, now);
     if (until !== undefined) recipient.quietUntil = until;
   }
@@ -237,8 +221,7 @@ function addressBounced(row: Subscription, bounced: BouncedAddress[]): string | 
 
 /** The endpoint's own settings where it has them, the service's defaults otherwise. */
 function endpointPolicy(row: Subscription, defaults: EndpointPolicy): EndpointPolicy {
-  const schedule: unknown =
-    typeof row.retry_schedule_s === 'string' ? JSON.parse(row.retry_schedule_s) : row.retry_schedule_s;
+  const schedule = jsonColumn<unknown>(row.retry_schedule_s);
   return {
     retryScheduleS:
       Array.isArray(schedule) && schedule.length > 0 && schedule.every((s) => typeof s === 'number' && s >= 0)

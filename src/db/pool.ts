@@ -1,6 +1,11 @@
 import mysql from 'mysql2/promise';
 import type { Config } from '../config.js';
 
+/** A JSON column's value: mysql2 parses MySQL's JSON; MariaDB's JSON is LONGTEXT and arrives as a string. */
+export function jsonColumn<T>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
 /** The mysql2 pool every process shares; BIGINT ids come back as strings so none loses precision. */
 export function createPool(config: Config): mysql.Pool {
   return mysql.createPool({

@@ -1,4 +1,5 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { jsonColumn } from '../db/pool.js';
 import { BadRequest, NotFound } from './errors.js';
 import { type Scope, inScope } from './scope.js';
 
@@ -21,9 +22,7 @@ export function flowCompletionOperations({ pool }: { pool: Pool }) {
     );
     if (rows[0] === undefined || !inScope(scope, customerId))
       throw new NotFound(`flow ${flowId} of customer ${customerId} names no completion`);
-    const stored: unknown = rows[0].steps;
-    // mysql2 parses a JSON column; MariaDB's JSON is LONGTEXT and arrives as a string.
-    return { customerId, flowId, steps: (typeof stored === 'string' ? JSON.parse(stored) : stored) as string[] };
+    return { customerId, flowId, steps: jsonColumn<string[]>(rows[0].steps) };
   }
 
   return {

@@ -1,6 +1,6 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Channel } from '../domain.js';
-import { type QuietHours, quietHoursProblem } from '../quiet-hours.js';
+import { defaultQuietChannels, quietHoursOfRow, quietHoursProblem } from '../quiet-hours.js';
 import { BadRequest, NotFound } from './errors.js';
 import type { Scope } from './scope.js';
 import { userCustomer } from './users.js';
@@ -14,14 +14,7 @@ export interface QuietHoursInput {
   failuresExempt?: boolean;
 }
 
-const quietHoursOf = (r: RowDataPacket): QuietHours & { userId: string } => ({
-  userId: String(r.user_id),
-  timeZone: String(r.time_zone),
-  startsAt: String(r.starts_at),
-  endsAt: String(r.ends_at),
-  channels: String(r.channels).split(',').filter(Boolean) as Channel[],
-  failuresExempt: Boolean(r.failures_exempt),
-});
+type StoredQuietHours = ReturnType<typeof quietHoursOfRow>;
 
 /**
  * Users' quiet hours (one window per user, in their time zone): notifications on its channels that fall inside wait
@@ -29,34 +22,32 @@ const quietHoursOf = (r: RowDataPacket): QuietHours & { userId: string } => ({
  * everyone's); a user outside the caller's scope is reported exactly like one that does not exist.
  */
 export function quietHoursOperations({ pool }: { pool: Pool }) {
-  async function get(userId: string, scope: Scope): Promise<ReturnType<typeof quietHoursOf>> {
-    await userCustomer(pool, userId, scope);
+  /** The user's window, or undefined when there is none (the preference page, whose token names the user). */
+  async function find(userId: string): Promise<StoredQuietHours | undefined> {
     const [rows] = await pool.execute<RowDataPacket[]>(
       'SELECT user_id, time_zone, starts_at, ends_at, channels, failures_exempt FROM quiet_hours WHERE user_id = ?',
       [userId],
     );
-    if (rows[0] === undefined) throw new NotFound(`user ${userId} has no quiet hours`);
-    return quietHoursOf(rows[0]);
+    return rows[0] === undefined ? undefined : quietHoursOfRow(rows[0]);
+  }
+
+  async function get(userId: string, scope: Scope): Promise<StoredQuietHours> {
+    await userCustomer(pool, userId, scope);
+    const stored = await find(userId);
+    if (stored === undefined) throw new NotFound(`user ${userId} has no quiet hours`);
+    return stored;
   }
 
   return {
     get,
-
-    /** The user's window, or undefined when there is none (the preference page, whose token names the user). */
-    async find(userId: string): Promise<ReturnType<typeof quietHoursOf> | undefined> {
-      const [rows] = await pool.execute<RowDataPacket[]>(
-        'SELECT user_id, time_zone, starts_at, ends_at, channels, failures_exempt FROM quiet_hours WHERE user_id = ?',
-        [userId],
-      );
-      return rows[0] === undefined ? undefined : quietHoursOf(rows[0]);
-    },
+    find,
 
     /** Sets (or replaces) the user's window; an invalid one changes nothing. */
-    async set(userId: string, input: QuietHoursInput, scope: Scope): Promise<ReturnType<typeof quietHoursOf>> {
+    async set(userId: string, input: QuietHoursInput, scope: Scope): Promise<StoredQuietHours> {
       const customerId = await userCustomer(pool, userId, scope);
       const problem = quietHoursProblem(input);
       if (problem !== undefined) throw new BadRequest(`invalid quiet hours: ${problem}`);
-      const channels = [...new Set(input.channels ?? ['sms', 'push'])];
+      const channels = [...new Set(input.channels ?? defaultQuietChannels)];
       if (channels.length === 0) throw new BadRequest('invalid quiet hours: no channel named');
       await pool.execute(
         `INSERT INTO quiet_hours (user_id, customer_id, time_zone, starts_at, ends_at, channels, failures_exempt)

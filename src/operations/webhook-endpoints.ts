@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { jsonColumn } from '../db/pool.js';
 import type { SecretBox } from '../secrets.js';
 import type { destinationChecks } from '../webhook-destination.js';
 import type { WebhookCustomerLimits } from '../domain.js';
@@ -34,8 +35,7 @@ const endpointOf = (r: RowDataPacket) => ({
   url: String(r.url),
   enabled: Boolean(r.enabled),
   disabledReason: r.disabled_reason as string | null,
-  retryScheduleS: (typeof r.retry_schedule_s === 'string' ? JSON.parse(r.retry_schedule_s) : r.retry_schedule_s) as
-    number[] | null,
+  retryScheduleS: jsonColumn<number[] | null>(r.retry_schedule_s),
   maxAgeS: r.max_age_s as number | null,
   rateLimitPerS: r.rate_limit_per_s as number | null,
   maxInFlight: r.max_in_flight as number | null,

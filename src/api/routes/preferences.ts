@@ -2,7 +2,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { QuietHoursInput, quietHoursOperations } from '../../operations/quiet-hours.js';
 import type { recipientOptOutOperations } from '../../operations/recipient-opt-outs.js';
-import { type QuietHours, quietHoursProblem } from '../../quiet-hours.js';
+import { type QuietHours, defaultQuietChannels, quietHoursProblem } from '../../quiet-hours.js';
 import { InvalidLink, type LinkSigner, preferencesPath } from '../../recipient-links.js';
 import { summaryOf } from '../../recipient-preferences.js';
 import { messagePage, preferencesPage, recipientPageHeaders as pageHeaders } from '../pages/recipient-pages.js';
@@ -171,7 +171,7 @@ function quietChoiceOf(body: FormBody, before: QuietHours | undefined): QuietHou
     startsAt: body.quietFrom ?? '',
     endsAt: body.quietTo ?? '',
     // The channels the customer chose stay; a window the recipient makes holds texts and push.
-    channels: before?.channels ?? ['sms', 'push'],
+    channels: before?.channels ?? defaultQuietChannels,
     failuresExempt: body.quietFailures !== undefined,
   };
   const problem = quietHoursProblem(choice);
