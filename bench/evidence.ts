@@ -25,8 +25,12 @@ export interface LedgerEvidence {
 
 export async function ledgerEvidence(pool: Pool, eventIds: string[]): Promise<LedgerEvidence> {
   if (eventIds.length === 0) return { ledger: [], deadLettered: new Set(), recordedAt: new Map(), unknownOutcomes: 0 };
+  // A digested event went out when its digest did: as delivered then.
   const [rows] = await pool.query<RowDataPacket[]>(
-    'SELECT event_id, channel, state, unknown_outcomes, UNIX_TIMESTAMP(delivered_at) * 1000 AS delivered_ms FROM deliveries WHERE event_id IN (?)',
+    `SELECT d.event_id, d.channel, IF(d.state = 'digested' AND g.state = 'delivered', 'delivered', d.state) AS state,
+            d.unknown_outcomes, UNIX_TIMESTAMP(COALESCE(d.delivered_at, g.settled_at)) * 1000 AS delivered_ms
+       FROM deliveries d LEFT JOIN digests g ON g.id = d.digest_id
+      WHERE d.event_id IN (?)`,
     [eventIds],
   );
   const [dead] = await pool.query<RowDataPacket[]>('SELECT DISTINCT event_id FROM dead_letters WHERE event_id IN (?)', [
@@ -72,16 +76,25 @@ export const emailCopies = (messages: ReceivedMessage[]): ReceivedCopy[] =>
     acceptedAt: m.acceptedAt,
   }));
 
-/** The deliveries a webhook endpoint accepted (answered 2xx), by the event their payload names. */
+/** The body of a webhook: one event's, or a digest's (`order.digest`) listing its events' own. */
+type WebhookBody =
+  | { type: string; data: { eventId: string } }
+  | { type: 'order.digest'; data: { events: { data: { eventId: string } }[] } };
+
+/** The deliveries a webhook endpoint accepted (answered 2xx), by the event their payload names: a digest, each it lists. */
 export const webhookCopies = (requests: ReceivedWebhook[]): ReceivedCopy[] =>
   requests
     .filter((r) => typeof r.answered === 'number' && r.answered >= 200 && r.answered < 300)
-    .map((request) => ({
-      channel: 'webhook',
-      eventId: (JSON.parse(request.body) as { data: { eventId: string } }).data.eventId,
-      startedAt: request.startedAt,
-      acceptedAt: request.answeredAt!,
-    }));
+    .flatMap((request) => {
+      const body = JSON.parse(request.body) as WebhookBody;
+      const received = { channel: 'webhook' as const, startedAt: request.startedAt, acceptedAt: request.answeredAt! };
+      if ('eventId' in body.data) return [{ ...received, eventId: body.data.eventId }];
+      return body.data.events.map((event, position) => ({
+        ...received,
+        eventId: event.data.eventId,
+        inMessage: { id: request.messageId, position },
+      }));
+    });
 
 /** The SMS messages the local Twilio accepted (201), by the event their text names. */
 export const smsCopies = (received: (TwilioRequest & Exchange)[]): ReceivedCopy[] =>

@@ -26,11 +26,14 @@ export async function createLoadFixture(
     webhookUrl,
     endpointPolicy = {},
     channel = 'email',
+    digest,
   }: {
     customers?: number;
     webhookUrl?: string;
     endpointPolicy?: EndpointSpec;
     channel?: 'email' | 'sms' | 'push';
+    /** The subscriptions collect digests. */
+    digest?: { windowS: number; maxItems?: number };
   } = {},
 ): Promise<LoadFixture> {
   const run = randomUUID().slice(0, 8);
@@ -42,11 +45,10 @@ export async function createLoadFixture(
     const endpoint =
       webhookUrl === undefined ? undefined : await sample.webhookEndpoint(pool, customerId, webhookUrl, endpointPolicy);
     if (endpoint !== undefined) endpointIds.push(endpoint.id);
-    await sample.subscription(
-      pool,
-      user.id,
-      endpoint !== undefined ? { endpointId: endpoint.id } : channel === 'email' ? {} : { channel },
-    );
+    await sample.subscription(pool, user.id, {
+      ...(endpoint !== undefined ? { endpointId: endpoint.id } : channel === 'email' ? {} : { channel }),
+      ...(digest === undefined ? {} : { digest }),
+    });
     if (channel === 'push') {
       const token = `bench-device-${run}-${c}`;
       await pool.execute(

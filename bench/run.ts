@@ -73,6 +73,8 @@ const program = new Command('bench')
   .option('--webhook-duration <seconds>', 'seconds per webhook rate', '60')
   .option('--sms-rate <n>', 'rate of the SMS phase through the local Twilio, events/s (0: none)', '50')
   .option('--push-rate <n>', 'rate of the push phase through the local FCM, events/s (0: none)', '50')
+  .option('--digest-rate <n>', 'rate of the webhook digest phase, events/s (0: none)', '50')
+  .option('--digest-window <seconds>', "the digest phase's window", '5')
   .option('--sink-port <port>', 'port of the recording SMTP server', '2525')
   .option(
     '--profile <name>',
@@ -92,6 +94,8 @@ const options = program.opts<{
   webhookDuration: string;
   smsRate: string;
   pushRate: string;
+  digestRate: string;
+  digestWindow: string;
   profile?: string;
   resultFile?: string;
 }>();
@@ -105,6 +109,8 @@ const webhookSeconds = Number(options.webhookDuration);
 const singleEndpointRate = Number(options.singleEndpointRate);
 const smsRate = Number(options.smsRate);
 const pushRate = Number(options.pushRate);
+const digestRate = Number(options.digestRate);
+const digestWindowS = Number(options.digestWindow);
 const sinkPort = Number(options.sinkPort);
 
 const config = loadConfig();
@@ -369,6 +375,8 @@ async function main(): Promise<void> {
   const phases: PhaseResult[] = [];
   const webhookPhases: PhaseResult[] = [];
   let webhookCost: Awaited<ReturnType<typeof measureWebhooks>>['cost'] = null;
+  const digestPhases: PhaseResult[] = [];
+  let digestCost: Awaited<ReturnType<typeof measureDigests>>['cost'] = null;
   const providerPhases: PhaseResult[] = [];
   const providers = await startProviders();
   try {
@@ -389,6 +397,9 @@ async function main(): Promise<void> {
     webhookPhases.push(...webhooks.phases);
     webhookCost = webhooks.cost;
     providerPhases.push(...(await measureProviders(pool, pids, providers)));
+    const digests = await measureDigests(pool, pids);
+    digestPhases.push(...digests.phases);
+    digestCost = digests.cost;
   } finally {
     await stopAll(processes);
     await providers.close();
@@ -444,7 +455,7 @@ async function main(): Promise<void> {
     // Throughput past saturation: the rate at which a backlog drains. Compared with the ceiling, also closed-loop.
     overload: overload ? { ...toJson(overload), drain_s: overload.drainS } : null,
     overload_ratio_to_ceiling: overload ? round(overload.deliveredPerS / ceilingWps, 2) : null,
-    failed_phases: [...orderly, ...webhookPhases, ...providerPhases]
+    failed_phases: [...orderly, ...webhookPhases, ...providerPhases, ...digestPhases]
       .filter((p) => p.failed)
       .map((p) => ({ name: p.name, why: p.failures })),
     webhook: webhookPhases.map(toJson),
@@ -455,6 +466,12 @@ async function main(): Promise<void> {
         : null,
     // SMS and push through the local Twilio and FCM (their rate limits out of the way): the provider task queues.
     providers: providerPhases.map(toJson),
+    // Webhook digests: every listed event judged in its place; what a digested event costs Temporal.
+    digest: digestPhases.map(toJson),
+    per_digested_event: digestCost && {
+      notification: digestCost.notification,
+      digest_workflows: digestCost.digestShare,
+    },
     per_webhook_event: webhookCost && {
       notification: webhookCost.notification,
       endpoint_workflows: webhookCost.endpointShare,
@@ -524,6 +541,10 @@ async function main(): Promise<void> {
     ...(webhookCost && {
       'webhook notification': webhookCost.notification,
       'webhook: endpoint workflows, per event': webhookCost.endpointShare,
+    }),
+    ...(digestCost && {
+      'digested notification': digestCost.notification,
+      'digest workflows, per event': digestCost.digestShare,
     }),
   });
 
@@ -662,19 +683,56 @@ async function measureWebhooks(
     phases,
     cost: {
       notification: await costOfEvents(phases.flatMap((p) => p.eventIds)),
-      endpointShare: await endpointCostPerEvent(endpointIds, delivered),
+      endpointShare: await sharedCostPerEvent(endpointIds.map(workflowIds.webhookEndpoint), delivered),
     },
   };
 }
 
-/** Every run of the endpoints' workflows, summed, over the events they took. */
-async function endpointCostPerEvent(endpointIds: string[], events: number): Promise<WorkflowCost> {
+/**
+ * Digests: each customer's user takes the events in webhook digests (windows of `digestWindowS`), each listed event
+ * judged as a copy in its place in the list. What a digested event costs Temporal: its notification, and its share of
+ * the digests' workflows.
+ */
+async function measureDigests(
+  pool: Pool,
+  pids: Record<string, number | undefined>,
+): Promise<{ phases: PhaseResult[]; cost: { notification: WorkflowCost; digestShare: WorkflowCost } | null }> {
+  if (digestRate <= 0) return { phases: [], cost: null };
+  const receiver = await startWebhookReceiver();
+  try {
+    const digest = { windowS: digestWindowS };
+    const fixture = await createLoadFixture(pool, orderCount, { webhookUrl: receiver.url, digest });
+    console.log(
+      `bench: webhook digests (${digestWindowS} s windows) at ${digestRate} events/s for ${webhookSeconds} s...`,
+    );
+    const received = () => webhookCopies(receiver.received);
+    const phase = await runPhase(`digest-${digestRate}`, digestRate, webhookSeconds, pool, fixture, received, pids);
+    console.log(`  ${summary(phase)}`);
+    const [digests] = await pool.query<RowDataPacket[]>('SELECT id FROM digests WHERE endpoint_id IN (?)', [
+      fixture.endpointIds,
+    ]);
+    return {
+      phases: [phase],
+      cost: {
+        notification: await costOfEvents(phase.eventIds),
+        digestShare: await sharedCostPerEvent(
+          digests.map((d) => workflowIds.digest(String(d.id))),
+          phase.delivered,
+        ),
+      },
+    };
+  } finally {
+    await receiver.close();
+  }
+}
+
+/** Every run of workflows shared by many events (endpoints', digests'), summed, over the events they took. */
+async function sharedCostPerEvent(sharedWorkflowIds: string[], events: number): Promise<WorkflowCost> {
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const total = { workflowTasks: 0, historyEvents: 0, actions: 0 };
-    for (const endpointId of endpointIds) {
-      const workflowId = workflowIds.webhookEndpoint(endpointId);
+    for (const workflowId of sharedWorkflowIds) {
       for await (const run of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
         const history = await client.workflow.getHandle(workflowId, run.runId).fetchHistory();
         const cost = costOf(JSON.parse(historyToJSON(history)) as HistoryJson);

@@ -24,6 +24,8 @@ export interface ReceivedCopy {
   eventId: string | null;
   startedAt: number;
   acceptedAt: number;
+  /** A digest's copies arrive in one message: which, and where in its list this event is. */
+  inMessage?: { id: string; position: number };
 }
 
 /** One `deliveries` row of an event. */
@@ -117,8 +119,9 @@ function countDuplicates(copies: ReceivedCopy[], mayDuplicate: ReadonlySet<strin
 
 /**
  * Per order, in commit order: every copy of each event must have started after every copy of every earlier event
- * was accepted. Catches a late re-send of an earlier event, a reversal within one millisecond and two sends of
- * one order overlapping, none of which the order of first acceptances shows.
+ * was accepted, or, in the same message (a digest), come later in its list. Catches a late re-send of an earlier
+ * event, a reversal within one millisecond or within a digest, and two sends of one order overlapping, none of which
+ * the order of first acceptances shows.
  */
 function countOrderViolations(events: WrittenEvent[], copiesOf: Map<string, ReceivedCopy[]>): number {
   const byOrder = new Map<string, WrittenEvent[]>();
@@ -126,14 +129,21 @@ function countOrderViolations(events: WrittenEvent[], copiesOf: Map<string, Rece
   let violations = 0;
   for (const orderEvents of byOrder.values()) {
     orderEvents.sort((a, b) => Number(BigInt(a.eventId) - BigInt(b.eventId)));
-    let earlierAcceptedUntil = Number.NEGATIVE_INFINITY;
+    const earlier: ReceivedCopy[] = [];
     for (const event of orderEvents) {
       const copies = copiesOf.get(event.eventId) ?? [];
-      violations += copies.filter((copy) => copy.startedAt < earlierAcceptedUntil).length;
-      for (const copy of copies) earlierAcceptedUntil = Math.max(earlierAcceptedUntil, copy.acceptedAt);
+      violations += copies.filter((copy) => earlier.some((before) => !inOrder(before, copy))).length;
+      earlier.push(...copies);
     }
   }
   return violations;
+}
+
+/** Whether `later` (a copy of a later event of the order) came after `before`. */
+function inOrder(before: ReceivedCopy, later: ReceivedCopy): boolean {
+  if (before.inMessage !== undefined && before.inMessage.id === later.inMessage?.id)
+    return before.inMessage.position < later.inMessage.position;
+  return later.startedAt >= before.acceptedAt;
 }
 
 function compareLedger(evidence: RunEvidence, copies: ReceivedCopy[]): Verdict['ledger'] {

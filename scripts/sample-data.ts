@@ -20,6 +20,8 @@ export interface SubscriptionSpec {
   onSuccess?: boolean;
   onFailure?: boolean;
   muted?: boolean;
+  /** Collect its events into digests (issue 24). */
+  digest?: { windowS: number; maxItems?: number };
 }
 
 export type EndpointSpec = Partial<EndpointPolicy>;
@@ -57,7 +59,8 @@ export const sample = {
   subscription: (pool: Database, userId: string, spec: SubscriptionSpec = {}) =>
     insert(
       pool,
-      'INSERT INTO subscriptions (user_id, flow_id, on_success, on_failure, channel, endpoint_id, muted) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO subscriptions (user_id, flow_id, on_success, on_failure, channel, endpoint_id, muted, digest_window_s, digest_max_items)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         userId,
         spec.flowId ?? null,
@@ -66,6 +69,8 @@ export const sample = {
         spec.channel ?? (spec.endpointId === undefined ? 'email' : 'webhook'),
         spec.endpointId ?? null,
         spec.muted ?? false,
+        spec.digest?.windowS ?? null,
+        spec.digest?.maxItems ?? null,
       ],
     ),
 

@@ -116,7 +116,50 @@ export interface Recipient {
   directAttempt?: DirectAttemptFailure;
   /** In the user's quiet hours: nothing is sent before then (epoch ms), and the order's next notification waits. */
   quietUntil?: number;
+  /** The recipient takes this event in a digest: collected, and sent with the others of its window. */
+  digest?: DigestRule;
 }
+
+/** How a recipient's events on one channel (and endpoint) and flow scope are collected (issue 24, seed 002). */
+export interface DigestRule {
+  /** Names the recipient's digests: `<userId>:<channel>:<endpointId or 0>:<flowId or *>`; one is open at a time. */
+  key: string;
+  /** The flow it collects; null: every flow. */
+  flowId: string | null;
+  /** A digest is sent this long after its first event... */
+  windowS: number;
+  /** ...or as soon as it holds this many. */
+  maxItems: number;
+}
+
+/** The most events one digest holds, whatever a subscription asks: one mail, one POST, read at a glance. */
+export const maxDigestItems = 500;
+
+export function digestKey(
+  destination: { userId: string; channel: Channel; endpointId?: string },
+  flowId: string | null,
+) {
+  return `${destination.userId}:${destination.channel}:${destination.endpointId ?? 0}:${flowId ?? '*'}`;
+}
+
+/** One event of a digest, with the template it would have had alone. */
+export interface DigestItem {
+  template: TemplateId;
+  event: OrderEvent;
+}
+
+/** What a digest sends: its events in the order they were collected (per order, commit order). */
+export interface DigestContent {
+  digestId: string;
+  customerId: string;
+  items: DigestItem[];
+}
+
+/** What one webhook message carries: one event's notification, or a digest of many. */
+export type WebhookContent = { event: OrderEvent; template: TemplateId } | { digest: DigestContent };
+
+/** A digest's own notification id in the ledger: its `deliveries` row, bounce address and mail are its own. */
+export const digestNotificationId = (digestId: string): string => `digest-${digestId}`;
 
 /** A webhook's direct attempt that failed in a way that may pass. */
 export interface DirectAttemptFailure {
@@ -192,6 +235,7 @@ export const workflowIds = {
   /** Retired: the workflow worker terminates it at start (see retireDeadLettersWorkflow); the table is the record. */
   retiredDeadLetters: 'dead-letters',
   webhookEndpoint: (endpointId: string) => `webhook-endpoint:${endpointId}`,
+  digest: (digestId: string) => `digest:${digestId}`,
 } as const;
 
 /** The most a customer's key may set an endpoint's in-flight cap and rate limit to (operators may set more). */

@@ -5,9 +5,11 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import {
+  type DigestRule,
   type DirectAttemptFailure,
   type EndpointPolicy,
   type OrderEvent,
+  type Recipient,
   type TemplateId,
   signalNames,
 } from './domain.js';
@@ -83,3 +85,19 @@ export const endpointStateQuery = defineQuery<EndpointState>('endpointState');
 export const webhookWithdrawSignal = defineSignal<[string]>('webhookWithdraw');
 /** An operator asked for the next attempt now: a waiting delivery is due at once (the circuit still applies). */
 export const webhookRetryNowSignal = defineSignal<[string]>('webhookRetryNow');
+
+// A digest's workflow (`digestWorkflow`, id `digest:<digestId>`).
+
+export interface DigestInput {
+  digestId: string;
+  customerId: string;
+  /** When its window ends (epoch ms): it is sent then, unless it fills up or an operator flushes or cancels it first. */
+  closesAt: number;
+  /** Who it goes to, and how (the rule of the event that opened it). */
+  recipient: Recipient & { digest: DigestRule };
+}
+
+/** Send the digest now: it is full, or an operator flushed it (`orderly digest flush`). */
+export const flushDigestSignal = defineSignal('flushDigest');
+/** An operator cancelled the digest (`orderly digest cancel`): if it has not been sent, its events are not sent. */
+export const cancelDigestSignal = defineSignal<[{ reason: string }]>('cancelDigest');

@@ -6,6 +6,8 @@ export const searchAttributes = {
   customerId: defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD),
   eventId: defineSearchAttributeKey('EventId', SearchAttributeType.KEYWORD),
   notificationStatus: defineSearchAttributeKey('NotificationStatus', SearchAttributeType.KEYWORD),
+  /** A digest's recipient, channel and flow scope (`DigestRule.key`): every window of one recipient's digests. */
+  digestKey: defineSearchAttributeKey('DigestKey', SearchAttributeType.KEYWORD),
 } as const;
 
 /** The same keys as plain name/type pairs, for what registers them: `stack:up` and docker-compose (checked equal). */
@@ -14,7 +16,7 @@ export const searchAttributeList: readonly { name: string; type: SearchAttribute
 ).map(({ name, type }) => ({ name, type }));
 
 export type NotificationStatus =
-  'processing' | 'held' | 'quiet' | 'delivered' | 'suppressed' | 'dead_lettered' | 'cancelled';
+  'processing' | 'held' | 'quiet' | 'digested' | 'delivered' | 'suppressed' | 'dead_lettered' | 'cancelled';
 
 /** What a notification workflow starts with: its order, customer and event, and the status `processing`. */
 export function startingSearchAttributes(event: { orderId: string; customerId: string; eventId: string }) {

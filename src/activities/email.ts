@@ -2,8 +2,15 @@ import { type ApplicationFailure, Context } from '@temporalio/activity';
 import type { Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { z } from 'zod';
-import { renderEmail } from '../../emails/index.js';
-import { type OrderEvent, type TemplateId, notificationKey, permanentErrors } from '../domain.js';
+import { type RenderedEmail, renderDigest, renderEmail } from '../../emails/index.js';
+import {
+  type DigestContent,
+  type OrderEvent,
+  type TemplateId,
+  digestNotificationId,
+  notificationKey,
+  permanentErrors,
+} from '../domain.js';
 import type { BounceAddresses } from '../bounce-address.js';
 import type { SenderMetrics } from '../metrics.js';
 import { type LinkSigner, preferencesUrl, unsubscribeTargets } from '../recipient-links.js';
@@ -27,6 +34,17 @@ export interface SendEmailInput {
   previousAttempts?: number;
 }
 
+/** One digest's mail (issue 24). */
+export interface SendDigestEmailInput {
+  digestId: string;
+  userId: string;
+  username: string;
+  to: string | null;
+  /** The flow the digest collects (null: every flow): its one-click unsubscribe turns that off. */
+  flowId: string | null;
+  previousAttempts?: number;
+}
+
 export interface SentEmail {
   providerMessageId: string;
   attempts: number;
@@ -43,6 +61,19 @@ export interface UnsubscribeLinks {
   publicBaseUrl: string;
 }
 
+interface EmailDeps {
+  /** Reads a digest's events; without it, this worker sends no digest. */
+  digests?: { read: (digestId: string) => Promise<DigestContent> };
+  transport: Transporter<SMTPPool.SentMessageInfo>;
+  claims: ReturnType<typeof createDeliveryClaims>;
+  from: string;
+  metrics?: SenderMetrics;
+  unsubscribe: UnsubscribeLinks;
+  /** Makes each mail's envelope sender a bounce address naming its delivery (VERP); the header From stays `from`. */
+  bounces: BounceAddresses;
+  messageIdDomain?: string;
+}
+
 /**
  * Renders and sends one notification email over a pooled SMTP transport.
  * SMTP 5xx and invalid addresses are permanent (non-retryable); 4xx and connection errors are retried by Temporal.
@@ -57,70 +88,119 @@ export function createEmailActivities({
   unsubscribe,
   bounces,
   claims,
+  digests,
   messageIdDomain = 'orderly.local',
-}: {
-  transport: Transporter<SMTPPool.SentMessageInfo>;
-  claims: ReturnType<typeof createDeliveryClaims>;
-  from: string;
-  metrics?: SenderMetrics;
-  unsubscribe: UnsubscribeLinks;
-  /** Makes each mail's envelope sender a bounce address naming its delivery (VERP); the header From stays `from`. */
-  bounces: BounceAddresses;
-  messageIdDomain?: string;
-}) {
+}: EmailDeps) {
+  const sendClaimed = claimedSender({ transport, from, metrics, bounces, claims, messageIdDomain });
+
   return {
     async sendEmail(input: SendEmailInput): Promise<SentEmail> {
-      const attempts = (input.previousAttempts ?? 0) + Context.current().info.attempt;
-      const to = input.to;
-      if (to === null || !emailAddress.safeParse(to).success) {
-        metrics?.attempts.inc({ channel: 'email', result: permanentErrors.invalidRecipient });
-        throw toFailure(new InvalidRecipient(input.userId, to), [{ attempts }]);
-      }
-      const { rendered, url, mail } = await compose(unsubscribe, input);
-      const delivery = { notificationId: notificationKey(input.event), userId: input.userId, channel: 'email' };
-      const claim = await claimToSend(claims, delivery, attempts);
-      if ('providerMessageId' in claim) return claim;
-      try {
-        const info = await claims.whileClaimed(delivery, claim.attemptId, () =>
-          transport.sendMail({
-            from,
-            to,
-            envelope: { from: bounces.addressFor(notificationKey(input.event), input.userId), to },
-            subject: rendered.subject,
-            html: rendered.html,
-            text: rendered.text,
-            // Stable per delivery, so a receiver can tell a retry from a new notification.
-            messageId: `<event-${notificationKey(input.event).replace(/[^A-Za-z0-9.-]/g, '-')}.user-${input.userId}@${messageIdDomain}>`,
-            // List-Unsubscribe: <https://…/v1/unsubscribe/one-click?token=…>, <mailto:…> (one header, both targets).
-            list: { unsubscribe: [[url, mail]] },
-            headers: {
-              'X-Orderly-Event-Id': input.event.eventId,
-              'X-Orderly-Order-Id': input.event.orderId,
-              // The bounce address's signed token again: feedback loops that strip the envelope sender from the
-              // original they return still carry it, so a complaint names its delivery (src/bounces/arf.ts).
-              'X-Orderly-Delivery': bounces.tokenFor(notificationKey(input.event), input.userId),
-              // RFC 8058: a POST of this body to the https target unsubscribes, with no further step.
-              'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-            },
-          }),
-        );
-        metrics?.attempts.inc({ channel: 'email', result: 'sent' });
-        Context.current().log.debug('email sent', {
-          ...idsOf(input),
-          attempt: attempts,
-          providerMessageId: info.messageId,
-        });
-        metrics?.latency.observe({ channel: 'email' }, (Date.now() - Date.parse(input.event.occurredAt)) / 1000);
-        return { providerMessageId: info.messageId, attempts };
-      } catch (error) {
-        const failure = classifySmtpError(error, attempts);
-        metrics?.attempts.inc({ channel: 'email', result: failure.type ?? 'error' });
-        Context.current().log.warn('email not sent', { ...idsOf(input), attempt: attempts, reason: failure.message });
-        throw failure;
-      }
+      const notificationId = notificationKey(input.event);
+      return sendClaimed({
+        delivery: { notificationId, userId: input.userId, channel: 'email', to: input.to, ...previous(input) },
+        content: () => compose(unsubscribe, input),
+        messageId: `event-${notificationId}`,
+        headers: { 'X-Orderly-Event-Id': input.event.eventId, 'X-Orderly-Order-Id': input.event.orderId },
+        ids: idsOf(input),
+        occurredAt: input.event.occurredAt,
+      });
+    },
+
+    /** A digest's mail (issue 24): its events, read from `digest_items`, in one mail under the digest's own delivery. */
+    async sendDigestEmail(input: SendDigestEmailInput): Promise<SentEmail> {
+      if (digests === undefined) throw new Error('this email worker was started without a digest reader');
+      const notificationId = digestNotificationId(input.digestId);
+      const content = async () => {
+        const { items } = await digests.read(input.digestId);
+        const [token, preferencesToken] = await Promise.all([
+          unsubscribe.signer.sign({ userId: input.userId, channel: 'email', flowId: input.flowId, status: 'both' }),
+          unsubscribe.signer.signPreferences(input.userId),
+        ]);
+        const preferences = preferencesUrl(unsubscribe.publicBaseUrl, preferencesToken);
+        const rendered = await renderDigest({ items, username: input.username, preferencesUrl: preferences });
+        return { rendered, ...unsubscribeTargets(unsubscribe.publicBaseUrl, token) };
+      };
+      return sendClaimed({
+        delivery: { notificationId, userId: input.userId, channel: 'email', to: input.to, ...previous(input) },
+        content,
+        messageId: notificationId,
+        headers: { 'X-Orderly-Digest-Id': input.digestId },
+        ids: { digestId: input.digestId, userId: input.userId },
+      });
     },
   };
 }
+
+/**
+ * Sends one mail under its delivery's claim; an earlier attempt's mail is answered with, not sent again. `to` is
+ * checked first: a bad address fails for good.
+ */
+function claimedSender({
+  transport,
+  from,
+  metrics,
+  bounces,
+  claims,
+  messageIdDomain,
+}: Pick<EmailDeps, 'transport' | 'from' | 'metrics' | 'bounces' | 'claims'> & { messageIdDomain: string }) {
+  return async function sendClaimed(mail: {
+    delivery: DeliveryKey & { to: string | null; previousAttempts?: number };
+    content: () => Promise<{ rendered: RenderedEmail; url: string; mail: string }>;
+    messageId: string;
+    headers: Record<string, string>;
+    /** What log lines name. */
+    ids: Record<string, string>;
+    occurredAt?: string;
+  }): Promise<SentEmail> {
+    const { delivery } = mail;
+    const attempts = (delivery.previousAttempts ?? 0) + Context.current().info.attempt;
+    const to = delivery.to;
+    if (to === null || !emailAddress.safeParse(to).success) {
+      metrics?.attempts.inc({ channel: 'email', result: permanentErrors.invalidRecipient });
+      throw toFailure(new InvalidRecipient(delivery.userId, to), [{ attempts }]);
+    }
+    const { rendered, url, mail: mailto } = await mail.content();
+    const claim = await claimToSend(claims, delivery, attempts);
+    if ('providerMessageId' in claim) return claim;
+    try {
+      const info = await claims.whileClaimed(delivery, claim.attemptId, () =>
+        transport.sendMail({
+          from,
+          to,
+          envelope: { from: bounces.addressFor(delivery.notificationId, delivery.userId), to },
+          subject: rendered.subject,
+          html: rendered.html,
+          text: rendered.text,
+          // Stable per delivery, so a receiver can tell a retry from a new notification.
+          messageId: `<${mail.messageId.replace(/[^A-Za-z0-9.-]/g, '-')}.user-${delivery.userId}@${messageIdDomain}>`,
+          // List-Unsubscribe: <https://…/v1/unsubscribe/one-click?token=…>, <mailto:…> (one header, both targets).
+          list: { unsubscribe: [[url, mailto]] },
+          headers: {
+            ...mail.headers,
+            // The bounce address's signed token again: feedback loops that strip the envelope sender from the
+            // original they return still carry it, so a complaint names its delivery (src/bounces/arf.ts).
+            'X-Orderly-Delivery': bounces.tokenFor(delivery.notificationId, delivery.userId),
+            // RFC 8058: a POST of this body to the https target unsubscribes, with no further step.
+            'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+          },
+        }),
+      );
+      metrics?.attempts.inc({ channel: 'email', result: 'sent' });
+      Context.current().log.debug('email sent', { ...mail.ids, attempt: attempts, providerMessageId: info.messageId });
+      if (mail.occurredAt !== undefined)
+        metrics?.latency.observe({ channel: 'email' }, (Date.now() - Date.parse(mail.occurredAt)) / 1000);
+      return { providerMessageId: info.messageId, attempts };
+    } catch (error) {
+      const failure = classifySmtpError(error, attempts);
+      metrics?.attempts.inc({ channel: 'email', result: failure.type ?? 'error' });
+      Context.current().log.warn('email not sent', { ...mail.ids, attempt: attempts, reason: failure.message });
+      throw failure;
+    }
+  };
+}
+
+const previous = (input: { previousAttempts?: number }) =>
+  input.previousAttempts === undefined ? {} : { previousAttempts: input.previousAttempts };
 
 /** The mail's content and its unsubscribe targets, signed for its recipient, flow and status. */
 async function compose(unsubscribe: UnsubscribeLinks, input: SendEmailInput) {

@@ -16,6 +16,7 @@ import type { createLedgerActivities } from './ledger.js';
 import type { createOrderChainActivities } from './order-chain.js';
 import type { createPreferenceActivities } from './preferences.js';
 import type { createCompletionActivities } from './completions.js';
+import type { DigestRecipient, createDigestActivities } from './digests.js';
 import type { createDirectWebhooks } from './webhook.js';
 
 export interface AttemptNotificationInput {
@@ -51,6 +52,8 @@ export type NotificationAttempt =
       remaining: Recipient[];
       delivered: number;
       suppressed: number;
+      /** Collected into digests (absent in results of earlier versions, which had none). */
+      digested?: number;
       failed: FailedFirstAttempt[];
       /** Everything was delivered or suppressed: the notification is settled and its successors woken. */
       settled: boolean;
@@ -87,7 +90,7 @@ async function untilRecorded(record: () => Promise<void>): Promise<void> {
  * (their providers' task queues hold the rate limits), nor recipients in their quiet hours (they wait in the workflow).
  */
 function firstAttemptsOf(toSend: Recipient[], directWebhooks: boolean): Recipient[] {
-  const now = toSend.filter((r) => r.quietUntil === undefined);
+  const now = toSend.filter((r) => r.quietUntil === undefined && r.digest === undefined);
   return [
     ...now.filter((r) => r.channel === 'email').slice(0, firstAttemptBatch),
     ...(directWebhooks ? now.filter((r) => r.endpoint).slice(0, firstAttemptBatch) : []),
@@ -137,7 +140,7 @@ async function directWebhook(
 ): Promise<FirstAttemptOutcome> {
   const messageId = webhookMessageId(notificationKey(event), endpoint.id);
   const attempt = await webhooks
-    .attemptDirect({ endpointId: endpoint.id, messageId, event, template, policy: endpoint.policy })
+    .attemptDirect({ endpointId: endpoint.id, messageId, content: { event, template }, policy: endpoint.policy })
     // The endpoint's state could not be read (the database restarting): the endpoint's workflow takes it.
     .catch(() => undefined);
   if (attempt === undefined) return { handOver: recipient };
@@ -163,6 +166,37 @@ async function directWebhook(
   return 'delivered';
 }
 
+/** One recipient's first attempt: a webhook's direct attempt, or an email's send and its record. */
+async function firstAttemptOf(
+  {
+    email,
+    ledger,
+    webhooks,
+  }: {
+    email: ReturnType<typeof createEmailActivities>;
+    ledger: ReturnType<typeof createLedgerActivities>;
+    webhooks: ReturnType<typeof createDirectWebhooks> | undefined;
+  },
+  input: AttemptNotificationInput,
+  recipient: Recipient,
+): Promise<FirstAttemptOutcome> {
+  if (recipient.endpoint) return directWebhook(webhooks!, ledger, input, recipient, recipient.endpoint);
+  const sent = await trySend(email, input, recipient);
+  if (sent === 'retry') return { handOver: recipient };
+  if ('errorType' in sent) return sent;
+  // The mail is out: from here only the record may be tried again, never the send (a database restarting here
+  // must not turn into a second mail).
+  await untilRecorded(() =>
+    ledger.recordDelivered({
+      notificationId: notificationKey(input.event),
+      userId: recipient.userId,
+      channel: recipient.channel,
+      ...sent,
+    }),
+  );
+  return 'delivered';
+}
+
 /**
  * The happy path of one notification in one local activity, so that it costs one workflow task: check that the
  * order's previous notification has settled, find the audience, record it, make every email's first attempt and
@@ -178,8 +212,11 @@ export function createFirstAttemptActivities({
   email,
   webhooks,
   completions,
+  digests,
   providers = { sms: [], push: [] },
 }: {
+  /** Collects the events of recipients who take them in digests; without it, they are sent one by one. */
+  digests?: Pick<ReturnType<typeof createDigestActivities>, 'collectIntoDigest'>;
   /** The configured SMS providers (in failover order) and push providers. */
   providers?: ChannelProviders;
   chain: ReturnType<typeof createOrderChainActivities>;
@@ -191,23 +228,8 @@ export function createFirstAttemptActivities({
   /** Whether an event's success completes its order (seed 002); without it, none does. */
   completions?: ReturnType<typeof createCompletionActivities>;
 }) {
-  async function firstAttempt(input: AttemptNotificationInput, recipient: Recipient): Promise<FirstAttemptOutcome> {
-    if (recipient.endpoint) return directWebhook(webhooks!, ledger, input, recipient, recipient.endpoint);
-    const sent = await trySend(email, input, recipient);
-    if (sent === 'retry') return { handOver: recipient };
-    if ('errorType' in sent) return sent;
-    // The mail is out: from here only the record may be tried again, never the send (a database restarting here
-    // must not turn into a second mail).
-    await untilRecorded(() =>
-      ledger.recordDelivered({
-        notificationId: notificationKey(input.event),
-        userId: recipient.userId,
-        channel: recipient.channel,
-        ...sent,
-      }),
-    );
-    return 'delivered';
-  }
+  const firstAttempt = (input: AttemptNotificationInput, recipient: Recipient) =>
+    firstAttemptOf({ email, ledger, webhooks }, input, recipient);
 
   return {
     async attemptNotification(input: AttemptNotificationInput): Promise<NotificationAttempt> {
@@ -218,12 +240,18 @@ export function createFirstAttemptActivities({
       if (audience.held && input.send) return { kind: 'held' };
       const toSend = await ledger.recordAudience(input.event, input.template, audience.recipients, audience.suppressed);
       const firstAttempts = input.send ? firstAttemptsOf(toSend, webhooks !== undefined) : [];
+      // Collected in the order the order's notifications run: a digest lists an order's events in commit order.
+      const toDigest = input.send && digests ? toSend.filter((r): r is DigestRecipient => r.digest !== undefined) : [];
       // Beside the sends: its "order complete" goes before the order's next notification (the workflow sends it).
       const [results, completesOrder = false] = await Promise.all([
         Promise.all(firstAttempts.map((r) => firstAttempt(input, r))),
         input.send && input.template !== 'order-completed' ? completions?.completesOrder(input.event) : undefined,
+        Promise.all(toDigest.map((recipient) => digests!.collectIntoDigest({ ...input, recipient }))),
       ]);
-      const outcomes = new Map(firstAttempts.map((r, i) => [r, results[i]!]));
+      const outcomes = new Map<Recipient, FirstAttemptOutcome | 'digested'>(
+        firstAttempts.map((r, i) => [r, results[i]!]),
+      );
+      for (const r of toDigest) outcomes.set(r, 'digested');
       const remaining = toSend.flatMap((r) => {
         const outcome = outcomes.get(r) ?? { handOver: r };
         return typeof outcome === 'object' && 'handOver' in outcome ? [outcome.handOver] : [];
@@ -242,6 +270,7 @@ export function createFirstAttemptActivities({
         remaining,
         delivered,
         suppressed,
+        ...(toDigest.length > 0 ? { digested: toDigest.length } : {}),
         failed,
         settled,
         ...(completesOrder ? { completesOrder: true as const } : {}),

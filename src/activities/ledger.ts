@@ -5,12 +5,15 @@ import { jsonColumn } from '../db/pool.js';
 import type { LedgerMetrics } from '../metrics.js';
 import type { WebhookDeliveryAsk } from '../messages.js';
 import { DeliveryClosed, DeliveryInFlight, toFailure } from './errors.js';
+import { readDigest } from './digests.js';
 import {
   type DeadLetter,
   type OrderEvent,
   type Recipient,
   type Suppression,
   type TemplateId,
+  type WebhookContent,
+  digestNotificationId,
   notificationKey,
 } from '../domain.js';
 
@@ -49,8 +52,8 @@ function createAudienceLedger({ pool, metrics }: LedgerDeps) {
         `INSERT INTO deliveries (notification_id, event_id, order_id, customer_id, user_id, channel, endpoint_id, recipient, template, state, reason)
          VALUES ?
          ON DUPLICATE KEY UPDATE
-           state = IF(state IN ('delivered', 'sent', 'undelivered', 'bounced', 'cancelled', 'sending'), state, VALUES(state)),
-           reason = IF(state IN ('delivered', 'sent', 'undelivered', 'bounced', 'cancelled', 'sending'), reason, VALUES(reason)),
+           state = IF(state IN ('delivered', 'sent', 'undelivered', 'bounced', 'cancelled', 'sending', 'digested'), state, VALUES(state)),
+           reason = IF(state IN ('delivered', 'sent', 'undelivered', 'bounced', 'cancelled', 'sending', 'digested'), reason, VALUES(reason)),
            recipient = VALUES(recipient)`,
         [rows],
       );
@@ -325,14 +328,32 @@ export function createWebhookMessages({ pool }: { pool: Pool }) {
       );
     },
 
+    /** A digest's message: its events stay in `digest_items`, the message names the digest. */
+    async storeDigest({
+      messageId,
+      endpointId,
+      digestId,
+    }: {
+      messageId: string;
+      endpointId: string;
+      digestId: string;
+    }) {
+      await pool.execute(
+        "INSERT IGNORE INTO webhook_messages (message_id, endpoint_id, notification_id, template, event) VALUES (?, ?, ?, 'order-digest', ?)",
+        [messageId, endpointId, digestNotificationId(digestId), JSON.stringify({ digestId })],
+      );
+    },
+
     /** A message's content, or undefined when it is no longer stored. */
-    async find(messageId: string): Promise<{ event: OrderEvent; template: TemplateId } | undefined> {
+    async find(messageId: string): Promise<WebhookContent | undefined> {
       const [rows] = await pool.execute<RowDataPacket[]>(
         'SELECT template, event FROM webhook_messages WHERE message_id = ?',
         [messageId],
       );
       const row = rows[0];
       if (row === undefined) return undefined;
+      if (row.template === 'order-digest')
+        return { digest: await readDigest(pool, jsonColumn<{ digestId: string }>(row.event).digestId) };
       return { event: jsonColumn<OrderEvent>(row.event), template: row.template as TemplateId };
     },
   };

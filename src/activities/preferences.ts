@@ -1,5 +1,14 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { type Channel, type EndpointPolicy, type OrderEvent, type Recipient, type Suppression } from '../domain.js';
+import {
+  type Channel,
+  type DigestRule,
+  type EndpointPolicy,
+  type OrderEvent,
+  type Recipient,
+  type Suppression,
+  digestKey,
+  maxDigestItems,
+} from '../domain.js';
 import type { OptOutSource } from '../operations/recipient-opt-outs.js';
 import { jsonColumn } from '../db/pool.js';
 import { quietHoursOfRow, quietUntil } from '../quiet-hours.js';
@@ -32,6 +41,8 @@ export interface Subscription {
   max_in_flight: number | null;
   circuit_failure_threshold: number | null;
   circuit_cooldown_s: number | null;
+  digest_window_s: number | null;
+  digest_max_items: number | null;
 }
 
 type SubscriptionRow = Subscription & RowDataPacket;
@@ -59,6 +70,22 @@ export interface BouncedAddress {
 
 type BouncedAddressRow = BouncedAddress & RowDataPacket;
 
+/** A digest the recipient chose themselves (`recipient_digests`): their events of a flow (`*`: every flow), collected. */
+export interface ChosenDigest {
+  user_id: string;
+  channel: Channel;
+  flow_scope: string;
+  window_s: number;
+}
+
+type ChosenDigestRow = ChosenDigest & RowDataPacket;
+
+/** How many events a digest the recipient chose holds at most before it goes. */
+export const chosenDigestMaxItems = 100;
+
+/** Digests are made for the channels whose one message can list many events. */
+const digestChannels: readonly Channel[] = ['email', 'webhook'];
+
 /**
  * Reads who wants to hear about an event. Every user of the event's customer who has a subscription gets
  * a decision: a matching, unmuted subscription makes a recipient; otherwise the user is suppressed, with why.
@@ -76,11 +103,12 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
       if (String(order.customer_id) !== event.customerId)
         throw toFailure(new CustomerMismatch(event.orderId, String(order.customer_id), event.customerId));
       // Independent lookups of the same customer: side by side, not one round trip after another.
-      const [[rows], [optOuts], [bounced], [holds], [quiet]] = await Promise.all([
+      const [[rows], [optOuts], [bounced], [holds], [quiet], [digests]] = await Promise.all([
         pool.execute<SubscriptionRow[]>(
           `SELECT u.id AS user_id, u.username, u.email, s.flow_id, s.on_success, s.on_failure, s.channel, s.muted, s.endpoint_id,
                 e.enabled AS endpoint_enabled, e.disabled_reason AS endpoint_disabled_reason, e.retry_schedule_s, e.max_age_s,
-                e.rate_limit_per_s, e.max_in_flight, e.circuit_failure_threshold, e.circuit_cooldown_s
+                e.rate_limit_per_s, e.max_in_flight, e.circuit_failure_threshold, e.circuit_cooldown_s,
+                s.digest_window_s, s.digest_max_items
            FROM users u
            JOIN subscriptions s ON s.user_id = u.id
            LEFT JOIN webhook_endpoints e ON e.id = s.endpoint_id AND e.customer_id = u.customer_id
@@ -109,8 +137,13 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
           'SELECT user_id, time_zone, starts_at, ends_at, channels, failures_exempt FROM quiet_hours WHERE customer_id = ?',
           [event.customerId],
         ),
+        pool.execute<ChosenDigestRow[]>(
+          `SELECT d.user_id, d.channel, d.flow_scope, d.window_s FROM recipient_digests d JOIN users u ON u.id = d.user_id
+            WHERE u.customer_id = ? AND d.flow_scope IN ('*', ?)`,
+          [event.customerId, event.flowId],
+        ),
       ]);
-      const audience = decideAudience(event, rows, webhookDefaults, optOuts, bounced);
+      const audience = decideAudience(event, rows, webhookDefaults, optOuts, bounced, digests);
       keepQuietHours(audience.recipients, quiet, event.status, Date.now());
       return holds.length > 0 ? { ...audience, held: true } : audience;
     },
@@ -139,6 +172,7 @@ export function decideAudience(
   webhookDefaults: EndpointPolicy,
   optOuts: OptOut[] = [],
   bounced: BouncedAddress[] = [],
+  chosenDigests: ChosenDigest[] = [],
 ): AudienceOfEvent {
   const byDestination = new Map<string, Subscription[]>();
   for (const row of rows) {
@@ -176,9 +210,39 @@ export function decideAudience(
     };
     if (destination.endpointId !== undefined)
       recipient.endpoint = { id: destination.endpointId, policy: endpointPolicy(first, webhookDefaults) };
+    const digest = digestOf(destination, event, active, chosenDigests);
+    if (digest !== undefined) recipient.digest = digest;
     audience.recipients.push(recipient);
   }
   return audience;
+}
+
+/**
+ * Whether the event goes into a digest: the recipient's own choice for its flow (or every flow) on this channel, else
+ * its subscriptions' when every one that asks for it collects (one asking for it at once wins).
+ */
+function digestOf(
+  destination: { userId: string; channel: Channel; endpointId?: string },
+  event: Pick<OrderEvent, 'flowId'>,
+  active: Subscription[],
+  chosenDigests: ChosenDigest[],
+): DigestRule | undefined {
+  if (!digestChannels.includes(destination.channel)) return undefined;
+  const chosen = chosenDigests
+    .filter((d) => String(d.user_id) === destination.userId && d.channel === destination.channel)
+    .sort((a, b) => Number(b.flow_scope !== '*') - Number(a.flow_scope !== '*'))[0];
+  if (chosen !== undefined) {
+    const flowId = chosen.flow_scope === '*' ? null : event.flowId;
+    return { key: digestKey(destination, flowId), flowId, windowS: chosen.window_s, maxItems: chosenDigestMaxItems };
+  }
+  const first = active[0]!;
+  if (!active.every((s) => s.digest_window_s !== null)) return undefined;
+  return {
+    key: digestKey(destination, first.flow_id),
+    flowId: first.flow_id,
+    windowS: first.digest_window_s!,
+    maxItems: Math.min(first.digest_max_items ?? maxDigestItems, maxDigestItems),
+  };
 }
 
 /** Why a webhook subscription's endpoint cannot take deliveries, if it cannot. */

@@ -18,6 +18,19 @@ export function createTemporalActivities({
   taskQueue: string;
   webhookMessages: ReturnType<typeof createWebhookMessages>;
 }) {
+  /** Queues the delivery with its endpoint's workflow, starting it when it is not running. */
+  async function queueWithEndpoint(request: WebhookDeliveryRequest, customerId: string): Promise<void> {
+    await client.workflow.signalWithStart('webhookEndpointWorkflow', {
+      workflowId: workflowIds.webhookEndpoint(request.endpointId),
+      taskQueue,
+      args: [{ endpointId: request.endpointId }],
+      signal: webhookDeliverySignal,
+      signalArgs: [request],
+      workflowTaskTimeout: endpointWorkflowTaskTimeout,
+      typedSearchAttributes: [{ key: searchAttributes.customerId, value: customerId }],
+    });
+  }
+
   return {
     /**
      * Did hand a failed notification to the retired `dead-letters` workflow; kept, doing nothing, for notifications
@@ -33,16 +46,17 @@ export function createTemporalActivities({
      */
     async requestWebhookDelivery({ event, template, ...ask }: WebhookDeliveryAsk): Promise<void> {
       await webhookMessages.store({ event, template, ...ask });
-      const request: WebhookDeliveryRequest = ask;
-      await client.workflow.signalWithStart('webhookEndpointWorkflow', {
-        workflowId: workflowIds.webhookEndpoint(request.endpointId),
-        taskQueue,
-        args: [{ endpointId: request.endpointId }],
-        signal: webhookDeliverySignal,
-        signalArgs: [request],
-        workflowTaskTimeout: endpointWorkflowTaskTimeout,
-        typedSearchAttributes: [{ key: searchAttributes.customerId, value: event.customerId }],
-      });
+      await queueWithEndpoint(ask, event.customerId);
+    },
+
+    /** A digest's delivery to its endpoint: the message names the digest, whose events `digest_items` holds. */
+    async requestDigestWebhook({
+      digestId,
+      customerId,
+      ...request
+    }: WebhookDeliveryRequest & { digestId: string; customerId: string }): Promise<void> {
+      await webhookMessages.storeDigest({ messageId: request.messageId, endpointId: request.endpointId, digestId });
+      await queueWithEndpoint(request, customerId);
     },
   };
 }

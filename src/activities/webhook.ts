@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { type Dispatcher, errors as httpErrors, request } from 'undici';
-import type { EndpointPolicy, OrderEvent, TemplateId } from '../domain.js';
+import type { EndpointPolicy, OrderEvent, TemplateId, WebhookContent } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
 import type { createWebhookMessages } from './ledger.js';
 import type { SecretBox } from '../secrets.js';
@@ -23,7 +23,11 @@ export interface PostWebhookInput {
 }
 
 /** One message to one endpoint, with its content. */
-type WebhookMessage = Required<Omit<PostWebhookInput, 'limits'>>;
+interface WebhookMessage {
+  endpointId: string;
+  messageId: string;
+  content: WebhookContent;
+}
 
 /** What one attempt came to; the endpoint workflow decides what happens next. */
 export type WebhookAttempt =
@@ -90,14 +94,15 @@ export function createWebhookActivities({
       }
       let outcome: SentAttempt | undefined;
       try {
-        const content = event && template ? { event, template } : await messages.find(ids.messageId);
+        const content: WebhookContent | undefined =
+          event && template ? { event, template } : await messages.find(ids.messageId);
         if (content === undefined)
           return { kind: 'missing', message: `webhook message ${ids.messageId} is no longer stored; nothing was sent` };
         // Beats while the POST is in flight: a webhook worker killed mid-request is noticed within the heartbeat
         // timeout, and its endpoint's next attempt goes out then, not after the activity's whole minute.
         const context = Context.current();
         const beating = setInterval(() => context.heartbeat(), 1_000);
-        outcome = await attempt({ ...ids, ...content }).finally(() => clearInterval(beating));
+        outcome = await attempt({ ...ids, content }).finally(() => clearInterval(beating));
         return outcome;
       } finally {
         // Not recorded is not worth failing the attempt for (the workflow would send it again).
@@ -191,14 +196,14 @@ function webhookAttempts({ pool, agent, destinations, secrets, metrics }: Webhoo
       channel: 'webhook',
       result: 'status' in outcome && outcome.status !== undefined ? `${outcome.kind} ${outcome.status}` : outcome.kind,
     });
-    if (outcome.kind === 'delivered')
-      metrics?.latency.observe({ channel: 'webhook' }, (Date.now() - Date.parse(input.event.occurredAt)) / 1000);
-    else {
-      const { eventId, orderId, customerId } = input.event;
+    if (outcome.kind === 'delivered' && 'event' in input.content)
+      metrics?.latency.observe(
+        { channel: 'webhook' },
+        (Date.now() - Date.parse(input.content.event.occurredAt)) / 1000,
+      );
+    else if (outcome.kind !== 'delivered') {
       Context.current().log.warn('webhook not delivered', {
-        eventId,
-        orderId,
-        customerId,
+        ...idsOf(input.content),
         endpointId: input.endpointId,
         messageId: input.messageId,
         direct: budget !== undefined,
@@ -331,7 +336,7 @@ function webhookSender({ agent, secrets }: Pick<WebhookDeps, 'agent' | 'secrets'
     input: WebhookMessage,
     signal?: AbortSignal,
   ): Promise<{ status: number; retryAfter: string | undefined }> {
-    const body = JSON.stringify(webhookPayload(input.event, input.template));
+    const body = JSON.stringify(webhookPayload(input.content));
     const timestamp = Math.floor(Date.now() / 1000);
     const response = await request(endpoint.url, {
       method: 'POST',
@@ -363,13 +368,36 @@ const webhookTypes: Record<TemplateId, string> = {
   'order-completed': 'order.completed',
 };
 
-/** The JSON body: Standard Webhooks' recommended `type` / `timestamp` / `data` envelope. */
-export function webhookPayload(event: OrderEvent, template: TemplateId) {
+/**
+ * The JSON body: Standard Webhooks' recommended `type` / `timestamp` / `data` envelope. A digest is one `order.digest`
+ * whose `data.events` are its events' own envelopes, in the order they were collected.
+ */
+export function webhookPayload(content: WebhookContent) {
+  if ('event' in content)
+    return { type: webhookTypes[content.template], timestamp: content.event.occurredAt, data: content.event };
+  const { digestId, customerId, items } = content.digest;
   return {
-    type: webhookTypes[template],
-    timestamp: event.occurredAt,
-    data: event,
+    type: 'order.digest',
+    timestamp: items.at(-1)?.event.occurredAt ?? new Date().toISOString(),
+    data: {
+      digestId,
+      customerId,
+      events: items.map(({ event, template }) => ({
+        type: webhookTypes[template],
+        timestamp: event.occurredAt,
+        data: event,
+      })),
+    },
   };
+}
+
+/** What a log line about a message names: its event and order, or its digest. */
+function idsOf(content: WebhookContent) {
+  if ('event' in content) {
+    const { eventId, orderId, customerId } = content.event;
+    return { eventId, orderId, customerId };
+  }
+  return { digestId: content.digest.digestId, customerId: content.digest.customerId };
 }
 
 /** `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, keyed by the secret's bytes (after `whsec_`). */

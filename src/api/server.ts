@@ -15,6 +15,8 @@ import { orderOperations } from '../operations/orders.js';
 import { phoneNumberOperations } from '../operations/phone-numbers.js';
 import { quietHoursOperations } from '../operations/quiet-hours.js';
 import { flowCompletionOperations } from '../operations/flow-completions.js';
+import { digestOperations } from '../operations/digests.js';
+import { recipientDigestOperations } from '../operations/recipient-digests.js';
 import { pushRegistrationOperations } from '../operations/push-registrations.js';
 import { recipientOptOutOperations } from '../operations/recipient-opt-outs.js';
 import { replayOperations } from '../operations/replay.js';
@@ -31,6 +33,7 @@ import { auditRoutes } from './routes/audit.js';
 import { contactRoutes } from './routes/contacts.js';
 import { quietHoursRoutes } from './routes/quiet-hours.js';
 import { flowCompletionRoutes } from './routes/flow-completions.js';
+import { digestRoutes } from './routes/digests.js';
 import { customerRoutes } from './routes/customers.js';
 import { answerNotFound, apiLogger } from './link-token-logging.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
@@ -190,6 +193,7 @@ async function registerRoutes(
   const quietHours = quietHoursOperations({ pool });
   await app.register(quietHoursRoutes, { quietHours });
   await app.register(flowCompletionRoutes, { completions: flowCompletionOperations({ pool }) });
+  await app.register(digestRoutes, { digests: digestOperations({ pool, client }) });
   await app.register(twilioStatusRoutes, {
     receipts: deliveryReceiptOperations({ pool }),
     authToken: twilioAuthToken,
@@ -198,5 +202,6 @@ async function registerRoutes(
   const signer = linkSigner ?? createLinkSigner('');
   const optOuts = recipientOptOutOperations({ pool });
   await app.register(unsubscribeRoutes, { signer, optOuts });
-  await app.register(preferencesRoutes, { signer, optOuts, quietHours, publicBaseUrl: baseUrl });
+  const digests = recipientDigestOperations({ pool });
+  await app.register(preferencesRoutes, { signer, optOuts, quietHours, digests, publicBaseUrl: baseUrl });
 }

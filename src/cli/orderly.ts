@@ -20,6 +20,8 @@ import { type OrderStatus, orderOperations } from '../operations/orders.js';
 import { type PhoneNumber, phoneNumberOperations } from '../operations/phone-numbers.js';
 import { quietHoursOperations } from '../operations/quiet-hours.js';
 import { type FlowCompletion, flowCompletionOperations } from '../operations/flow-completions.js';
+import { type DigestView, digestOperations } from '../operations/digests.js';
+import { subscriptionOperations } from '../operations/subscriptions.js';
 import type { Channel } from '../domain.js';
 import { type PushRegistration, pushRegistrationOperations } from '../operations/push-registrations.js';
 import { replayOperations } from '../operations/replay.js';
@@ -104,6 +106,12 @@ async function recordCliAction(
       ),
     );
 }
+
+const asPositiveInteger = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${value}" is not a whole number above 0`);
+  return n;
+};
 
 const asTime = (value: string): Date => {
   const time = new Date(value);
@@ -615,6 +623,107 @@ completion.command('remove <customerId> <flowId>').action(
     { audit: 'flow completion remove' },
   ),
 );
+
+const digest = program
+  .command('digest')
+  .description("recipients' digests: their events collected into one message per window, sent when it closes");
+const renderDigest = (d: DigestView) =>
+  `digest ${d.id} (${d.digestKey}): ${d.state}, ${d.items} of at most ${d.maxItems} events, ${d.state === 'open' ? `sent by ${d.closesAt}` : `opened ${d.openedAt}`}${d.reason === null ? '' : `: ${d.reason}`}`;
+
+digest
+  .command('set <subscriptionId>')
+  .description("collect a subscription's events into one message per window (email and webhook subscriptions)")
+  .requiredOption('--window <seconds>', "seconds from a digest's first event to its send", asPositiveInteger)
+  .option('--max-items <n>', 'send at once when it holds this many (at most 500)', asPositiveInteger)
+  .action(
+    withContext(
+      async ({ pool }, subscriptionId: string, options: { window: number; maxItems?: number }) => {
+        const digestSetting = { windowS: options.window, ...(options.maxItems ? { maxItems: options.maxItems } : {}) };
+        const stored = await subscriptionOperations({ pool }).update(
+          requireId('subscription', subscriptionId),
+          { digest: digestSetting },
+          undefined,
+        );
+        console.log(
+          `subscription ${stored.id}: digests of ${stored.digest!.windowS} s, at most ${stored.digest!.maxItems} events`,
+        );
+      },
+      { audit: 'digest set' },
+    ),
+  );
+
+digest.command('off <subscriptionId>').action(
+  withContext(
+    async ({ pool }, subscriptionId: string) => {
+      await subscriptionOperations({ pool }).update(
+        requireId('subscription', subscriptionId),
+        { digest: null },
+        undefined,
+      );
+      console.log(`subscription ${subscriptionId}: each event on its own (open digests still go when they close)`);
+    },
+    { audit: 'digest off' },
+  ),
+);
+
+digest
+  .command('list')
+  .description('the latest digests, newest first')
+  .option('--state <state>', 'only these: open (collecting), closed, sending, delivered, dead_lettered, cancelled')
+  .option('--json', 'print JSON')
+  .action(
+    withContext(async ({ pool, client }, options: { state?: string; json?: boolean }) => {
+      const found = await digestOperations({ pool, client }).list(undefined, options);
+      output(options.json, found, () => (found.length === 0 ? 'no digests' : found.map(renderDigest).join('\n')));
+    }),
+  );
+
+digest
+  .command('show <id>')
+  .description('one digest and its events, in the order it lists them')
+  .option('--json', 'print JSON')
+  .action(
+    withContext(async ({ pool, client }, id: string, options: { json?: boolean }) => {
+      const found = await digestOperations({ pool, client }).get(requireId('digest', id), undefined);
+      output(options.json, found, () =>
+        [
+          renderDigest(found),
+          ...found.events.map((e, i) => `  ${i + 1}. order ${e.orderId}, event ${e.eventId}: ${e.status}`),
+        ].join('\n'),
+      );
+    }),
+  );
+
+digest
+  .command('flush <id>')
+  .description('send the digest now, with the events it holds')
+  .action(
+    withContext(
+      async ({ pool, client }, id: string) => {
+        const flushed = await digestOperations({ pool, client }).flush(requireId('digest', id), undefined);
+        console.log(`digest ${id}: sending its ${flushed.items} events now (orderly digest show ${id})`);
+      },
+      { audit: 'digest flush' },
+    ),
+  );
+
+digest
+  .command('cancel <id>')
+  .description('cancel the digest: its events are recorded cancelled and not sent')
+  .option('--reason <text>', 'why, kept with the digest', 'cancelled by an operator')
+  .action(
+    withContext(
+      async ({ pool, client }, id: string, options: { reason: string }) => {
+        const cancelled = await digestOperations({ pool, client }).cancel(
+          requireId('digest', id),
+          options.reason,
+          undefined,
+        );
+        console.log(`digest ${id}: cancelled, its ${cancelled.items} events will not be sent`);
+      },
+      { audit: 'digest cancel' },
+    ),
+  );
 
 /** `sms,push` as channels; anything else is a one-sentence error. */
 function parseChannels(list: string): Channel[] {

@@ -1,4 +1,4 @@
-import mysql from 'mysql2/promise';
+import mysql, { type Pool, type PoolConnection } from 'mysql2/promise';
 import type { Config } from '../config.js';
 
 /** A JSON column's value: mysql2 parses MySQL's JSON; MariaDB's JSON is LONGTEXT and arrives as a string. */
@@ -20,4 +20,28 @@ export function createPool(config: Config): mysql.Pool {
     timezone: 'Z',
     dateStrings: false,
   });
+}
+
+/** Two transactions may collide on a row one of them is inserting (the order chain's end, a recipient's open digest). */
+const collided = (error: unknown) =>
+  ['ER_LOCK_DEADLOCK', 'ER_DUP_ENTRY'].includes((error as { code?: string }).code ?? '');
+
+/** Runs `work` in one transaction on one connection, again from the start when it collides with another. */
+export async function inTransaction<T>(pool: Pool, work: (connection: PoolConnection) => Promise<T>): Promise<T> {
+  const connection = await pool.getConnection();
+  try {
+    for (;;) {
+      try {
+        await connection.beginTransaction();
+        const result = await work(connection);
+        await connection.commit();
+        return result;
+      } catch (error) {
+        await connection.rollback();
+        if (!collided(error)) throw error;
+      }
+    }
+  } finally {
+    connection.release();
+  }
 }

@@ -1,5 +1,5 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import type { Channel } from '../domain.js';
+import { type Channel, maxDigestItems } from '../domain.js';
 import { Conflict, NotFound } from './errors.js';
 import { type Scope, inScope } from './scope.js';
 import { userCustomer } from './users.js';
@@ -13,12 +13,21 @@ export interface SubscriptionInput {
   onSuccess?: boolean;
   onFailure?: boolean;
   muted?: boolean;
+  /** Collect its events into one message per window (issue 24); null: each is sent on its own. */
+  digest?: DigestSetting | null;
+}
+
+/** A subscription's digest: a window (seconds from its first event) and the most events one digest holds. */
+export interface DigestSetting {
+  windowS: number;
+  maxItems?: number;
 }
 
 /** What may change on a subscription (its user, channel and endpoint may not). */
-export type SubscriptionPatch = Pick<SubscriptionInput, 'flowId' | 'onSuccess' | 'onFailure' | 'muted'>;
+export type SubscriptionPatch = Pick<SubscriptionInput, 'flowId' | 'onSuccess' | 'onFailure' | 'muted' | 'digest'>;
 
-const subscriptionColumns = `s.id, u.customer_id, s.user_id, s.channel, s.endpoint_id, s.flow_id, s.on_success, s.on_failure, s.muted`;
+const subscriptionColumns = `s.id, u.customer_id, s.user_id, s.channel, s.endpoint_id, s.flow_id, s.on_success, s.on_failure, s.muted,
+  s.digest_window_s, s.digest_max_items`;
 
 const subscriptionOf = (r: RowDataPacket) => ({
   id: String(r.id),
@@ -30,7 +39,20 @@ const subscriptionOf = (r: RowDataPacket) => ({
   onSuccess: Boolean(r.on_success),
   onFailure: Boolean(r.on_failure),
   muted: Boolean(r.muted),
+  digest:
+    r.digest_window_s === null
+      ? null
+      : { windowS: Number(r.digest_window_s), maxItems: Number(r.digest_max_items ?? maxDigestItems) },
 });
+
+/** Digests list many events in one message: email and webhooks do, SMS and push do not. */
+function checkDigest(channel: string, digest: DigestSetting | null | undefined): void {
+  if (digest && channel !== 'email' && channel !== 'webhook')
+    throw new Conflict(`an ${channel} subscription cannot collect a digest (email and webhook subscriptions can)`);
+}
+
+const digestColumns = (digest: DigestSetting | null | undefined) =>
+  digest ? [digest.windowS, Math.min(digest.maxItems ?? maxDigestItems, maxDigestItems)] : [null, null];
 
 /** A subscription as the API shows it, with the customer of its user. */
 export type Subscription = ReturnType<typeof subscriptionOf>;
@@ -74,8 +96,10 @@ export function subscriptionOperations({ pool }: { pool: Pool }) {
 
     async create(input: SubscriptionInput, scope: Scope): Promise<Subscription> {
       await checkEndpoint(input, await userCustomer(pool, input.userId, scope), scope);
+      checkDigest(input.channel, input.digest);
       const [result] = await pool.execute<ResultSetHeader>(
-        'INSERT INTO subscriptions (user_id, channel, endpoint_id, flow_id, on_success, on_failure, muted) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        `INSERT INTO subscriptions (user_id, channel, endpoint_id, flow_id, on_success, on_failure, muted, digest_window_s, digest_max_items)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           input.userId,
           input.channel,
@@ -84,6 +108,7 @@ export function subscriptionOperations({ pool }: { pool: Pool }) {
           input.onSuccess ?? true,
           input.onFailure ?? true,
           input.muted ?? false,
+          ...digestColumns(input.digest),
         ],
       );
       return get(String(result.insertId), scope);
@@ -91,13 +116,17 @@ export function subscriptionOperations({ pool }: { pool: Pool }) {
 
     async update(id: string, patch: SubscriptionPatch, scope: Scope): Promise<Subscription> {
       const current = await get(id, scope);
+      const digest = patch.digest === undefined ? current.digest : patch.digest;
+      checkDigest(current.channel, digest);
       await pool.execute(
-        'UPDATE subscriptions SET flow_id = ?, on_success = ?, on_failure = ?, muted = ? WHERE id = ?',
+        `UPDATE subscriptions SET flow_id = ?, on_success = ?, on_failure = ?, muted = ?, digest_window_s = ?, digest_max_items = ?
+          WHERE id = ?`,
         [
           patch.flowId === undefined ? current.flowId : patch.flowId,
           patch.onSuccess ?? current.onSuccess,
           patch.onFailure ?? current.onFailure,
           patch.muted ?? current.muted,
+          ...digestColumns(digest),
           id,
         ],
       );

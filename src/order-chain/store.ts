@@ -1,28 +1,5 @@
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-
-/** Two appends of an order's first notifications may collide on the chain's new row: the loser tries again. */
-const collided = (error: unknown) =>
-  ['ER_LOCK_DEADLOCK', 'ER_DUP_ENTRY'].includes((error as { code?: string }).code ?? '');
-
-/** Runs `work` in one transaction on one connection, again from the start when it collides with another. */
-async function inChainTransaction<T>(pool: Pool, work: (connection: PoolConnection) => Promise<T>): Promise<T> {
-  const connection = await pool.getConnection();
-  try {
-    for (;;) {
-      try {
-        await connection.beginTransaction();
-        const result = await work(connection);
-        await connection.commit();
-        return result;
-      } catch (error) {
-        await connection.rollback();
-        if (!collided(error)) throw error;
-      }
-    }
-  } finally {
-    connection.release();
-  }
-}
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { inTransaction } from '../db/pool.js';
 
 /**
  * Appends `workflowId` to its order's chain and returns the workflow id of the notification it follows (undefined
@@ -32,7 +9,7 @@ async function inChainTransaction<T>(pool: Pool, work: (connection: PoolConnecti
  * one whose start failed ({@link abandonRun}) takes a new place at the end.
  */
 export async function appendToChain(pool: Pool, orderId: string, workflowId: string): Promise<string | undefined> {
-  return inChainTransaction(pool, async (connection) => {
+  return inTransaction(pool, async (connection) => {
     const [chain] = await connection.query<RowDataPacket[]>(
       'SELECT last_workflow_id FROM notification_chain WHERE order_id = ? FOR UPDATE',
       [orderId],
@@ -71,7 +48,7 @@ export async function appendToChain(pool: Pool, orderId: string, workflowId: str
  */
 export async function abandonRun(pool: Pool, workflowId: string): Promise<string[]> {
   const successors = await successorsOf(pool, workflowId);
-  await inChainTransaction(pool, async (connection) => {
+  await inTransaction(pool, async (connection) => {
     const [[run]] = await connection.query<RowDataPacket[]>(
       'SELECT order_id, predecessor_workflow_id FROM notification_runs WHERE workflow_id = ?',
       [workflowId],

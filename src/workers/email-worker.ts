@@ -3,6 +3,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Pool } from 'mysql2/promise';
 import { type UnsubscribeLinks, createEmailActivities } from '../activities/email.js';
+import { readDigest } from '../activities/digests.js';
 import { createDeliveryClaims } from '../activities/ledger.js';
 import type { Config } from '../config.js';
 import { taskQueues } from '../domain.js';
@@ -69,6 +70,7 @@ export function createEmailWorker({
       unsubscribe: unsubscribeLinks(config),
       bounces: bounceAddresses(config),
       claims: createDeliveryClaims({ pool }),
+      digests: { read: (digestId) => readDigest(pool, digestId) },
     }),
     maxConcurrentActivityTaskExecutions: config.EMAIL_MAX_CONCURRENT_ACTIVITIES,
   });

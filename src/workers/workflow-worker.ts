@@ -4,6 +4,7 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { type InjectedSinks, type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Pool } from 'mysql2/promise';
 import { createCompletionActivities } from '../activities/completions.js';
+import { createDigestActivities } from '../activities/digests.js';
 import { createEmailActivities } from '../activities/email.js';
 import { createFirstAttemptActivities } from '../activities/first-attempt.js';
 import { createDeliveryClaims, createLedgerActivities, createWebhookMessages } from '../activities/ledger.js';
@@ -75,6 +76,7 @@ export function createWorkflowWorker({
   const ledger = createLedgerActivities({ pool, metrics: ledgerMetrics });
   const email = createEmailActivities({ ...smtp, claims: createDeliveryClaims({ pool }) });
   const chain = createOrderChainActivities({ pool, client });
+  const digests = createDigestActivities({ pool, client, taskQueue: taskQueues.workflows, ledger });
   return Worker.create({
     connection,
     namespace,
@@ -90,6 +92,7 @@ export function createWorkflowWorker({
       }),
       ...email,
       ...chain,
+      ...digests,
       ...createFirstAttemptActivities({
         chain,
         preferences,
@@ -97,6 +100,7 @@ export function createWorkflowWorker({
         email,
         webhooks,
         completions: createCompletionActivities({ pool }),
+        digests,
         providers,
       }),
     },

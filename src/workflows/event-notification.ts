@@ -3,7 +3,7 @@ import type { NotificationAttempt } from '../activities/first-attempt.js';
 import { type OrderEvent, type TemplateId, classify, completionOf } from '../domain.js';
 import { predecessorSettledSignal } from '../messages.js';
 import { deadLetter, deadLetterOf, failureOf } from './dead-lettering.js';
-import { type NotificationOutcome, NotificationRun, finish } from './notification-run.js';
+import { type NotificationOutcome, NotificationRun, finish, statusOf } from './notification-run.js';
 import { chain, email, firstAttempt } from './proxies.js';
 
 export interface EventNotificationInput {
@@ -98,18 +98,15 @@ async function notifyOnce(
   }
   settled.byFirstAttempt = attempt.settled;
   const completesOrder = attempt.completesOrder === true;
+  const { delivered, suppressed, digested } = attempt;
+  const counts = { delivered, suppressed, ...(digested === undefined ? {} : { digested }) };
   if (attempt.settled || (completesOrder && attempt.remaining.length === 0 && attempt.failed.length === 0))
     return {
-      outcome: {
-        status: attempt.delivered > 0 ? 'delivered' : 'suppressed',
-        delivered: attempt.delivered,
-        suppressed: attempt.suppressed,
-        deadLettered: 0,
-      },
+      outcome: { status: statusOf({ ...counts, deadLettered: 0 }), ...counts, deadLettered: 0 },
       completesOrder,
     };
 
-  const earlier = { delivered: attempt.delivered, suppressed: attempt.suppressed, deadLettered: attempt.failed.length };
+  const earlier = { ...counts, deadLettered: attempt.failed.length };
   // Results of earlier versions failed only emails here, and named no channel.
   const failed = attempt.failed.map(({ userId, channel = 'email', endpointId, ...failure }) =>
     deadLetter(deadLetterOf(event, failure, { userId, channel, ...(endpointId === undefined ? {} : { endpointId }) })),

@@ -37,6 +37,15 @@ export interface NotificationOutcome {
   delivered: number;
   suppressed: number;
   deadLettered: number;
+  /** Collected into digests (issue 24): sent with the others of their windows. */
+  digested?: number;
+}
+
+/** A notification's status from its counts: the worst that happened to one of its deliveries, else the best. */
+export function statusOf(counts: Omit<NotificationOutcome, 'status'>): NotificationStatus {
+  if (counts.deadLettered > 0) return 'dead_lettered';
+  if (counts.delivered > 0) return 'delivered';
+  return (counts.digested ?? 0) > 0 ? 'digested' : 'suppressed';
 }
 
 type DeliveryResult = ChannelDeliveryResult;
@@ -125,11 +134,13 @@ export class NotificationRun {
       return this.settleCancelled(earlier);
     }
     const count = (result: DeliveryResult) => results.filter((r) => r === result).length;
-    const delivered = earlier.delivered + count('delivered');
-    const deadLettered = earlier.deadLettered + count('dead_lettered');
-    const suppressed = earlier.suppressed + count('suppressed');
-    const status: NotificationStatus = deadLettered > 0 ? 'dead_lettered' : delivered > 0 ? 'delivered' : 'suppressed';
-    return { status, delivered, suppressed, deadLettered };
+    const counts = {
+      ...earlier,
+      delivered: earlier.delivered + count('delivered'),
+      deadLettered: earlier.deadLettered + count('dead_lettered'),
+      suppressed: earlier.suppressed + count('suppressed'),
+    };
+    return { status: statusOf(counts), ...counts };
   }
 
   private async deliverOne(

@@ -1,5 +1,6 @@
 import { type RetryPolicy } from '@temporalio/common';
 import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { createDigestActivities } from '../activities/digests.js';
 import type { createEmailActivities } from '../activities/email.js';
 import type { createFirstAttemptActivities } from '../activities/first-attempt.js';
 import type { createLedgerActivities } from '../activities/ledger.js';
@@ -49,6 +50,12 @@ export const preferences = proxyLocalActivities<ReturnType<typeof createPreferen
 });
 
 export const ledger = proxyLocalActivities<ReturnType<typeof createLedgerActivities>>({
+  startToCloseTimeout: '10s',
+  retry: databasePolicy,
+});
+
+/** A digest's collection, closing and record (MySQL, and a start through the client). */
+export const digests = proxyLocalActivities<ReturnType<typeof createDigestActivities>>({
   startToCloseTimeout: '10s',
   retry: databasePolicy,
 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
 import { launchChromium } from '../support/browser.js';
 import { deliveriesOf } from '../support/expectations.js';
-import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
+import { type SinkMail, listMail, mailTo, waitForMail } from '../support/mail-sink.js';
 import { until } from '../support/until.js';
 import { expectOnlyFlowSuccessTurnedOff, ofEvent, usePipelineWithApi } from '../support/recipient.js';
 
@@ -158,6 +158,42 @@ describe("the recipient's preference page, in Chromium", () => {
     expect(await page.getByRole('status').textContent()).toBe('Saved. Quiet hours off.');
     expect(await stored()).toBeUndefined();
     await page.close();
+  });
+
+  it("chooses a daily digest of a flow's emails: the next event is collected into a digest closing in a day, not mailed", async () => {
+    const { pool } = context;
+    const customerId = await sample.customer(pool, `Daily digest ${apiPort}`);
+    const user = await sample.user(pool, customerId, 'Ida', `ida.${apiPort}.${Date.now()}@example.test`);
+    await sample.subscription(pool, user.id, { flowId: 'F1063' });
+    const orderId = await sample.order(pool, customerId);
+    const first = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'success' });
+    const [mail] = ofEvent(await waitForMail((mails) => mailTo(mails, user.email!), 1), first);
+
+    const page = await browser.newPage();
+    await page.goto(preferenceLinkOf(mail!)!);
+    await page
+      .getByRole('group', { name: 'Flow F1063' })
+      .getByLabel('Daily digest: these emails together, once a day')
+      .check();
+    expect(await save(page)).toBe(200);
+    expect(await page.getByRole('status').textContent()).toBe('Saved. Daily digest on: F1063.');
+    await page.close();
+
+    const next = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'success' });
+    const digest = await until(
+      'the event collected',
+      async () => {
+        const [rows] = await pool.query<RowDataPacket[]>(
+          `SELECT g.digest_key, g.state, TIMESTAMPDIFF(HOUR, g.opened_at, g.closes_at) AS hours
+             FROM deliveries d JOIN digests g ON g.id = d.digest_id WHERE d.event_id = ? AND d.state = 'digested'`,
+          [next],
+        );
+        return rows[0] && { ...rows[0], hours: Number(rows[0].hours) };
+      },
+      30_000,
+    );
+    expect(digest).toEqual({ digest_key: `${user.id}:email:0:F1063`, state: 'open', hours: 24 });
+    expect(ofEvent(mailTo(await listMail(), user.email!), next)).toEqual([]);
   });
 
   it('shows a clear error page for a forged link, and refuses a form posted from another site', async () => {

@@ -455,15 +455,16 @@ describe('SMS and push', () => {
       const inWindow = (start: number, ms: number) => offsets.filter((t) => t >= start && t < start + ms).length;
       const arrivals = `arrivals (ms after the first): ${offsets.join(' ')}`;
       // Temporal's limiter is a token bucket per queue partition, each holding up to ceil(rate / partitions)
-      // tokens: an idle queue lets about one second's worth go at once, then exactly the rate. So the first
-      // second may hold up to twice the rate; after it, the rate. Arrival times jitter by a request's latency,
-      // so the steady rate is judged over 2-second windows (at most 2 x rate, plus the tolerance). A per-process
-      // limit would give twice the rate throughout (two workers), and no limit all 40 in well under a second.
-      const steady = Math.max(...offsets.filter((t) => t >= 1000).map((start) => inWindow(start, 2000)));
-      expect(steady, arrivals).toBeLessThanOrEqual(2 * twilioRate + rateTolerance);
-      expect(Math.max(...offsets.map((start) => inWindow(start, 1000))), arrivals).toBeLessThanOrEqual(
-        2 * twilioRate + rateTolerance,
-      );
+      // tokens: an idle queue lets about one second's worth go at once (a burst of up to twice the rate, summed over
+      // the partitions), then exactly the rate. The burst is spent when sends are asked for, which may be spread over
+      // the first seconds as the events arrive; so the check is the bucket's own: no window of T seconds holds more
+      // than the burst plus T x rate (plus the tolerance for a request's latency). A per-process limit (twice the
+      // rate, two workers) breaks it over a few seconds, and no limit at once.
+      for (const windowMs of [1000, 2000, 4000]) {
+        const most = Math.max(...offsets.map((start) => inWindow(start, windowMs)));
+        const bound = 2 * twilioRate + (windowMs / 1000) * twilioRate + rateTolerance;
+        expect(most, `${windowMs} ms window: ${arrivals}`).toBeLessThanOrEqual(bound);
+      }
       expect(offsets.at(-1)!, arrivals).toBeGreaterThanOrEqual(((40 - 2 * twilioRate) / twilioRate) * 1000 - 500);
       const [rows] = await pool.query<RowDataPacket[]>(
         "SELECT COUNT(*) AS n FROM deliveries WHERE event_id IN (?) AND state = 'sent' AND provider = 'twilio'",

@@ -65,7 +65,10 @@ async function endpointWith(policy: Partial<EndpointPolicy>) {
   return {
     /** A direct attempt through process `p`'s sender. */
     direct: (p = 0): Promise<WebhookAttempt | undefined> =>
-      new MockActivityEnvironment().run(() => direct[p]!.attemptDirect({ ...message(), policy: full })),
+      new MockActivityEnvironment().run(() => {
+        const { event, template, ...ids } = message();
+        return direct[p]!.attemptDirect({ ...ids, content: { event, template }, policy: full });
+      }),
     /** A call of the endpoint's workflow. */
     call: () =>
       new MockActivityEnvironment().run(

@@ -16,6 +16,8 @@ const noEndpoint = {
   max_in_flight: null,
   circuit_failure_threshold: null,
   circuit_cooldown_s: null,
+  digest_window_s: null,
+  digest_max_items: null,
 };
 const subscription = (userId: string, fields: Partial<Subscription> = {}): Subscription => ({
   user_id: userId,
@@ -166,6 +168,26 @@ describe('decideAudience', () => {
     expect(audience.recipients.map((r) => [r.userId, r.channel])).toEqual([
       ['1', 'webhook'],
       ['2', 'email'],
+    ]);
+  });
+
+  it("collects into the subscription's digest only when every subscription asking for the event collects", () => {
+    const digest = { digest_window_s: 3600, digest_max_items: 20 };
+    const [digested] = decideAudience(success, [subscription('1', { flow_id: 'F1', ...digest })]).recipients;
+    expect(digested!.digest).toEqual({ key: '1:email:0:F1', flowId: 'F1', windowS: 3600, maxItems: 20 });
+    const mixed = decideAudience(success, [subscription('1', digest), subscription('1', { flow_id: 'F1' })]);
+    expect(mixed.recipients[0]!.digest).toBeUndefined();
+    const hook = decideAudience(success, [webhook('2', '9', { digest_window_s: 60, digest_max_items: null })]);
+    expect(hook.recipients[0]!.digest).toEqual({ key: '2:webhook:9:*', flowId: null, windowS: 60, maxItems: 500 });
+  });
+
+  it("takes the recipient's own daily digest of the flow over the subscription's, on email only", () => {
+    const chosen = [{ user_id: '1', channel: 'email' as const, flow_scope: 'F1', window_s: 86_400 }];
+    const rows = [subscription('1'), subscription('1', { channel: 'sms' })];
+    const { recipients } = decideWithDefaults(success, rows, defaults, [], [], chosen);
+    expect(recipients.map((r) => [r.channel, r.digest])).toEqual([
+      ['email', { key: '1:email:0:F1', flowId: 'F1', windowS: 86_400, maxItems: 100 }],
+      ['sms', undefined],
     ]);
   });
 });

@@ -1,6 +1,6 @@
 import { render } from '@react-email/render';
 import { describe, expect, it } from 'vitest';
-import { renderEmail } from '../../emails/index.js';
+import { renderDigest, renderEmail } from '../../emails/index.js';
 import { OrderEventFailedEmail } from '../../emails/order-event-failed.js';
 import { OrderEventSucceededEmail } from '../../emails/order-event-succeeded.js';
 import type { OrderEvent } from '../../src/domain.js';
@@ -86,5 +86,27 @@ describe('email templates', () => {
     expect(mail.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(mail.subject).toBe('Event 10452 failed: E1 Bcc: victim@example.test');
     expect(mail.subject).not.toMatch(/[\r\n]/);
+  });
+
+  it("list a digest's events in the order given, one line each, escaped, a long error cut", async () => {
+    const failed = {
+      ...event,
+      eventId: '10453',
+      status: 'failure' as const,
+      errorCode: 'E402',
+      errorDesc: `<b>x</b>${'y'.repeat(500)}`,
+    };
+    const items = [
+      { template: 'order-event-succeeded' as const, event },
+      { template: 'order-event-failed' as const, event: failed },
+    ];
+    const mail = await renderDigest({ items, username: 'Ada', preferencesUrl });
+    expect(mail.subject).toBe('2 updates on your orders');
+    expect(mail.text).toContain(
+      '1. Order 77, event 10452 (order.placed, workflow F1063): succeeded, 2026-03-01 10:00 UTC',
+    );
+    expect(mail.text).toContain('2. Order 77, event 10453 (order.placed, workflow F1063): failed: E402 <b>x</b>');
+    expect(mail.html).not.toContain('<b>x</b>');
+    expect(mail.text).not.toContain('y'.repeat(200));
   });
 });

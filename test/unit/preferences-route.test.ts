@@ -39,6 +39,11 @@ async function api(log?: pino.Logger) {
       set: () => Promise.reject(new Error('not in this test')),
       remove: () => Promise.resolve(),
     },
+    // Digest choices too: the browser e2e test makes them on MySQL.
+    digests: {
+      chosen: () => Promise.resolve(new Set<string>()),
+      choose: () => Promise.resolve({ on: [], off: [] }),
+    },
   });
   return { app, asked, chosen };
 }

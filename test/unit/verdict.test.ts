@@ -66,6 +66,26 @@ describe('the verdict', () => {
     expect(verdict.passed).toBe(false);
   });
 
+  it("judges a digest's events by their places in its one message: in commit order passes, reversed fails", () => {
+    const listed = (eventId: string, position: number, message = 'm1'): ReceivedCopy => ({
+      ...copy(eventId, 1_100, 1_150),
+      inMessage: { id: message, position },
+    });
+    const evidence = clean();
+    evidence.copies = [listed('1', 0), listed('2', 1), copy('3', 1_110), copy('4', 1_210)];
+    expect(judge(evidence)).toMatchObject({ passed: true, orderViolations: 0 });
+    evidence.copies = [listed('2', 0), listed('1', 1), copy('3', 1_110), copy('4', 1_210)];
+    expect(judge(evidence)).toMatchObject({ passed: false, orderViolations: 1 });
+    // Two digests of one order overlapping in time break it as two mails would.
+    evidence.copies = [
+      listed('1', 0, 'm1'),
+      { ...listed('2', 0, 'm2'), startedAt: 1_120 },
+      copy('3', 1_110),
+      copy('4', 1_210),
+    ];
+    expect(judge(evidence).orderViolations).toBe(1);
+  });
+
   it('fails a run that wrote no rows', () => {
     const verdict = judge({ written: 0, events: [], copies: [], ledger: [], deadLettered: new Set() });
     expect(verdict.passed).toBe(false);

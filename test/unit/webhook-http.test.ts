@@ -8,7 +8,7 @@ const event = orderEvent();
 
 describe('webhook signature', () => {
   it('verifies with the standardwebhooks reference verifier', () => {
-    const body = JSON.stringify(webhookPayload(event, 'order-event-failed'));
+    const body = JSON.stringify(webhookPayload({ event, template: 'order-event-failed' }));
     const timestamp = Math.floor(Date.now() / 1000);
     const headers = {
       'webhook-id': 'msg_42_1',
@@ -22,7 +22,7 @@ describe('webhook signature', () => {
   });
 
   it('does not verify once the body is changed', () => {
-    const body = JSON.stringify(webhookPayload(event, 'order-event-failed'));
+    const body = JSON.stringify(webhookPayload({ event, template: 'order-event-failed' }));
     const timestamp = Math.floor(Date.now() / 1000);
     const headers = {
       'webhook-id': 'msg_42_1',

@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { brandStyles, textStyle } from '../../../emails/_components/layout.js';
 import type { QuietHours } from '../../quiet-hours.js';
+import { flowScopeOf } from '../../operations/recipient-digests.js';
 import { type Preferences, type Switch, flowName, switchLabel } from '../../recipient-preferences.js';
 
 const styles = {
@@ -94,6 +95,8 @@ export interface PreferencesPageInput {
   formToken: string;
   /** The user's quiet hours, if any. */
   quietHours: QuietHours | undefined;
+  /** The flow scopes (a flow id, `*` for every flow) whose emails the user takes as a daily digest. */
+  digests: ReadonlySet<string>;
   /** After a save: "Turned off: …" or "Nothing changed." */
   saved?: string;
 }
@@ -108,6 +111,7 @@ export function preferencesPage({
   action,
   formToken,
   quietHours,
+  digests,
   saved,
 }: PreferencesPageInput): string {
   const flows = [...new Set(preferences.switches.map((s) => s.flowId))];
@@ -128,7 +132,7 @@ export function preferencesPage({
           </p>
           <input type="hidden" name="csrf" value={formToken} />
           {flows.map((flowId, group) => (
-            <FlowGroup key={flowId ?? ''} group={group} flowId={flowId} preferences={preferences} />
+            <FlowGroup key={flowId ?? ''} group={group} flowId={flowId} preferences={preferences} digests={digests} />
           ))}
           <fieldset style={styles.fieldset}>
             <legend style={styles.legend}>Everything</legend>
@@ -219,8 +223,20 @@ const channelNames: Record<string, string> = {
 };
 const channelsText = (quietHours: QuietHours) => quietHours.channels.map((c) => channelNames[c] ?? c).join(' and ');
 
-function FlowGroup({ group, flowId, preferences }: { group: number; flowId: string | null; preferences: Preferences }) {
+/** A flow's switches and, when it sends emails, whether they come as one daily digest. */
+function FlowGroup({
+  group,
+  flowId,
+  preferences,
+  digests,
+}: {
+  group: number;
+  flowId: string | null;
+  preferences: Preferences;
+  digests: ReadonlySet<string>;
+}) {
   const switches = preferences.switches.filter((s: Switch) => s.flowId === flowId);
+  const scope = flowScopeOf(flowId);
   return (
     <fieldset style={styles.fieldset}>
       <legend style={styles.legend}>{flowName(flowId)}</legend>
@@ -230,6 +246,18 @@ function FlowGroup({ group, flowId, preferences }: { group: number; flowId: stri
           <Checkbox id={`switch-${group}-${i}`} name="on" value={s.key} checked={s.on} label={switchLabel(s)} />
         </div>
       ))}
+      {switches.some((s) => s.channel === 'email') ? (
+        <div>
+          <input type="hidden" name="shownDigest" value={scope} />
+          <Checkbox
+            id={`digest-${group}`}
+            name="digest"
+            value={scope}
+            checked={digests.has(scope)}
+            label="Daily digest: these emails together, once a day"
+          />
+        </div>
+      ) : null}
     </fieldset>
   );
 }

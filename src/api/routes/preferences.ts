@@ -2,6 +2,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { QuietHoursInput, quietHoursOperations } from '../../operations/quiet-hours.js';
 import type { recipientOptOutOperations } from '../../operations/recipient-opt-outs.js';
+import type { recipientDigestOperations } from '../../operations/recipient-digests.js';
 import { type QuietHours, defaultQuietChannels, quietHoursProblem } from '../../quiet-hours.js';
 import { InvalidLink, type LinkSigner, preferencesPath } from '../../recipient-links.js';
 import { summaryOf } from '../../recipient-preferences.js';
@@ -28,6 +29,11 @@ const formBody = {
     quietTo: { type: 'string', description: 'local HH:MM' },
     quietZone: { type: 'string', description: 'an IANA time zone' },
     quietFailures: { type: 'string', description: 'present when failures still come through' },
+    shownDigest: {
+      ...fieldValues,
+      description: 'the flows (`*`: every flow) whose daily digest switch the form showed',
+    },
+    digest: { ...fieldValues, description: 'the flows whose emails come as a daily digest' },
   },
 } as const;
 type FormBody = {
@@ -40,6 +46,8 @@ type FormBody = {
   quietTo?: string;
   quietZone?: string;
   quietFailures?: string;
+  shownDigest?: string | string[];
+  digest?: string | string[];
 };
 type Request = FastifyRequest<{ Querystring: { token?: string }; Body: FormBody }>;
 
@@ -54,9 +62,10 @@ export const preferencesRoutes: FastifyPluginAsync<{
   signer: LinkSigner;
   optOuts: Pick<ReturnType<typeof recipientOptOutOperations>, 'preferences' | 'choose'>;
   quietHours: Pick<ReturnType<typeof quietHoursOperations>, 'find' | 'set' | 'remove'>;
+  digests: Pick<ReturnType<typeof recipientDigestOperations>, 'chosen' | 'choose'>;
   /** PUBLIC_BASE_URL: the only origin a form may be posted from. */
   publicBaseUrl: string;
-}> = async (app, { signer, optOuts, quietHours, publicBaseUrl }) => {
+}> = async (app, { signer, optOuts, quietHours, digests, publicBaseUrl }) => {
   // Form bodies for this route only: the rest of the API takes JSON.
   await app.register(formbody);
   const ownOrigin = new URL(publicBaseUrl).origin;
@@ -80,6 +89,7 @@ export const preferencesRoutes: FastifyPluginAsync<{
         username,
         preferences,
         quietHours: quiet,
+        digests: await digests.chosen(userId),
         action: actionOf(token),
         formToken: signer.formToken(token),
       };
@@ -118,12 +128,14 @@ export const preferencesRoutes: FastifyPluginAsync<{
       if (typeof quiet === 'string') return sendPage(reply, 400, 'Not saved', `${quiet} Nothing was changed.`);
       const { username, preferences, changes } = await optOuts.choose(userId, choiceOf(request.body));
       const after = await applyQuietChoice(quietHours, userId, quiet, before);
-      const saved = savedSentence(summaryOf(changes), quietSummary(before, after));
+      const digestChanges = await digests.choose(userId, listOf(request.body.shownDigest), listOf(request.body.digest));
+      const saved = savedSentence(summaryOf(changes), [quietSummary(before, after), digestSummary(digestChanges)]);
       request.log.info({ userId, changes: saved }, 'recipient saved their preferences');
       const form = {
         username,
         preferences,
         quietHours: after,
+        digests: await digests.chosen(userId),
         action: actionOf(token),
         formToken: signer.formToken(token),
         saved,
@@ -190,13 +202,23 @@ async function applyQuietChoice(
   return quietHours.find(userId);
 }
 
-/** What a save did, in one or two sentences. */
-const savedSentence = (optOutChange: string, quietChange: string): string =>
-  quietChange === ''
-    ? optOutChange
-    : optOutChange === 'Nothing changed.'
-      ? quietChange
-      : `${optOutChange} ${quietChange}`;
+/** What a save did, in a sentence or a few. */
+function savedSentence(optOutChange: string, otherChanges: string[]): string {
+  const others = otherChanges.filter(Boolean);
+  if (others.length === 0) return optOutChange;
+  return [...(optOutChange === 'Nothing changed.' ? [] : [optOutChange]), ...others].join(' ');
+}
+
+/** "Daily digest on: F1063." / "Daily digest off: every flow." when they changed. */
+function digestSummary({ on, off }: { on: string[]; off: string[] }): string {
+  const names = (scopes: string[]) => scopes.map((s) => (s === '*' ? 'every flow' : s)).join(', ');
+  return [
+    on.length > 0 ? `Daily digest on: ${names(on)}.` : '',
+    off.length > 0 ? `Daily digest off: ${names(off)}.` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
 
 /** "Quiet hours: 22:00 to 07:00, Europe/Paris." when they changed, "Quiet hours off." when removed. */
 function quietSummary(before: QuietHours | undefined, after: QuietHours | undefined): string {

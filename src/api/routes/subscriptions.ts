@@ -11,6 +11,21 @@ const subscriptionFields = {
   onSuccess: { type: 'boolean' },
   onFailure: { type: 'boolean' },
   muted: { type: 'boolean' },
+  digest: {
+    type: ['object', 'null'],
+    description: 'collect the events into one message per window (email and webhook); null: each goes on its own',
+    required: ['windowS'],
+    additionalProperties: false,
+    properties: {
+      windowS: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 604800,
+        description: 'seconds from the first event to the send',
+      },
+      maxItems: { type: 'integer', minimum: 1, maximum: 500, description: 'sent at once when it holds this many' },
+    },
+  },
 } as const;
 
 const createBody = {
