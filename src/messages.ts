@@ -101,3 +101,5 @@ export interface DigestInput {
 export const flushDigestSignal = defineSignal('flushDigest');
 /** An operator cancelled the digest (`orderly digest cancel`): if it has not been sent, its events are not sent. */
 export const cancelDigestSignal = defineSignal<[{ reason: string }]>('cancelDigest');
+/** The recipient's digest before this one has settled: this one may go. */
+export const previousDigestSettledSignal = defineSignal('previousDigestSettled');

@@ -1,4 +1,4 @@
-import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { inTransaction, jsonColumn } from '../db/pool.js';
 import {
@@ -11,7 +11,7 @@ import {
   notificationKey,
   workflowIds,
 } from '../domain.js';
-import { type DigestInput, flushDigestSignal } from '../messages.js';
+import { type DigestInput, flushDigestSignal, previousDigestSettledSignal } from '../messages.js';
 import { searchAttributes } from '../search-attributes.js';
 
 /** A recipient whose event goes into a digest. */
@@ -32,7 +32,13 @@ interface DigestLedgerWrites {
 
 /** What closing a digest came to: its events to send, or nothing to send (cancelled, or settled already). */
 export type ClosedDigest =
-  { kind: 'closed'; items: number } | { kind: 'settled'; state: 'delivered' | 'dead_lettered' | 'cancelled' };
+  | {
+      kind: 'closed';
+      items: number;
+      /** The recipient's earlier digests (same key) not settled yet: this one goes after them. */
+      ahead?: number;
+    }
+  | { kind: 'settled'; state: 'delivered' | 'dead_lettered' | 'cancelled' };
 
 /**
  * Digests on MySQL (issue 24): a recipient's digested events are collected into the open digest of their rule's key
@@ -47,7 +53,40 @@ export function createDigestActivities(deps: {
   taskQueue: string;
   ledger: DigestLedgerWrites;
 }) {
-  return { ...createDigestCollector(deps), ...createDigestClosing(deps), ...createDigestOutcomes(deps) };
+  const wakeNext = nextDigestWaker(deps);
+  return {
+    ...createDigestCollector(deps),
+    ...createDigestClosing({ ...deps, wakeNext }),
+    ...createDigestOutcomes({ ...deps, wakeNext }),
+  };
+}
+
+/** How many of the recipient's digests before this one (its key's) have not settled: it is sent after them. */
+async function digestsAhead(db: Pick<Pool, 'execute'>, digestId: string): Promise<number> {
+  const [rows] = await db.execute<RowDataPacket[]>(
+    `SELECT COUNT(*) AS n FROM digests g JOIN digests d ON d.digest_key = g.digest_key AND d.id < g.id
+      WHERE g.id = ? AND d.state IN ('open', 'closed', 'sending')`,
+    [digestId],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Tells the recipient's next digest (its key's) that this one has settled, so it need not wait for its next look. */
+function nextDigestWaker({ pool, client }: { pool: Pool; client: Client }) {
+  return async (digestId: string): Promise<void> => {
+    const [rows] = await pool.execute<RowDataPacket[]>(
+      `SELECT d.id FROM digests g JOIN digests d ON d.digest_key = g.digest_key AND d.id > g.id
+        WHERE g.id = ? ORDER BY d.id LIMIT 1`,
+      [digestId],
+    );
+    if (rows[0] === undefined) return;
+    try {
+      await client.workflow.getHandle(workflowIds.digest(String(rows[0].id))).signal(previousDigestSettledSignal);
+    } catch (error) {
+      // It has not started yet (it then finds nothing ahead) or has finished: nobody to wake.
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  };
 }
 
 /** Collecting: an event into its recipient's open digest, whose workflow it makes sure runs. */
@@ -130,14 +169,17 @@ function createDigestCollector({ pool, client, taskQueue }: { pool: Pool; client
 }
 
 /** Closing: no event joins the digest after this; it is sent, or its events are recorded cancelled. */
-function createDigestClosing({ pool }: { pool: Pool }) {
+function createDigestClosing({ pool, wakeNext }: { pool: Pool; wakeNext: (digestId: string) => Promise<void> }) {
   return {
+    /** How many of the recipient's earlier digests have not settled yet (the workflow waits while there are any). */
+    digestsAhead: (digestId: string) => digestsAhead(pool, digestId),
+
     /**
      * Closes the digest (no event joins it after this) and records it in the ledger as a notification of its own, to
      * send; or, cancelled, records its events' deliveries as cancelled. A digest closed before is closed again as it is.
      */
     async closeDigest(digestId: string, cancellation?: string): Promise<ClosedDigest> {
-      return inTransaction(pool, async (tx) => {
+      const closed = await inTransaction(pool, async (tx): Promise<ClosedDigest> => {
         const [rows] = await tx.execute<RowDataPacket[]>(
           `SELECT g.*, u.email FROM digests g JOIN users u ON u.id = g.user_id WHERE g.id = ? FOR UPDATE`,
           [digestId],
@@ -174,14 +216,24 @@ function createDigestClosing({ pool }: { pool: Pool }) {
             channel === 'webhook' ? `webhook endpoint ${endpointId}` : digest.email,
           ],
         );
-        return { kind: 'closed', items: Number(digest.items) };
+        return { kind: 'closed', items: Number(digest.items), ahead: await digestsAhead(tx, digestId) };
       });
+      if (closed.kind === 'settled') await wakeNext(digestId);
+      return closed;
     },
   };
 }
 
 /** Settling: what became of a digest's send, in `digests` and in the ledger. */
-function createDigestOutcomes({ pool, ledger }: { pool: Pool; ledger: DigestLedgerWrites }) {
+function createDigestOutcomes({
+  pool,
+  ledger,
+  wakeNext,
+}: {
+  pool: Pool;
+  ledger: DigestLedgerWrites;
+  wakeNext: (digestId: string) => Promise<void>;
+}) {
   return {
     /** The digest went out: it and its own delivery row say so, with the provider's message id. */
     async recordDigestDelivered(
@@ -200,6 +252,7 @@ function createDigestOutcomes({ pool, ledger }: { pool: Pool; ledger: DigestLedg
         "UPDATE digests SET state = 'delivered', attempts = ?, provider_message_id = ?, settled_at = NOW(6) WHERE id = ?",
         [sent.attempts, sent.providerMessageId, digestId],
       );
+      await wakeNext(digestId);
     },
 
     /**
@@ -245,6 +298,7 @@ function createDigestOutcomes({ pool, ledger }: { pool: Pool; ledger: DigestLedg
         "UPDATE digests SET state = 'dead_lettered', attempts = ?, reason = ?, settled_at = NOW(6) WHERE id = ?",
         [failure.attempts, `${failure.errorType}: ${failure.message}`.slice(0, 255), digestId],
       );
+      await wakeNext(digestId);
     },
   };
 }

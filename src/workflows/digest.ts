@@ -5,6 +5,7 @@ import {
   type WebhookDeliveryResult,
   cancelDigestSignal,
   flushDigestSignal,
+  previousDigestSettledSignal,
   webhookResultSignal,
 } from '../messages.js';
 import { type NotificationStatus, searchAttributes } from '../search-attributes.js';
@@ -17,6 +18,9 @@ export interface DigestOutcome {
   /** How many events it carried (0 when it was settled before this run). */
   items: number;
 }
+
+/** A digest waiting for the recipient's earlier one looks again this often, in case its wake-up never comes. */
+const earlierDigestRecheckInterval = '1 minute';
 
 /** How often a webhook digest asks its endpoint's workflow again for a result that has not arrived. */
 const resultReminderInterval = '5 minutes';
@@ -38,6 +42,7 @@ export async function digestWorkflow(input: DigestInput): Promise<DigestOutcome>
     await condition(() => flushed || cancellation !== undefined, input.closesAt - Date.now());
   const closed = await digests.closeDigest(digestId, cancellation);
   if (closed.kind === 'settled') return finish({ digestId, status: closed.state, items: 0 });
+  await waitForEarlierDigests(digestId, closed.ahead ?? 0);
 
   setStatus('processing');
   const sent = await (recipient.endpoint ? sendWebhook(input, recipient.endpoint) : sendEmail(input));
@@ -47,6 +52,20 @@ export async function digestWorkflow(input: DigestInput): Promise<DigestOutcome>
   }
   await digests.recordDigestDelivered(digestId, recipient, sent);
   return finish({ digestId, status: 'delivered', items: closed.items });
+}
+
+/**
+ * A recipient's digests go out one after another, as an order's notifications do: one whose predecessor is still being
+ * sent (a slow endpoint, retries) waits until it has settled, woken by it, or looking again now and then.
+ */
+async function waitForEarlierDigests(digestId: string, ahead: number): Promise<void> {
+  let wakeUps = 0;
+  setHandler(previousDigestSettledSignal, () => void wakeUps++);
+  while (ahead > 0) {
+    const seen = wakeUps;
+    await condition(() => wakeUps !== seen, earlierDigestRecheckInterval);
+    ahead = await digests.digestsAhead(digestId);
+  }
 }
 
 type Sent = { providerMessageId: string; attempts: number } | Failure;

@@ -166,6 +166,34 @@ describe('digests (issue 24)', () => {
     expect(post.headers['webhook-signature']).toBe(signWebhook(endpoint.secret, post.messageId, timestamp, post.body));
   }, 90_000);
 
+  it("sends a recipient's next digest only once the one before it is accepted, however slow its endpoint", async () => {
+    const customerId = await sample.customer(pool, `Digest slow hook ${randomUUID()}`);
+    const user = await sample.user(pool, customerId, 'Slow', null);
+    const endpoint = await sample.webhookEndpoint(pool, customerId, receiver.url);
+    await sample.subscription(pool, user.id, { endpointId: endpoint.id, digest: { windowS: 600, maxItems: 3 } });
+    const orderId = await sample.order(pool, customerId);
+    const ofThisEndpoint = () => receiver.received.filter((r) => r.body.includes(`"customerId":"${customerId}"`));
+    // The endpoint takes 3 s to accept the first digest; the second is full meanwhile.
+    receiver.reply = (request) =>
+      request.body.includes(`"customerId":"${customerId}"`) && ofThisEndpoint().length === 1
+        ? { status: 204, delayMs: 3_000 }
+        : { status: 204 };
+    const eventIds = await commitEvents(customerId, orderId, 6);
+    await until(
+      'two digests accepted',
+      async () => ofThisEndpoint().filter((r) => r.answeredAt).length >= 2 || undefined,
+      60_000,
+    );
+    receiver.reply = () => ({ status: 204 });
+    const [first, second] = ofThisEndpoint();
+    const listed = (post: typeof first) =>
+      (JSON.parse(post!.body) as { data: { events: { data: { eventId: string } }[] } }).data.events.map(
+        (e) => e.data.eventId,
+      );
+    expect([...listed(first), ...listed(second)]).toEqual(eventIds);
+    expect(second!.startedAt).toBeGreaterThanOrEqual(first!.answeredAt!);
+  }, 90_000);
+
   it('loses, doubles and reorders nothing across a kill -9 of the workflow worker mid-window', async () => {
     const { customerId, orderId, user } = await digestCustomer({ windowS: 25 });
     const before = await commitEvents(customerId, orderId, 8);
