@@ -100,8 +100,11 @@ async function applyFailures(
   const delivery = await reports.emailDeliveryOf(target);
   if (delivery === undefined)
     return { outcome: 'unmatched', detail: 'no email delivery for its address', status: failure.status };
-  // The address we sent to is the one to suppress, whatever the reporting server calls it.
-  const address = (delivery.recipient ?? failure.finalRecipient ?? '').toLowerCase();
+  // The address we sent to is the one to suppress, whatever the reporting server calls it; never the report's own
+  // Final-Recipient: one valid bounce address would then suppress any address its sender names.
+  if (delivery.recipient === null)
+    return { outcome: 'unmatched', detail: 'its delivery names no address (erased)', status: failure.status };
+  const address = delivery.recipient.toLowerCase();
   const permanent = failure.status.startsWith('5');
   const described = `${failure.status}${failure.diagnostic === undefined ? '' : ` (${failure.diagnostic})`}`;
   await reports.noteBounce(

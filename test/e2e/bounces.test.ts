@@ -136,6 +136,22 @@ describe("the recipient's side: bounces", () => {
     ).toEqual([first]);
   });
 
+  it("a bounce for a delivery that no longer names its address suppresses nothing, whatever the report's Final-Recipient says", async () => {
+    const { pool } = context;
+    const { customerId, orderId, user } = await subscribedCustomer(pool);
+    const first = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'success' });
+    const [mail] = await waitForMail((mails) => mailTo(mails, user.email!), 1);
+    const to = envelopeSender(mail!)!;
+    await deliveryOf(first, 'delivered');
+    // Its address erased (issue 26): the bounce address still names the delivery, but not whom it went to.
+    await pool.query("UPDATE deliveries SET recipient = NULL WHERE event_id = ? AND channel = 'email'", [first]);
+    const victim = `victim.${randomUUID()}@example.test`;
+    expect(await sendReport(to, deliveryStatusNotification({ to, finalRecipient: victim }))).toMatch(/^250/);
+    const report = await until('the report recorded', async () => (await reportsTo(to))[0]);
+    expect(report).toMatchObject({ outcome: 'unmatched' });
+    expect(await suppressionOf(victim)).toBeUndefined();
+  });
+
   it('`orderly suppressions clear` takes the address off the list, audited: the next event is delivered again', async () => {
     const { pool } = context;
     const { customerId, orderId, address } = firstBounce;
