@@ -30,6 +30,7 @@ const secretKeys = [
   'MYSQL_PASSWORD',
   'SMTP_PASSWORD',
   'SECRETS_ENCRYPTION_KEYS',
+  'PAYLOAD_ENCRYPTION_KEYS',
   'LINK_SIGNING_KEYS',
   'TWILIO_AUTH_TOKEN',
   'VONAGE_API_SECRET',
@@ -162,6 +163,11 @@ function checkChart(work: string): void {
       'no SECRETS_ENCRYPTION_KEYS',
       ['--set', 'secrets.SECRETS_ENCRYPTION_KEYS='],
       /SECRETS_ENCRYPTION_KEYS is required/,
+    ],
+    [
+      'no PAYLOAD_ENCRYPTION_KEYS',
+      ['--set', 'secrets.PAYLOAD_ENCRYPTION_KEYS='],
+      /PAYLOAD_ENCRYPTION_KEYS is required/,
     ],
     ['no LINK_SIGNING_KEYS', ['--set', 'secrets.LINK_SIGNING_KEYS='], /LINK_SIGNING_KEYS is required/],
   ];

@@ -179,6 +179,13 @@ const configSchema = z.object({
    * the old one after LINK_TTL_DAYS. Required in production.
    */
   LINK_SIGNING_KEYS: z.string().default(''),
+  /**
+   * Keys that encrypt every Temporal payload (workflow and activity inputs and results, signals) before it reaches
+   * the server, AES-256-GCM: `<key id>:<base64 of 32 bytes>`, comma-separated. The first encrypts; every one decrypts,
+   * so keys rotate by putting a new one first and dropping the old one once the namespace's retention has passed.
+   * Required in production.
+   */
+  PAYLOAD_ENCRYPTION_KEYS: z.string().default(''),
   /** How long a link in a mail stays valid; RFC 8058 asks that a one-click link keep working a good while. */
   LINK_TTL_DAYS: positiveInt.default(60),
 
@@ -211,7 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new Error(`Invalid configuration: ${problems}`);
   }
-  for (const keys of ['SECRETS_ENCRYPTION_KEYS', 'LINK_SIGNING_KEYS'] as const)
+  for (const keys of ['SECRETS_ENCRYPTION_KEYS', 'LINK_SIGNING_KEYS', 'PAYLOAD_ENCRYPTION_KEYS'] as const)
     if (result.data.ORDERLY_ENV === 'production' && result.data[keys].trim() === '') {
       throw new Error(
         `Invalid configuration: ${keys} is required when ORDERLY_ENV=production (e.g. "k1:" followed by the base64 of 32 random bytes).`,

@@ -34,6 +34,9 @@ import { contactRoutes } from './routes/contacts.js';
 import { quietHoursRoutes } from './routes/quiet-hours.js';
 import { flowCompletionRoutes } from './routes/flow-completions.js';
 import { digestRoutes } from './routes/digests.js';
+import { codecRoutes } from './routes/codec.js';
+import { payloadCodecOf } from '../payload-codec.js';
+import type { PayloadCodec } from '@temporalio/common';
 import { customerRoutes } from './routes/customers.js';
 import { answerNotFound, apiLogger } from './link-token-logging.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
@@ -71,6 +74,8 @@ export interface ApiOptions {
   publicBaseUrl?: string;
   /** Verifies recipients' links (one-click unsubscribe, preference page); the development key when not given. */
   linkSigner?: LinkSigner;
+  /** Temporal's payloads' codec, for the codec server's routes; the development key when not given. */
+  payloadCodec?: PayloadCodec;
 }
 
 const openapi: FastifyDynamicSwaggerOptions['openapi'] = {
@@ -164,6 +169,7 @@ async function registerRoutes(
     twilioAuthToken,
     publicBaseUrl,
     linkSigner,
+    payloadCodec,
   }: ApiOptions,
   audit: ReturnType<typeof auditOperations>,
 ): Promise<void> {
@@ -194,6 +200,7 @@ async function registerRoutes(
   await app.register(quietHoursRoutes, { quietHours });
   await app.register(flowCompletionRoutes, { completions: flowCompletionOperations({ pool }) });
   await app.register(digestRoutes, { digests: digestOperations({ pool, client }) });
+  await app.register(codecRoutes, { codec: payloadCodec ?? payloadCodecOf('') });
   await app.register(twilioStatusRoutes, {
     receipts: deliveryReceiptOperations({ pool }),
     authToken: twilioAuthToken,

@@ -7,6 +7,7 @@ import { createLinkSigner, oneClickUnsubscribePath, preferencesPath } from '../r
 import { createSecretBox } from '../secrets.js';
 import { destinationChecks } from '../webhook-destination.js';
 import { connectTo, connectToMysql, runProcess, shutdownRequested } from './run.js';
+import { dataConverterOf, payloadCodecOf } from '../payload-codec.js';
 
 runProcess('api', async () => {
   const config = loadConfig();
@@ -18,7 +19,7 @@ runProcess('api', async () => {
   const destinations = destinationChecks(webhookDestinationPolicy(config));
   const app = await buildApi({
     pool,
-    client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
+    client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter: dataConverterOf(config) }),
     destinations,
     secrets: createSecretBox(config.SECRETS_ENCRYPTION_KEYS),
     secretGraceS: config.WEBHOOK_SECRET_GRACE_S,
@@ -28,6 +29,7 @@ runProcess('api', async () => {
     twilioAuthToken: config.TWILIO_AUTH_TOKEN,
     publicBaseUrl: config.PUBLIC_BASE_URL,
     linkSigner: createLinkSigner(config.LINK_SIGNING_KEYS, { ttlDays: config.LINK_TTL_DAYS }),
+    payloadCodec: payloadCodecOf(config.PAYLOAD_ENCRYPTION_KEYS),
     log,
   });
   const address = await app.listen({ host: config.API_HOST, port: config.API_PORT }).catch((error: unknown) => {

@@ -5,6 +5,7 @@ import { createIngest } from '../ingest/consumer.js';
 import { createLogger } from '../logger.js';
 import { createRegistry, defaultMetricsPorts, ingestMetrics, serveMetrics } from '../metrics.js';
 import { connectTo, connectToMysql, runProcess, shutdownRequested } from './run.js';
+import { dataConverterOf } from '../payload-codec.js';
 
 runProcess('ingest', async () => {
   const config = loadConfig();
@@ -14,7 +15,11 @@ runProcess('ingest', async () => {
   const connection = await connectTo(`Temporal at ${config.TEMPORAL_ADDRESS}`, () =>
     Connection.connect({ address: config.TEMPORAL_ADDRESS }),
   );
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterOf(config),
+  });
   const kafka = new Kafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
   const registry = createRegistry('ingest');
   const ingest = createIngest({ kafka, client, pool, config, log, metrics: ingestMetrics(registry) });

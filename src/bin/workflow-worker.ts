@@ -20,6 +20,7 @@ import { bounceAddresses, createSmtpTransport, unsubscribeLinks } from '../worke
 import { createWebhookAgent } from '../workers/webhook-worker.js';
 import { createWorkflowWorker, retireDeadLettersWorkflow } from '../workers/workflow-worker.js';
 import { connectTo, connectToMysql, connectWorkerToTemporal, runProcess } from './run.js';
+import { dataConverterOf } from '../payload-codec.js';
 
 runProcess('workflow-worker', async () => {
   const config = loadConfig();
@@ -30,7 +31,8 @@ runProcess('workflow-worker', async () => {
   await connectTo(`SMTP at ${config.SMTP_HOST}:${config.SMTP_PORT}`, () => transport.verify());
   const { connection, temporalMetrics } = await connectWorkerToTemporal('workflow-worker', config, log);
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const dataConverter = dataConverterOf(config);
+  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, dataConverter });
   if (await retireDeadLettersWorkflow(client)) log.info('retired the dead-letters workflow of an earlier version');
   const registry = createRegistry('workflow-worker');
   const reportCircuitState = circuitStateGauge(registry);
@@ -39,6 +41,7 @@ runProcess('workflow-worker', async () => {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     client,
+    dataConverter,
     pool,
     webhookDefaults: webhookDefaults(config),
     smtp: {

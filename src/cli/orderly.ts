@@ -29,6 +29,7 @@ import { type SuppressionRecord, suppressionOperations } from '../operations/sup
 import { webhookEndpointOperations } from '../operations/webhook-endpoints.js';
 import { createSecretBox } from '../secrets.js';
 import { destinationChecks } from '../webhook-destination.js';
+import { dataConverterOf } from '../payload-codec.js';
 
 interface Context {
   pool: Pool;
@@ -59,7 +60,12 @@ function withContext<A extends unknown[]>(
           `cannot connect to Temporal at ${config.TEMPORAL_ADDRESS}: ${error instanceof Error ? error.message : String(error)}`,
         );
       });
-      await action({ pool, client: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }) }, ...args);
+      const client = new Client({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        dataConverter: dataConverterOf(config),
+      });
+      await action({ pool, client }, ...args);
     } catch (error) {
       outcome = `failed: ${error instanceof Error ? error.message : String(error)}`;
       console.error(`orderly: ${error instanceof Error ? error.message : String(error)}`);

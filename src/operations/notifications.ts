@@ -1,4 +1,5 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
 import type { RowDataPacket } from 'mysql2/promise';
 import { workflowIds } from '../domain.js';
 import { searchAttributes } from '../search-attributes.js';
@@ -69,13 +70,18 @@ export async function notificationView(
     workflowId,
     workflow: description?.status.name ?? 'unknown',
     state: description?.typedSearchAttributes.get(searchAttributes.notificationStatus) ?? null,
-    retrying: (description?.raw.pendingActivities ?? [])
-      .filter((activity) => (activity.attempt ?? 1) > 1)
-      .map((activity) => ({
-        activity: activity.activityType?.name ?? 'activity',
-        attempt: activity.attempt ?? 1,
-        lastFailure: activity.lastFailure?.message ?? null,
-      })),
+    retrying: await Promise.all(
+      (description?.raw.pendingActivities ?? [])
+        .filter((activity) => (activity.attempt ?? 1) > 1)
+        .map(async (activity) => ({
+          activity: activity.activityType?.name ?? 'activity',
+          attempt: activity.attempt ?? 1,
+          // Failures' messages are encrypted with the payloads (src/payload-codec.ts): decoded here, for an operator.
+          lastFailure:
+            (await decodeOptionalFailureToOptionalError(client.options.loadedDataConverter, activity.lastFailure))
+              ?.message ?? null,
+        })),
+    ),
     deliveries: rows.map((row) => ({
       userId: String(row.user_id),
       channel: row.channel,

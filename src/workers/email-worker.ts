@@ -10,6 +10,7 @@ import { taskQueues } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
 import { type BounceAddresses, createBounceAddresses } from '../bounce-address.js';
 import { createLinkSigner } from '../recipient-links.js';
+import { dataConverterOf } from '../payload-codec.js';
 
 /** One pooled SMTP transport per process: connections are reused across sends (no handshake per mail). */
 export function createSmtpTransport(config: Config): Transporter<SMTPPool.SentMessageInfo> {
@@ -60,6 +61,7 @@ export function createEmailWorker({
   metrics,
 }: EmailWorkerDeps): Promise<Worker> {
   return Worker.create({
+    dataConverter: dataConverterOf(config),
     connection,
     namespace,
     taskQueue: taskQueues.email,

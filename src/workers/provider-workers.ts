@@ -11,6 +11,7 @@ import type { PushProvider, SmsProvider } from '../providers/types.js';
 import { createVonageProvider } from '../providers/vonage.js';
 import { createWebPushProvider } from '../providers/web-push.js';
 import { destinationChecks } from '../webhook-destination.js';
+import { dataConverterOf } from '../payload-codec.js';
 
 /** A setting a configured provider cannot do without: missing, the process stops at start naming it. */
 function required(config: Config, name: keyof Config): string {
@@ -98,6 +99,7 @@ export function createProviderWorkers({
 }: ProviderWorkerDeps): Promise<Worker[]> {
   const worker = (name: string, activities: object) =>
     Worker.create({
+      dataConverter: dataConverterOf(config),
       connection,
       namespace,
       taskQueue: taskQueues.provider(name),

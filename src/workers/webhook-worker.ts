@@ -8,6 +8,7 @@ import { taskQueues } from '../domain.js';
 import type { SenderMetrics } from '../metrics.js';
 import type { SecretBox } from '../secrets.js';
 import { type destinationChecks, guardedLookup } from '../webhook-destination.js';
+import { dataConverterOf } from '../payload-codec.js';
 
 /**
  * One HTTP agent per process: keep-alive connections per endpoint origin, the connect/response timeouts, and a
@@ -44,6 +45,7 @@ export function createWebhookWorker({
   metrics,
 }: WebhookWorkerDeps): Promise<Worker> {
   return Worker.create({
+    dataConverter: dataConverterOf(config),
     connection,
     namespace,
     taskQueue: taskQueues.webhooks,

@@ -16,6 +16,7 @@ import { type ChannelProviders, type EndpointPolicy, taskQueues, workflowIds } f
 import type { LedgerMetrics } from '../metrics.js';
 import type { CircuitState } from '../webhook-policy.js';
 import type { OrderlySinks } from '../workflows/sinks.js';
+import type { DataConverter } from '@temporalio/common';
 
 /** The workflow code the worker bundles: `.ts` under tsx, `.js` once compiled. */
 export const workflowsPath = fileURLToPath(
@@ -39,6 +40,8 @@ export interface WorkflowWorkerDeps {
   providers?: ChannelProviders;
   /** A prebuilt bundle (tests bundle once for many workers); otherwise the worker bundles `workflowsPath`. */
   workflowBundle?: WorkflowBundleOption;
+  /** Encrypts every payload (`dataConverterOf`): histories hold no recipient's data in the clear. */
+  dataConverter: DataConverter;
 }
 
 /**
@@ -71,6 +74,7 @@ export function createWorkflowWorker({
   ledgerMetrics,
   providers,
   workflowBundle,
+  dataConverter,
 }: WorkflowWorkerDeps): Promise<Worker> {
   const preferences = createPreferenceActivities({ pool, webhookDefaults });
   const ledger = createLedgerActivities({ pool, metrics: ledgerMetrics });
@@ -81,6 +85,7 @@ export function createWorkflowWorker({
     connection,
     namespace,
     taskQueue: taskQueues.workflows,
+    dataConverter,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities: {
       ...preferences,

@@ -13,6 +13,7 @@ import { deliveriesOf, unsettled } from '../support/expectations.js';
 import { mailTo, waitForMail } from '../support/mail-sink.js';
 import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
 import { until } from '../support/until.js';
+import { dataConverterOf } from '../../src/payload-codec.js';
 
 const pipeline = usePipeline();
 let connection: Connection;
@@ -22,7 +23,7 @@ let api: FastifyInstance;
 const apiWith = (options: Partial<ApiOptions>) =>
   buildApi({
     pool: pipeline.pool,
-    client: new Client({ connection }),
+    client: new Client({ connection, dataConverter: dataConverterOf(loadConfig()) }),
     destinations: destinationChecks(webhookDestinationPolicy(loadConfig({}))),
     secrets: createSecretBox(''),
     secretGraceS: 3600,

@@ -13,6 +13,7 @@ import { appendToChain } from '../../src/order-chain/store.js';
 import { submitOrderEvent } from '../../src/order-chain/submit.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
 import { until } from '../support/until.js';
+import { dataConverterOf } from '../../src/payload-codec.js';
 
 /**
  * The ordering chain under interleaving, on the real stack: in 200 rounds, notifications of a few orders are
@@ -41,7 +42,11 @@ beforeAll(async () => {
     processes.set(name, await startOrderly(name, env, { logPrefix: 'chain-' }));
   for (let i = 0; i < 2; i++) {
     const connection = await Connection.connect({ address: loadConfig().TEMPORAL_ADDRESS });
-    submitters.push({ client: new Client({ connection }), pool: createPool(loadConfig()), connection });
+    submitters.push({
+      client: new Client({ connection, dataConverter: dataConverterOf(loadConfig()) }),
+      pool: createPool(loadConfig()),
+      connection,
+    });
   }
 });
 afterAll(async () => {

@@ -10,6 +10,7 @@ import { deliveriesOf, unsettled } from '../support/expectations.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
 import { until } from '../support/until.js';
 import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
+import { dataConverterOf } from '../../src/payload-codec.js';
 
 const config = loadConfig();
 let pool: Pool;
@@ -104,7 +105,7 @@ describe('pipeline: delivery failures', () => {
     });
     expect(await deliveriesOf(pool, [orphan])).toEqual([]);
     // The notification workflow dead-letters the event itself and completes (it does not fail).
-    const outcome: unknown = await new Client({ connection }).workflow
+    const outcome: unknown = await new Client({ connection, dataConverter: dataConverterOf(loadConfig()) }).workflow
       .getHandle(workflowIds.notification(orphan))
       .result();
     expect(outcome).toMatchObject({ status: 'dead_lettered', deadLettered: 1 });
@@ -117,7 +118,7 @@ describe('pipeline: delivery failures', () => {
     const [row] = await until('the delivery to settle', () => finalStates([eventId]));
     expect(row).toMatchObject({ state: 'dead_lettered', attempts: 1 });
     expect(row!.last_error).toMatch(/^InvalidRecipient: .*no valid email address/);
-    const outcome: unknown = await new Client({ connection }).workflow
+    const outcome: unknown = await new Client({ connection, dataConverter: dataConverterOf(loadConfig()) }).workflow
       .getHandle(workflowIds.notification(eventId))
       .result();
     expect(outcome).toMatchObject({ status: 'dead_lettered', deadLettered: 1 });

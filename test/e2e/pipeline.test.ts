@@ -11,6 +11,7 @@ import { metricsOf, valueOf } from '../support/metrics.js';
 import { type SinkMail, mailTo, waitForMail } from '../support/mail-sink.js';
 import { type OrderlyProcess, metricsPortsOf, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
 import { subscribedCustomer } from '../support/pipeline.js';
+import { dataConverterOf } from '../../src/payload-codec.js';
 
 const config = loadConfig();
 let pool: Pool;
@@ -179,7 +180,7 @@ describe('pipeline: a long order', () => {
 
     // A notification waits for its predecessor by signal, whatever the length of the queue behind or before it.
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter: dataConverterOf(loadConfig()) });
     const lengths = [];
     for (const eventId of eventIds)
       lengths.push(

@@ -10,6 +10,7 @@ import { workflowIds } from '../../src/domain.js';
 import { type ExpectedMail, checkDeliveries } from '../support/expectations.js';
 import { mailTo, waitForMail } from '../support/mail-sink.js';
 import { until } from '../support/until.js';
+import { dataConverterOf } from '../../src/payload-codec.js';
 
 const config = loadConfig();
 const pool = createPool(config);
@@ -73,7 +74,7 @@ describe('processes scaled on their own', () => {
 
     // Both workflow workers ran notification workflows (each history names the worker that completed its tasks).
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter: dataConverterOf(loadConfig()) });
     const identities = new Set<string>();
     for (const { eventId } of expected) {
       const history = await client.workflow.getHandle(workflowIds.notification(eventId)).fetchHistory();

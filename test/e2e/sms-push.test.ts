@@ -24,6 +24,7 @@ import { type PushService, startPushService } from '../support/providers/push-se
 import { type TwilioServer, startTwilioServer } from '../support/providers/twilio-server.js';
 import { type VonageServer, startVonageServer } from '../support/providers/vonage-server.js';
 import { until } from '../support/until.js';
+import { historyAsShown, withPayloadsDecoded } from '../support/history.js';
 import { orderly } from '../support/orderly-cli.js';
 import { freePort } from '../support/free-port.js';
 
@@ -198,6 +199,24 @@ describe('SMS and push', () => {
     expect(rows.sms).toMatchObject({ state: 'sent', provider: 'twilio', provider_message_id: sms[0]!.sid });
     expect(rows.push).toMatchObject({ state: 'delivered', provider: 'web-push' });
     expect(rows.push!.provider_message_id).toMatch(new RegExp(`^${push.origin}/message/`));
+
+    // Issue 26: the history holds none of it in the clear (payloads encrypted), and the codec server shows it all to
+    // an operator only. Past the first attempt, the SMS and push deliveries carry their recipient in the history.
+    const secrets = [user.email!, user.username, '+14155552671', browser.subscription.endpoint, 'checkout-service'];
+    const raw = withPayloadsDecoded(await historyAsShown(workflowIds.notification(eventId)));
+    for (const secret of secrets) expect(raw, secret).not.toContain(secret);
+    const { key: operatorKey } = await apiKeyOperations({ pool }).create('codec test');
+    const decoded = withPayloadsDecoded(
+      await historyAsShown(workflowIds.notification(eventId), {
+        apiUrl: publicBaseUrl,
+        apiKey: operatorKey,
+      }),
+    );
+    for (const secret of [user.email!, user.username, 'checkout-service']) expect(decoded).toContain(secret);
+    const { key: customerKey } = await apiKeyOperations({ pool }).create('codec test', customerId);
+    await expect(
+      historyAsShown(workflowIds.notification(eventId), { apiUrl: publicBaseUrl, apiKey: customerKey }),
+    ).rejects.toThrow();
   }, 120_000);
 
   it("an order's SMS arrive in the order of its events", async () => {

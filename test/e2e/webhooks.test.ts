@@ -14,6 +14,7 @@ import { type EndpointState, endpointStateQuery } from '../../src/messages.js';
 import { deliveriesOf, unsettled } from '../support/expectations.js';
 import { usePipeline, useTemporalClient } from '../support/pipeline.js';
 import { until } from '../support/until.js';
+import { historyAsShown, withPayloadsDecoded } from '../support/history.js';
 import { type ReceivedWebhook, type WebhookReceiver, startWebhookReceiver } from '../support/webhook-receiver.js';
 
 // A frozen endpoint costs a webhook worker slot for this long per request.
@@ -130,6 +131,10 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
     // Its state carried over continue-as-new is what its history holds: a backlog of thousands stays small.
     const history = await temporal.client.workflow.getHandle(workflowIds.webhookEndpoint(endpoint.id)).fetchHistory();
     expect(payloadTexts(history).filter((text) => text.includes(marker))).toEqual([]);
+    // Issue 26: the notification's own history (its event, its endpoint's delivery) holds it encrypted only.
+    const raw = withPayloadsDecoded(await historyAsShown(workflowIds.notification(eventId)));
+    expect(raw).toContain('binary/encrypted');
+    expect(raw).not.toContain(marker);
   });
 
   it('dead-letters a delivery to an address inside the network (endpoint written by SQL) without connecting to it', async () => {

@@ -3,13 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { workflowIds } from '../../src/domain.js';
 import { retireDeadLettersWorkflow } from '../../src/workers/workflow-worker.js';
+import { dataConverterOf } from '../../src/payload-codec.js';
 
 let connection: Connection;
 let client: Client;
 
 beforeAll(async () => {
   connection = await Connection.connect({ address: loadConfig().TEMPORAL_ADDRESS });
-  client = new Client({ connection });
+  client = new Client({ connection, dataConverter: dataConverterOf(loadConfig()) });
 });
 afterAll(() => connection.close());
 

@@ -6,6 +6,7 @@ import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/order
 import { type SampleUser, sample } from '../../scripts/sample-data.js';
 import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
+import { dataConverterOf } from '../../src/payload-codec.js';
 
 /** Orderly's three processes and a MySQL pool for the tests of one file: started before them, stopped after. */
 export function usePipeline(env: NodeJS.ProcessEnv = {}): { pool: Pool } {
@@ -41,7 +42,7 @@ export function useTemporalClient(): { client: Client } {
   let connection: Connection | undefined;
   beforeAll(async () => {
     connection = await Connection.connect({ address: loadConfig().TEMPORAL_ADDRESS });
-    context.client = new Client({ connection });
+    context.client = new Client({ connection, dataConverter: dataConverterOf(loadConfig()) });
   });
   afterAll(async () => {
     await connection?.close();

@@ -42,7 +42,15 @@ describe('webhook secrets at rest (AES-256-GCM)', () => {
     expect(() => loadConfig({ ORDERLY_ENV: 'production', SECRETS_ENCRYPTION_KEYS: key('k1') })).toThrow(
       'Invalid configuration: LINK_SIGNING_KEYS is required when ORDERLY_ENV=production',
     );
-    const production = { ORDERLY_ENV: 'production', SECRETS_ENCRYPTION_KEYS: key('k1'), LINK_SIGNING_KEYS: key('l1') };
+    expect(() =>
+      loadConfig({ ORDERLY_ENV: 'production', SECRETS_ENCRYPTION_KEYS: key('k1'), LINK_SIGNING_KEYS: key('l1') }),
+    ).toThrow('Invalid configuration: PAYLOAD_ENCRYPTION_KEYS is required when ORDERLY_ENV=production');
+    const production = {
+      ORDERLY_ENV: 'production',
+      SECRETS_ENCRYPTION_KEYS: key('k1'),
+      LINK_SIGNING_KEYS: key('l1'),
+      PAYLOAD_ENCRYPTION_KEYS: key('p1'),
+    };
     expect(loadConfig(production).ORDERLY_ENV).toBe('production');
   });
 });

@@ -13,6 +13,7 @@
 - MYSQL_PASSWORD
 - SMTP_PASSWORD
 - SECRETS_ENCRYPTION_KEYS
+- PAYLOAD_ENCRYPTION_KEYS
 - LINK_SIGNING_KEYS
 - TWILIO_AUTH_TOKEN
 - VONAGE_API_SECRET
@@ -67,6 +68,9 @@ app.kubernetes.io/component: {{ .name }}
 {{- if not .Values.secrets.existingSecret -}}
 {{- if not .Values.secrets.SECRETS_ENCRYPTION_KEYS -}}
 {{- fail "secrets.SECRETS_ENCRYPTION_KEYS is required (or secrets.existingSecret): ORDERLY_ENV=production refuses to start without it" -}}
+{{- end -}}
+{{- if not .Values.secrets.PAYLOAD_ENCRYPTION_KEYS -}}
+{{- fail "secrets.PAYLOAD_ENCRYPTION_KEYS is required (or secrets.existingSecret): ORDERLY_ENV=production refuses to start without it" -}}
 {{- end -}}
 {{- if not .Values.secrets.LINK_SIGNING_KEYS -}}
 {{- fail "secrets.LINK_SIGNING_KEYS is required (or secrets.existingSecret): ORDERLY_ENV=production refuses to start without it" -}}
