@@ -27,7 +27,10 @@ export type PushOutcome =
   /** No device left to send to: none registered of this kind, or every one gone (and removed). */
   | { kind: 'suppressed'; reason: string; removed: number; attempts: number };
 
-/** What a retry of the same activity already did, carried in its heartbeat details: no device gets it twice. */
+/**
+ * What this push has done so far. Devices reached are read from `push_sends`, which every attempt and every retry
+ * round shares: no device gets it twice. What was removed is carried in the attempt's heartbeat.
+ */
 interface Progress {
   sent: string[];
   messageIds: string[];
@@ -63,10 +66,18 @@ export function createPushActivities({
     async sendPush(input: SendPushInput): Promise<PushOutcome> {
       const { info } = Context.current();
       const attempts = info.attempt;
-      const progress: Progress = (info.heartbeatDetails as Progress | undefined) ?? {
-        sent: [],
-        messageIds: [],
+      const heartbeat = info.heartbeatDetails as Pick<Progress, 'removed' | 'goneReason'> | undefined;
+      const notificationId = notificationKey(input.event);
+      const [reached] = await pool.execute<RowDataPacket[]>(
+        `SELECT registration_id, provider_message_id FROM push_sends
+          WHERE notification_id = ? AND user_id = ? AND provider = ? ORDER BY sent_at`,
+        [notificationId, input.userId, provider.name],
+      );
+      const progress: Progress = {
         removed: [],
+        ...heartbeat,
+        sent: reached.map((r) => String(r.registration_id)),
+        messageIds: reached.map((r) => String(r.provider_message_id)),
       };
       const [rows] = await pool.execute<RegistrationRow[]>(
         'SELECT id, endpoint, p256dh, auth, token FROM push_registrations WHERE user_id = ? AND customer_id = ? AND kind = ? ORDER BY id',
@@ -78,6 +89,11 @@ export function createPushActivities({
         if (progress.sent.includes(id)) continue;
         try {
           const sent = await provider.send({ registration: registrationOf(provider.kind, row), ...content });
+          await pool.execute(
+            `INSERT IGNORE INTO push_sends (notification_id, user_id, provider, registration_id, provider_message_id)
+             VALUES (?, ?, ?, ?, ?)`,
+            [notificationId, input.userId, provider.name, id, sent.messageId.slice(0, 1024)],
+          );
           progress.sent.push(id);
           progress.messageIds.push(sent.messageId);
           metrics?.attempts.inc({ ...labels, result: 'sent' });
@@ -90,13 +106,13 @@ export function createPushActivities({
           progress.removed.push(id);
           progress.goneReason = goneReason(error);
           Context.current().log.info('push registration removed', {
-            notificationId: notificationKey(input.event),
+            notificationId,
             userId: input.userId,
             registrationId: id,
             reason: error.message,
           });
         }
-        Context.current().heartbeat(progress);
+        Context.current().heartbeat({ removed: progress.removed, goneReason: progress.goneReason });
       }
       return outcomeOf(input, progress, attempts, provider.name, (s) => metrics?.latency.observe(labels, s));
     },

@@ -138,8 +138,8 @@ async function customerWith(pool: Pool, channels: string[], phone?: string) {
   return { customerId, user, orderId: await sample.order(pool, customerId) };
 }
 
-async function registerPush(pool: Pool, customerId: string, userId: string) {
-  const browser = push.createSubscription({ applicationServerKey: vapid.publicKey });
+async function registerPush(pool: Pool, customerId: string, userId: string, service: PushService = push) {
+  const browser = service.createSubscription({ applicationServerKey: vapid.publicKey });
   const { endpoint, keys } = browser.subscription;
   await pool.execute(
     `INSERT INTO push_registrations (customer_id, user_id, kind, endpoint, p256dh, auth, address_hash)
@@ -218,6 +218,30 @@ describe('SMS and push', () => {
       historyAsShown(workflowIds.notification(eventId), { apiUrl: publicBaseUrl, apiKey: customerKey }),
     ).rejects.toThrow();
   }, 120_000);
+
+  it("a push reaches a healthy device once while another device's push service answers 503 for three rounds", async () => {
+    const { pool } = context;
+    // Two browsers on two push services (as Chrome's and Firefox's are): the second one's is failing.
+    const flakyService = await startPushService();
+    try {
+      const { customerId, user, orderId } = await customerWith(pool, ['push']);
+      const healthy = await registerPush(pool, customerId, user.id);
+      const flaky = await registerPush(pool, customerId, user.id, flakyService);
+      // Three rounds of three attempts each.
+      flakyService.failWith({ status: 503, text: 'Service Unavailable' }, { times: 9 });
+      const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+      const rows = await settledDeliveries(pool, eventId, 150_000);
+      expect(rows.push).toMatchObject({ state: 'delivered', provider: 'web-push' });
+      const to = (service: PushService, browser: typeof healthy) =>
+        service.received.filter((r) => r.subscriptionId === browser.subscription.endpoint.split('/').pop());
+      expect(to(flakyService, flaky).map((r) => r.answered)).toEqual([
+        503, 503, 503, 503, 503, 503, 503, 503, 503, 201,
+      ]);
+      expect(to(push, healthy).map((r) => r.answered)).toEqual([201]);
+    } finally {
+      await flakyService.close();
+    }
+  }, 180_000);
 
   it("an order's SMS arrive in the order of its events", async () => {
     const { pool } = context;
