@@ -15,7 +15,7 @@ import { submitOrderEvent } from '../order-chain/submit.js';
 import type { OrderEvent } from '../domain.js';
 import type { IngestMetrics } from '../metrics.js';
 import { interpretChangeEvent } from './change-event.js';
-import { MalformedChangeEvent } from './errors.js';
+import { MalformedChangeEvent, RejectedForGood, rejectedForGood } from './errors.js';
 
 export interface IngestCounts {
   accepted: number;
@@ -195,7 +195,10 @@ function createDeadLetterTopic({
   };
 }
 
-/** Hands an event to Temporal, retrying until it accepts: an outage holds the partition rather than dropping or dead-lettering. */
+/**
+ * Hands an event to Temporal, retrying until it accepts: an outage holds the partition rather than dropping or
+ * dead-lettering. An event refused for good (`RejectedForGood`) is not retried: the caller dead-letters it.
+ */
 function createHandOver({
   client,
   pool,
@@ -212,6 +215,8 @@ function createHandOver({
         metrics?.messages.inc({ outcome: 'accepted', reason: '' });
         return;
       } catch (error) {
+        const refused = rejectedForGood(error);
+        if (refused !== undefined) throw refused;
         if (isStopping() || !payload.isRunning() || payload.isStale()) throw error;
         log.warn(
           { err: error, eventId: event.eventId, orderId: event.orderId, attempt },
@@ -251,7 +256,12 @@ function createBatchHandler({
       metrics?.messages.inc({ outcome: 'skipped', reason: decision.reason });
       return;
     }
-    await handOver(decision.event, payload);
+    try {
+      await handOver(decision.event, payload);
+    } catch (error) {
+      if (!(error instanceof RejectedForGood)) throw error;
+      await deadLetters.send(message, payload.batch.partition, `rejected for good: ${error.message}`);
+    }
   }
 
   return async function eachBatch(payload: EachBatchPayload): Promise<void> {

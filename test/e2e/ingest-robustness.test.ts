@@ -100,6 +100,33 @@ describe('ingest: redeliveries, bad messages and connector restarts', () => {
     expect(deadLettered[0]!.raw?.toString('utf8')).toBe(`not json ${marker}`);
   });
 
+  it("dead-letters a change event MySQL refuses for good (an order id past BIGINT) and delivers the partition's next event", async () => {
+    const since = Date.now();
+    const { customerId, orderId, address } = await subscribedCustomerAddress();
+    const first = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+    const original = await readTopicUntil(kafka, config.KAFKA_EVENTS_TOPIC, since, (seen) =>
+      seen.find((m) => String(m.value?.after?.id) === first),
+    );
+    await waitForMail((mails) => mailTo(mails, address), 1, { settleMs: 0 });
+    // A producer other than Debezium writes an order id no BIGINT holds, under the order's own key (its partition).
+    const value = original.value as { after: Record<string, unknown> };
+    const marker = randomUUID();
+    const tooBig = {
+      ...value,
+      after: { ...value.after, id: `${first}999`, order_id: '99999999999999999999', error_desc: marker },
+    };
+    await produce([{ key: JSON.stringify(original.key), value: JSON.stringify(tooBig) }]);
+    const next = await sample.event(pipeline.pool, { orderId, customerId, status: 'failure' });
+
+    const mails = await waitForMail((all) => mailTo(all, address), 2, { timeoutMs: 30_000 });
+    expect(eventIdsOf(mails)).toEqual([first, next]);
+    const [deadLettered] = await readTopicUntil(kafka, config.KAFKA_DEAD_LETTER_TOPIC, since, (seen) => {
+      const ours = seen.filter((m) => m.raw?.toString('utf8').includes(marker));
+      return ours.length >= 1 ? ours : undefined;
+    });
+    expect(deadLettered!.headers['orderly-reason']).toMatch(/^rejected for good: .*order_id/);
+  });
+
   it('does not re-send old rows when Kafka Connect restarts', async () => {
     const { customerId, orderId, address } = await subscribedCustomerAddress();
     const before = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
