@@ -32,14 +32,19 @@ export interface OrderEvent {
 
 /**
  * The longest error description carried into a notification. error_desc is MEDIUMTEXT upstream; a workflow
- * payload must stay far below Temporal's 2 MB limit, and nobody reads megabytes in an email.
+ * payload must stay far below Temporal's 2 MB limit, and nobody reads megabytes in an email. Debezium cuts the
+ * column one character past it at the source (`column.truncate.to.<n>.chars`, stack/local-settings.ts), so a change
+ * event stays far below Kafka's message limit even when it carries the row twice, before and after.
  */
 export const maxErrorDescChars = 16_384;
 
-/** An `error_desc` as a notification carries it, from Debezium's copy of the row or from the row itself. */
+/**
+ * An `error_desc` as a notification carries it, from Debezium's copy of the row or from the row itself: cut at
+ * {@link maxErrorDescChars}, saying so (how much more there was is unknown once Debezium has cut it).
+ */
 export function truncateErrorDesc(text: string | null): string | null {
   if (text === null || text.length <= maxErrorDescChars) return text;
-  return `${text.slice(0, maxErrorDescChars)} [... ${text.length - maxErrorDescChars} more characters truncated by Orderly]`;
+  return `${text.slice(0, maxErrorDescChars)} [... cut at ${maxErrorDescChars} characters, truncated by Orderly]`;
 }
 
 /**

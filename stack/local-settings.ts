@@ -1,6 +1,7 @@
 import type { SearchAttributeType } from '@temporalio/common';
 import { searchAttributeList } from '../src/search-attributes.js';
 import { type ProfileName, activeProfile } from './paths.js';
+import { maxErrorDescChars } from '../src/domain.js';
 
 const cliTypeNames = {
   TEXT: 'Text',
@@ -227,6 +228,9 @@ export function connectorConfigOf(settings: StackSettings): Record<string, strin
     // Default 500 ms; the binlog reader hands rows over at most this late.
     'poll.interval.ms': '20',
     'max.batch.size': '2048',
+    // A huge error_desc is cut at the source, one character past what a notification carries (src/domain.ts): an
+    // update carries the row twice, and 2 x 8 MB failed the connector's task on Kafka's message limit.
+    [`column.truncate.to.${maxErrorDescChars + 1}.chars`]: `${settings.mysqlDatabase}.order_events.error_desc`,
     'topic.creation.default.replication.factor': String(settings.kafkaReplicationFactor),
     'topic.creation.default.partitions': String(settings.kafkaPartitions),
     ...replicated,

@@ -67,7 +67,28 @@ describe('pipeline: bad and unusual input through the real path', () => {
     const mails = await waitForMail((all) => mailTo(all, user.email!), 2);
     expect(mails.map((m) => m.headers['x-orderly-event-id'])).toEqual([huge, next]);
     expect(mails[0]!.text).toMatch(/E413: y{100}/);
-    expect(mails[0]!.text).toMatch(/more characters truncated by Orderly/);
+    expect(mails[0]!.text).toMatch(/cut at 16384 characters, truncated by Orderly/);
+  });
+
+  it("captures an update of a row holding an 8 MB error description (before and after past Kafka's limits): CDC goes on, the event is delivered cut short", async () => {
+    const { customerId, orderId, user } = await subscribedCustomer(pipeline.pool);
+    const step = await sample.event(pipeline.pool, {
+      orderId,
+      customerId,
+      status: 'failure',
+      errorCode: 'E507',
+      errorDesc: 'z'.repeat(8 * 1024 * 1024),
+    });
+    await waitForMail((all) => mailTo(all, user.email!), 1, { timeoutMs: 60_000 });
+    // The step succeeds on a retry: the update's change event carries the 8 MB row twice, before and after.
+    await pipeline.pool.query("UPDATE order_events SET status = 'success' WHERE id = ?", [step]);
+    const next = await sample.event(pipeline.pool, { orderId, customerId, status: 'success' });
+
+    const mails = await waitForMail((all) => mailTo(all, user.email!), 3, { timeoutMs: 60_000 });
+    expect(mails.map((m) => m.headers['x-orderly-event-id'])).toEqual([step, step, next]);
+    expect(mails[0]!.text).toMatch(/E507: z{100}/);
+    expect(mails[0]!.text).toMatch(/cut at 16384 characters, truncated by Orderly/);
+    expect(mails[1]!.subject).toBe(`Event ${step} processed successfully`);
   });
 
   it('dead-letters a user without an email address and still delivers to the others', async () => {
