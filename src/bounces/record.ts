@@ -113,7 +113,7 @@ async function applyFailures(
     `bounced: ${described}`,
     permanent ? (failure.diagnostic ?? failure.status) : `transient bounce: ${described}`,
   );
-  await suppressions.recordBounce(address, failure, transientLimit);
+  await suppressions.recordBounce(address, failure, transientLimit, delivery.customerId);
   return {
     outcome: 'applied',
     effect: permanent ? 'permanent' : 'transient',

@@ -8,7 +8,10 @@ export interface SuppressionRecord {
   address: string;
   /** What put it there: one permanent failure, or transient ones counted up to BOUNCE_TRANSIENT_LIMIT. */
   reason: 'permanent' | 'transient';
-  /** The last reported status (5.1.1, 4.2.2) and diagnostic. */
+  /**
+   * The last reported status (5.1.1, 4.2.2) and diagnostic. The diagnostic is what a server said about one customer's
+   * mail: a customer's key sees it only when the last bounce was of its own mail (null otherwise).
+   */
   statusCode: string;
   diagnostic: string | null;
   transientCount: number;
@@ -39,12 +42,12 @@ export interface ReportedFailure {
   diagnostic: string | undefined;
 }
 
-const toRecord = (r: RowDataPacket): SuppressionRecord => ({
+const toRecord = (r: RowDataPacket, scope: Scope): SuppressionRecord => ({
   id: String(r.id),
   address: String(r.address),
   reason: r.reason as SuppressionRecord['reason'],
   statusCode: String(r.status_code),
-  diagnostic: r.diagnostic as string | null,
+  diagnostic: scope === undefined || String(r.last_customer_id) === scope ? (r.diagnostic as string | null) : null,
   transientCount: Number(r.transient_count),
   suppressed: Boolean(r.suppressed),
   firstSeenAt: (r.first_seen_at as Date).toISOString(),
@@ -75,7 +78,7 @@ async function listSuppressions(pool: Pool, filter: SuppressionFilter, scope: Sc
     `SELECT s.* FROM email_suppressions s ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY s.id LIMIT ?`,
     [...values, filter.limit ?? 100],
   );
-  return rows.map(toRecord);
+  return rows.map((row) => toRecord(row, scope));
 }
 
 /**
@@ -112,15 +115,21 @@ export function suppressionOperations({ pool }: { pool: Pool }) {
      * is counted and suppresses it at `transientLimit`. A transient failure never overwrites a permanent one's
      * status and diagnostic.
      */
-    async recordBounce(address: string, failure: ReportedFailure, transientLimit: number): Promise<void> {
+    async recordBounce(
+      address: string,
+      failure: ReportedFailure,
+      transientLimit: number,
+      customerId: string,
+    ): Promise<void> {
       const permanent = failure.status.startsWith('5');
       // Assignments run left to right, so `suppressed` is decided from the count before its increment.
       await pool.execute(
-        `INSERT INTO email_suppressions (address, reason, status_code, diagnostic, transient_count, suppressed)
-         VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO email_suppressions (address, reason, status_code, diagnostic, transient_count, suppressed, last_customer_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
          ON DUPLICATE KEY UPDATE
            suppressed = suppressed OR ? OR transient_count + 1 >= ?,
            status_code = IF(reason = 'permanent' AND NOT ?, status_code, VALUES(status_code)),
+           last_customer_id = IF(reason = 'permanent' AND NOT ?, last_customer_id, VALUES(last_customer_id)),
            diagnostic = IF(reason = 'permanent' AND NOT ?, diagnostic, VALUES(diagnostic)),
            transient_count = transient_count + IF(?, 0, 1),
            reason = IF(?, 'permanent', reason),
@@ -132,8 +141,10 @@ export function suppressionOperations({ pool }: { pool: Pool }) {
           failure.diagnostic ?? null,
           permanent ? 0 : 1,
           permanent || transientLimit <= 1,
+          customerId,
           permanent,
           transientLimit,
+          permanent,
           permanent,
           permanent,
           permanent,

@@ -413,6 +413,16 @@ describe("suppressions in the API: each customer sees its own users' addresses",
     const addressesOf = (body: unknown) => (body as { address: string }[]).map((s) => s.address);
     const path = (address: string) => `/v1/suppressions/${encodeURIComponent(address)}`;
 
+    // The shared address bounced on B's mail: its diagnostic (what B's recipient's server said) is B's, not A's.
+    await pool.query("UPDATE email_suppressions SET diagnostic = 'smtp; 550 mailbox of B full' WHERE address = ?", [
+      shared,
+    ]);
+    await pool.query('UPDATE email_suppressions SET last_customer_id = ? WHERE address = ?', [b.customerId, shared]);
+    const diagnosticOf = (body: unknown) =>
+      (body as { address: string; diagnostic: string | null }[]).find((s) => s.address === shared)?.diagnostic;
+    expect(diagnosticOf((await call(keyA, 'GET', '/v1/suppressions')).body)).toBeNull();
+    expect(diagnosticOf((await call(keyB, 'GET', '/v1/suppressions')).body)).toBe('smtp; 550 mailbox of B full');
+    expect(diagnosticOf((await call(operator, 'GET', '/v1/suppressions')).body)).toBe('smtp; 550 mailbox of B full');
     expect(addressesOf((await call(keyA, 'GET', '/v1/suppressions')).body)).toEqual([ownA, shared]);
     expect(addressesOf((await call(keyB, 'GET', '/v1/suppressions')).body)).toEqual([ownB, shared]);
     expect((await call(keyA, 'GET', `/v1/suppressions?customer=${b.customerId}`)).body).toEqual([]);
