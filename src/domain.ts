@@ -174,6 +174,21 @@ export interface DirectAttemptFailure {
   countsAsFailure: boolean;
 }
 
+/**
+ * A delivery that went out, as the ledger records it: delivered, or for an SMS `sent` (accepted by the provider,
+ * its receipt still to come), with the provider that carried it when there is one to name (SMS and push).
+ */
+export interface DeliveredRecord {
+  notificationId: string;
+  userId: string;
+  channel: string;
+  endpointId?: string;
+  providerMessageId: string;
+  attempts: number;
+  provider?: string;
+  state?: 'delivered' | 'sent';
+}
+
 /** A user whose subscriptions exist but do not ask for this event. */
 export interface Suppression {
   userId: string;

@@ -3,6 +3,7 @@ import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql
 import { inTransaction, jsonColumn } from '../db/pool.js';
 import {
   type DeadLetter,
+  type DeliveredRecord,
   type DigestContent,
   type OrderEvent,
   type Recipient,
@@ -19,14 +20,7 @@ export type DigestRecipient = DigestInput['recipient'];
 
 /** The ledger's writes a digest makes (createLedgerActivities has them). */
 interface DigestLedgerWrites {
-  recordDelivered(delivery: {
-    notificationId: string;
-    userId: string;
-    channel: string;
-    endpointId?: string;
-    providerMessageId: string;
-    attempts: number;
-  }): Promise<void>;
+  recordDelivered(delivery: DeliveredRecord): Promise<void>;
   recordDeadLetter(deadLetter: DeadLetter): Promise<void>;
 }
 

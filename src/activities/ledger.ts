@@ -8,6 +8,7 @@ import { DeliveryClosed, DeliveryInFlight, toFailure } from './errors.js';
 import { readDigest } from './digests.js';
 import {
   type DeadLetter,
+  type DeliveredRecord,
   type OrderEvent,
   type Recipient,
   type Suppression,
@@ -71,20 +72,8 @@ function createAudienceLedger({ pool, metrics }: LedgerDeps) {
 /** What became of each delivery: delivered, or cancelled by an operator. */
 function createOutcomeLedger({ pool, metrics }: LedgerDeps) {
   return {
-    /**
-     * Delivered (or, for an SMS, `sent`: accepted by the provider, its receipt still to come), with the provider
-     * that carried it when there is one to name (SMS and push).
-     */
-    async recordDelivered(delivery: {
-      notificationId: string;
-      userId: string;
-      channel: string;
-      endpointId?: string;
-      providerMessageId: string;
-      attempts: number;
-      provider?: string;
-      state?: 'delivered' | 'sent';
-    }): Promise<void> {
+    /** Delivered, or for an SMS `sent` (see {@link DeliveredRecord}). */
+    async recordDelivered(delivery: DeliveredRecord): Promise<void> {
       const state = delivery.state ?? 'delivered';
       await pool.execute<ResultSetHeader>(
         `UPDATE deliveries SET state = ?, provider = ?, provider_message_id = ?, attempts = ?, last_error = NULL, delivered_at = CURRENT_TIMESTAMP(6)

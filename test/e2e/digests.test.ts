@@ -52,6 +52,14 @@ async function commitEvents(customerId: string, orderId: string, count: number):
   return ids;
 }
 
+/** Waits until the user's digest number `index` (from 0) holds at least `items` events. */
+const untilCollected = (userId: string, index: number, items: number) =>
+  until(
+    `digest ${index + 1} to hold ${items} events`,
+    async () => (((await digestsOf(userId))[index]?.items ?? 0) >= items ? true : undefined),
+    30_000,
+  );
+
 /** The event ids a digest mail lists, in its order. */
 const listedEvents = (mail: SinkMail) => [...mail.text.matchAll(/event (\d+) \(/g)].map((m) => m[1]!);
 
@@ -96,11 +104,7 @@ describe('digests (issue 24)', () => {
     const eventIds = await commitEvents(customerId, orderId, 25);
     const full = await waitForMail((all) => mailTo(all, user.email), 2, { timeoutMs: 60_000, settleMs: 2_000 });
     expect(full.map(listedEvents)).toEqual([eventIds.slice(0, 10), eventIds.slice(10, 20)]);
-    await until(
-      'the third digest holds the last 5',
-      async () => ((await digestsOf(user.id))[2]?.items === 5 ? true : undefined),
-      30_000,
-    );
+    await untilCollected(user.id, 2, 5);
     const open = (await digestsOf(user.id))[2]!;
     expect(open.state).toBe('open');
     const flushed = await orderly('digest', 'flush', open.id);
@@ -117,11 +121,7 @@ describe('digests (issue 24)', () => {
   it('a cancelled digest sends nothing and records its events cancelled; the next event opens a new one', async () => {
     const { customerId, orderId, user } = await digestCustomer({ windowS: 600 });
     const eventIds = await commitEvents(customerId, orderId, 3);
-    await until(
-      'the digest holds 3',
-      async () => ((await digestsOf(user.id))[0]?.items === 3 ? true : undefined),
-      30_000,
-    );
+    await untilCollected(user.id, 0, 3);
     const [digest] = await digestsOf(user.id);
     const cancelled = await orderly('digest', 'cancel', digest!.id, '--reason', 'customer asked');
     expect(cancelled.stdout).toContain(`digest ${digest!.id}: cancelled, its 3 events will not be sent`);
@@ -132,7 +132,7 @@ describe('digests (issue 24)', () => {
     );
     expect((await deliveriesOf(eventIds)).map((r) => r.state)).toEqual(['cancelled', 'cancelled', 'cancelled']);
     const [next] = await commitEvents(customerId, orderId, 1);
-    await until('a new digest', async () => ((await digestsOf(user.id))[1]?.items === 1 ? true : undefined), 30_000);
+    await untilCollected(user.id, 1, 1);
     expect((await deliveriesOf([next!]))[0]!.digestId).toBe((await digestsOf(user.id))[1]!.id);
     expect(mailTo(await listMail(), user.email)).toEqual([]);
   }, 90_000);
@@ -197,11 +197,7 @@ describe('digests (issue 24)', () => {
   it('loses, doubles and reorders nothing across a kill -9 of the workflow worker mid-window', async () => {
     const { customerId, orderId, user } = await digestCustomer({ windowS: 25 });
     const before = await commitEvents(customerId, orderId, 8);
-    await until(
-      'half collected',
-      async () => (((await digestsOf(user.id))[0]?.items ?? 0) >= 4 ? true : undefined),
-      30_000,
-    );
+    await untilCollected(user.id, 0, 4);
     await processes.get('workflow-worker')!.kill();
     const during = await commitEvents(customerId, orderId, 4);
     processes.set('workflow-worker', await startOrderly('workflow-worker', {}, { logPrefix: 'digest-' }));
