@@ -213,6 +213,16 @@ describe('SMS and push', () => {
       }),
     );
     for (const secret of [user.email!, user.username, 'checkout-service']) expect(decoded).toContain(secret);
+    const garbage = {
+      payloads: [{ metadata: { encoding: Buffer.from('binary/encrypted').toString('base64') }, data: 'AAAA' }],
+    };
+    const refused = await api.inject({
+      method: 'POST',
+      url: '/v1/codec/decode',
+      headers: { authorization: `Bearer ${operatorKey}` },
+      payload: garbage,
+    });
+    expect(refused.statusCode).toBe(400);
     const { key: customerKey } = await apiKeyOperations({ pool }).create('codec test', customerId);
     await expect(
       historyAsShown(workflowIds.notification(eventId), { apiUrl: publicBaseUrl, apiKey: customerKey }),

@@ -1,5 +1,6 @@
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { FastifyPluginCallback } from 'fastify';
+import { BadRequest } from '../../operations/errors.js';
 import { adminOnly } from '../auth.js';
 import { responses } from '../schemas.js';
 
@@ -61,7 +62,12 @@ export const codecRoutes: FastifyPluginCallback<{ codec: PayloadCodec }> = (app,
       },
       async (request) => {
         adminOnly(request, `the codec's ${direction}`);
-        const payloads = await codec[direction](request.body.payloads.map(fromJson));
+        const payloads = await codec[direction](request.body.payloads.map(fromJson)).catch((error: unknown) => {
+          // Not ours to decode (a key this process lacks, bytes changed): the caller's payload, not a server fault.
+          throw new BadRequest(
+            `cannot ${direction} these payloads: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        });
         return { payloads: payloads.map(toJson) };
       },
     );
