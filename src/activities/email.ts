@@ -13,7 +13,7 @@ import {
 } from '../domain.js';
 import type { BounceAddresses } from '../bounce-address.js';
 import type { SenderMetrics } from '../metrics.js';
-import { type LinkSigner, preferencesUrl, unsubscribeTargets } from '../recipient-links.js';
+import { type LinkScope, type LinkSigner, preferencesUrl, unsubscribeTargets } from '../recipient-links.js';
 import type { DeliveryKey, createDeliveryClaims } from './ledger.js';
 import {
   type ActivityError,
@@ -98,7 +98,12 @@ export function createEmailActivities({
       const notificationId = notificationKey(input.event);
       return sendClaimed({
         delivery: { notificationId, userId: input.userId, channel: 'email', to: input.to, ...previous(input) },
-        content: () => compose(unsubscribe, input),
+        content: () =>
+          compose(
+            unsubscribe,
+            { userId: input.userId, flowId: input.event.flowId, status: input.event.status },
+            (url) => renderEmail(input.template, { event: input.event, username: input.username, preferencesUrl: url }),
+          ),
         messageId: `event-${notificationId}`,
         headers: { 'X-Orderly-Event-Id': input.event.eventId, 'X-Orderly-Order-Id': input.event.orderId },
         ids: idsOf(input),
@@ -112,13 +117,9 @@ export function createEmailActivities({
       const notificationId = digestNotificationId(input.digestId);
       const content = async () => {
         const { items } = await digests.read(input.digestId);
-        const [token, preferencesToken] = await Promise.all([
-          unsubscribe.signer.sign({ userId: input.userId, channel: 'email', flowId: input.flowId, status: 'both' }),
-          unsubscribe.signer.signPreferences(input.userId),
-        ]);
-        const preferences = preferencesUrl(unsubscribe.publicBaseUrl, preferencesToken);
-        const rendered = await renderDigest({ items, username: input.username, preferencesUrl: preferences });
-        return { rendered, ...unsubscribeTargets(unsubscribe.publicBaseUrl, token) };
+        return compose(unsubscribe, { userId: input.userId, flowId: input.flowId, status: 'both' }, (url) =>
+          renderDigest({ items, username: input.username, preferencesUrl: url }),
+        );
       };
       return sendClaimed({
         delivery: { notificationId, userId: input.userId, channel: 'email', to: input.to, ...previous(input) },
@@ -202,22 +203,20 @@ function claimedSender({
 const previous = (input: { previousAttempts?: number }) =>
   input.previousAttempts === undefined ? {} : { previousAttempts: input.previousAttempts };
 
-/** The mail's content and its unsubscribe targets, signed for its recipient, flow and status. */
-async function compose(unsubscribe: UnsubscribeLinks, input: SendEmailInput) {
+/**
+ * The mail's content and its unsubscribe targets: its one-click unsubscribe signed for what it is about (a flow and
+ * status, on email), its footer's preference link for its recipient; `render` makes it, given that link.
+ */
+async function compose(
+  unsubscribe: UnsubscribeLinks,
+  about: { userId: string; flowId: string | null; status: LinkScope['status'] },
+  render: (preferencesUrl: string) => Promise<RenderedEmail>,
+) {
   const [token, preferencesToken] = await Promise.all([
-    unsubscribe.signer.sign({
-      userId: input.userId,
-      channel: 'email',
-      flowId: input.event.flowId,
-      status: input.event.status,
-    }),
-    unsubscribe.signer.signPreferences(input.userId),
+    unsubscribe.signer.sign({ ...about, channel: 'email' }),
+    unsubscribe.signer.signPreferences(about.userId),
   ]);
-  const rendered = await renderEmail(input.template, {
-    event: input.event,
-    username: input.username,
-    preferencesUrl: preferencesUrl(unsubscribe.publicBaseUrl, preferencesToken),
-  });
+  const rendered = await render(preferencesUrl(unsubscribe.publicBaseUrl, preferencesToken));
   return { rendered, ...unsubscribeTargets(unsubscribe.publicBaseUrl, token) };
 }
 
