@@ -10,6 +10,7 @@ import '../src/bin/production.js';
 import { randomUUID } from 'node:crypto';
 import { type KafkaMessage, Kafka, logLevel } from 'kafkajs';
 import { renderEmail } from '../emails/index.js';
+import { createAddressHasher } from '../src/address-hash.js';
 import { createPreferenceActivities } from '../src/activities/preferences.js';
 import { loadConfig, webhookDefaults } from '../src/config.js';
 import { createPool } from '../src/db/pool.js';
@@ -21,7 +22,11 @@ import { createSmtpTransport } from '../src/workers/email-worker.js';
 const config = loadConfig();
 const pool = createPool(config);
 const transport = createSmtpTransport(config);
-const preferences = createPreferenceActivities({ pool, webhookDefaults: webhookDefaults(config) });
+const preferences = createPreferenceActivities({
+  pool,
+  webhookDefaults: webhookDefaults(config),
+  hashAddress: createAddressHasher(config.ERASURE_HASH_KEY),
+});
 const kafka = new Kafka({ clientId: 'bench-baseline', brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
 // A group of its own that starts at the end of the topic: it reads only what the benchmark writes from now on.
 const consumer = kafka.consumer({ groupId: `bench-baseline-${randomUUID()}`, maxWaitTimeInMs: 100 });

@@ -31,6 +31,7 @@ const secretKeys = [
   'SMTP_PASSWORD',
   'SECRETS_ENCRYPTION_KEYS',
   'PAYLOAD_ENCRYPTION_KEYS',
+  'ERASURE_HASH_KEY',
   'LINK_SIGNING_KEYS',
   'TWILIO_AUTH_TOKEN',
   'VONAGE_API_SECRET',
@@ -169,6 +170,7 @@ function checkChart(work: string): void {
       ['--set', 'secrets.PAYLOAD_ENCRYPTION_KEYS='],
       /PAYLOAD_ENCRYPTION_KEYS is required/,
     ],
+    ['no ERASURE_HASH_KEY', ['--set', 'secrets.ERASURE_HASH_KEY='], /ERASURE_HASH_KEY is required/],
     ['no LINK_SIGNING_KEYS', ['--set', 'secrets.LINK_SIGNING_KEYS='], /LINK_SIGNING_KEYS is required/],
   ];
   for (const [what, args, message] of guards) {

@@ -186,6 +186,11 @@ const configSchema = z.object({
    * Required in production.
    */
   PAYLOAD_ENCRYPTION_KEYS: z.string().default(''),
+  /**
+   * The key (base64 of 32 bytes) of the hash under which an erased recipient's address stays on the suppression list
+   * (`orderly recipients erase`). Never rotated: erased addresses are matched by it. Required in production.
+   */
+  ERASURE_HASH_KEY: z.string().default(''),
   /** How long a link in a mail stays valid; RFC 8058 asks that a one-click link keep working a good while. */
   LINK_TTL_DAYS: positiveInt.default(60),
 
@@ -211,6 +216,8 @@ const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
+const keyListExample = '"k1:" followed by the base64 of 32 random bytes';
+
 /** Parses the environment; a bad value stops the process with one line naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = configSchema.safeParse(env);
@@ -218,12 +225,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new Error(`Invalid configuration: ${problems}`);
   }
-  for (const keys of ['SECRETS_ENCRYPTION_KEYS', 'LINK_SIGNING_KEYS', 'PAYLOAD_ENCRYPTION_KEYS'] as const)
-    if (result.data.ORDERLY_ENV === 'production' && result.data[keys].trim() === '') {
-      throw new Error(
-        `Invalid configuration: ${keys} is required when ORDERLY_ENV=production (e.g. "k1:" followed by the base64 of 32 random bytes).`,
-      );
-    }
+  const requiredInProduction = {
+    SECRETS_ENCRYPTION_KEYS: keyListExample,
+    LINK_SIGNING_KEYS: keyListExample,
+    PAYLOAD_ENCRYPTION_KEYS: keyListExample,
+    ERASURE_HASH_KEY: 'the base64 of 32 random bytes',
+  } as const;
+  for (const [name, example] of Object.entries(requiredInProduction))
+    if (result.data.ORDERLY_ENV === 'production' && result.data[name as keyof typeof requiredInProduction].trim() === '')
+      throw new Error(`Invalid configuration: ${name} is required when ORDERLY_ENV=production (e.g. ${example}).`);
   return result.data;
 }
 

@@ -10,6 +10,7 @@ import {
   maxDigestItems,
 } from '../domain.js';
 import type { OptOutSource } from '../operations/recipient-opt-outs.js';
+import type { AddressHasher } from '../address-hash.js';
 import { jsonColumn } from '../db/pool.js';
 import { quietHoursOfRow, quietUntil } from '../quiet-hours.js';
 import { CustomerMismatch, UnknownCustomer, UnknownOrder, toFailure } from './errors.js';
@@ -43,6 +44,8 @@ export interface Subscription {
   circuit_cooldown_s: number | null;
   digest_window_s: number | null;
   digest_max_items: number | null;
+  /** When the recipient's personal data was erased (`orderly recipients erase`): nothing goes to them any more. */
+  erased_at?: Date | null;
 }
 
 type SubscriptionRow = Subscription & RowDataPacket;
@@ -68,8 +71,6 @@ export interface BouncedAddress {
   last_seen_at: Date;
 }
 
-type BouncedAddressRow = BouncedAddress & RowDataPacket;
-
 /** A digest the recipient chose themselves (`recipient_digests`): their events of a flow (`*`: every flow), collected. */
 export interface ChosenDigest {
   user_id: string;
@@ -90,7 +91,16 @@ const digestChannels: readonly Channel[] = ['email', 'webhook'];
  * Reads who wants to hear about an event. Every user of the event's customer who has a subscription gets
  * a decision: a matching, unmuted subscription makes a recipient; otherwise the user is suppressed, with why.
  */
-export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Pool; webhookDefaults: EndpointPolicy }) {
+export function createPreferenceActivities({
+  pool,
+  webhookDefaults,
+  hashAddress,
+}: {
+  pool: Pool;
+  webhookDefaults: EndpointPolicy;
+  /** How the suppression list keeps an erased address, so it is still matched. */
+  hashAddress: AddressHasher;
+}) {
   return {
     async findAudience(event: OrderEvent): Promise<AudienceOfEvent> {
       const [orders] = await pool.execute<RowDataPacket[]>(
@@ -103,12 +113,12 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
       if (String(order.customer_id) !== event.customerId)
         throw toFailure(new CustomerMismatch(event.orderId, String(order.customer_id), event.customerId));
       // Independent lookups of the same customer: side by side, not one round trip after another.
-      const [[rows], [optOuts], [bounced], [holds], [quiet], [digests]] = await Promise.all([
+      const [[rows], [optOuts], [holds], [quiet], [digests]] = await Promise.all([
         pool.execute<SubscriptionRow[]>(
           `SELECT u.id AS user_id, u.username, u.email, s.flow_id, s.on_success, s.on_failure, s.channel, s.muted, s.endpoint_id,
                 e.enabled AS endpoint_enabled, e.disabled_reason AS endpoint_disabled_reason, e.retry_schedule_s, e.max_age_s,
                 e.rate_limit_per_s, e.max_in_flight, e.circuit_failure_threshold, e.circuit_cooldown_s,
-                s.digest_window_s, s.digest_max_items
+                s.digest_window_s, s.digest_max_items, u.erased_at
            FROM users u
            JOIN subscriptions s ON s.user_id = u.id
            LEFT JOIN webhook_endpoints e ON e.id = s.endpoint_id AND e.customer_id = u.customer_id
@@ -124,14 +134,6 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
           WHERE u.customer_id = ? AND (o.flow_id IS NULL OR o.flow_id = ?) AND o.status IN (?, 'both')`,
           [event.customerId, event.flowId, event.status],
         ),
-        // Only the suppressed addresses of this customer's users.
-        pool.execute<BouncedAddressRow[]>(
-          `SELECT b.address, b.status_code, b.last_seen_at
-           FROM email_suppressions b
-           JOIN users u ON u.email = b.address
-          WHERE u.customer_id = ? AND b.suppressed`,
-          [event.customerId],
-        ),
         pool.execute<RowDataPacket[]>('SELECT 1 FROM customer_holds WHERE customer_id = ?', [event.customerId]),
         pool.execute<RowDataPacket[]>(
           'SELECT user_id, time_zone, starts_at, ends_at, channels, failures_exempt FROM quiet_hours WHERE customer_id = ?',
@@ -143,11 +145,38 @@ export function createPreferenceActivities({ pool, webhookDefaults }: { pool: Po
           [event.customerId, event.flowId],
         ),
       ]);
+      const bounced = await suppressedAddresses(pool, rows, hashAddress);
       const audience = decideAudience(event, rows, webhookDefaults, optOuts, bounced, digests);
       keepQuietHours(audience.recipients, quiet, event.status, Date.now());
       return holds.length > 0 ? { ...audience, held: true } : audience;
     },
   };
+}
+
+/**
+ * The suppressed addresses among the email subscribers': on the list in the clear, or erased and kept as their keyed
+ * hash (read back as the subscriber's address, which is what the decision compares).
+ */
+async function suppressedAddresses(
+  pool: Pool,
+  rows: Subscription[],
+  hashAddress: AddressHasher,
+): Promise<BouncedAddress[]> {
+  const addresses = [
+    ...new Set(rows.flatMap((row) => (row.channel === 'email' && row.email !== null ? [row.email.toLowerCase()] : []))),
+  ];
+  if (addresses.length === 0) return [];
+  const byHash = new Map(addresses.map((address) => [hashAddress(address), address]));
+  const [suppressed] = await pool.query<RowDataPacket[]>(
+    `SELECT address, address_hash, status_code, last_seen_at FROM email_suppressions
+      WHERE suppressed AND (address IN (?) OR address_hash IN (?))`,
+    [addresses, [...byHash.keys()]],
+  );
+  return suppressed.map((row) => ({
+    address: (row.address as string | null) ?? byHash.get(String(row.address_hash)) ?? '',
+    status_code: String(row.status_code),
+    last_seen_at: row.last_seen_at as Date,
+  }));
 }
 
 /** Marks the recipients whose quiet hours `now` falls in with when those end: they wait until then. */
@@ -191,7 +220,9 @@ export function decideAudience(
     const forStatus = forFlow.filter((s) => (event.status === 'success' ? s.on_success : s.on_failure));
     const active = forStatus.filter((s) => !s.muted);
     const reason =
-      forFlow.length === 0
+      first.erased_at
+        ? `recipient erased on ${first.erased_at.toISOString().slice(0, 10)}`
+        : forFlow.length === 0
         ? `not subscribed to flow ${event.flowId}`
         : forStatus.length === 0
           ? `not subscribed to ${event.status} events`

@@ -1,3 +1,4 @@
+import { type AddressHasher, createAddressHasher } from '../address-hash.js';
 import rateLimit from '@fastify/rate-limit';
 import swagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { Client } from '@temporalio/client';
@@ -21,6 +22,7 @@ import { pushRegistrationOperations } from '../operations/push-registrations.js'
 import { recipientOptOutOperations } from '../operations/recipient-opt-outs.js';
 import { replayOperations } from '../operations/replay.js';
 import { subscriptionOperations } from '../operations/subscriptions.js';
+import { erasureOperations } from '../operations/erasure.js';
 import { suppressionOperations } from '../operations/suppressions.js';
 import { webhookEndpointOperations } from '../operations/webhook-endpoints.js';
 import { type LinkSigner, createLinkSigner } from '../recipient-links.js';
@@ -46,6 +48,7 @@ import { orderRoutes } from './routes/orders.js';
 import { preferencesRoutes } from './routes/preferences.js';
 import { replayRoutes } from './routes/replay.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
+import { erasureRoutes } from './routes/erasure.js';
 import { suppressionRoutes } from './routes/suppressions.js';
 import { twilioStatusRoutes } from './routes/twilio.js';
 import { unsubscribeRoutes } from './routes/unsubscribe.js';
@@ -76,6 +79,8 @@ export interface ApiOptions {
   linkSigner?: LinkSigner;
   /** Temporal's payloads' codec, for the codec server's routes; the development key when not given. */
   payloadCodec?: PayloadCodec;
+  /** How erased addresses stay on the suppression list (ERASURE_HASH_KEY); the development key when not given. */
+  hashAddress?: AddressHasher;
 }
 
 const openapi: FastifyDynamicSwaggerOptions['openapi'] = {
@@ -170,6 +175,7 @@ async function registerRoutes(
     publicBaseUrl,
     linkSigner,
     payloadCodec,
+    hashAddress,
   }: ApiOptions,
   audit: ReturnType<typeof auditOperations>,
 ): Promise<void> {
@@ -183,6 +189,9 @@ async function registerRoutes(
   await app.register(replayRoutes, { replays: replayOperations({ pool, client }) });
   await app.register(subscriptionRoutes, { subscriptions: subscriptionOperations({ pool }) });
   await app.register(suppressionRoutes, { suppressions: suppressionOperations({ pool }) });
+  await app.register(erasureRoutes, {
+    erasure: erasureOperations({ pool, hashAddress: hashAddress ?? createAddressHasher('') }),
+  });
   const endpoints = webhookEndpointOperations({
     pool,
     destinations,

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { createAddressHasher } from '../address-hash.js';
 import { buildApi } from '../api/server.js';
 import { loadConfig, webhookCustomerLimits, webhookDestinationPolicy } from '../config.js';
 import { createLogger } from '../logger.js';
@@ -30,6 +31,7 @@ runProcess('api', async () => {
     publicBaseUrl: config.PUBLIC_BASE_URL,
     linkSigner: createLinkSigner(config.LINK_SIGNING_KEYS, { ttlDays: config.LINK_TTL_DAYS }),
     payloadCodec: payloadCodecOf(config.PAYLOAD_ENCRYPTION_KEYS),
+    hashAddress: createAddressHasher(config.ERASURE_HASH_KEY),
     log,
   });
   const address = await app.listen({ host: config.API_HOST, port: config.API_PORT }).catch((error: unknown) => {

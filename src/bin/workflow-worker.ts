@@ -1,5 +1,6 @@
 import './production.js';
 import { Client, Connection } from '@temporalio/client';
+import { createAddressHasher } from '../address-hash.js';
 import type { Pool } from 'mysql2/promise';
 import { createDirectWebhooks } from '../activities/webhook.js';
 import { type Config, loadConfig, webhookDefaults, webhookDestinationPolicy } from '../config.js';
@@ -44,6 +45,7 @@ runProcess('workflow-worker', async () => {
     dataConverter,
     pool,
     webhookDefaults: webhookDefaults(config),
+    hashAddress: createAddressHasher(config.ERASURE_HASH_KEY),
     smtp: {
       transport,
       from: config.MAIL_FROM,

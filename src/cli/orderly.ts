@@ -8,6 +8,7 @@ import { userInfo } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Pool } from 'mysql2/promise';
+import { createAddressHasher } from '../address-hash.js';
 import { loadConfig, webhookDestinationPolicy } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { apiKeyOperations } from '../operations/api-keys.js';
@@ -25,6 +26,7 @@ import { subscriptionOperations } from '../operations/subscriptions.js';
 import type { Channel } from '../domain.js';
 import { type PushRegistration, pushRegistrationOperations } from '../operations/push-registrations.js';
 import { replayOperations } from '../operations/replay.js';
+import { erasureOperations } from '../operations/erasure.js';
 import { type SuppressionRecord, suppressionOperations } from '../operations/suppressions.js';
 import { webhookEndpointOperations } from '../operations/webhook-endpoints.js';
 import { createSecretBox } from '../secrets.js';
@@ -741,7 +743,7 @@ function parseChannels(list: string): Channel[] {
 }
 
 const renderSuppression = (s: SuppressionRecord) =>
-  `#${s.id} ${s.address}: ${s.suppressed ? 'suppressed' : 'counting'} (${s.reason} ${s.statusCode}${s.reason === 'transient' ? `, ${s.transientCount} transient` : ''}), last ${s.lastSeenAt}${s.diagnostic === null ? '' : `: ${s.diagnostic}`}`;
+  `#${s.id} ${s.address ?? '(erased address)'}: ${s.suppressed ? 'suppressed' : 'counting'} (${s.reason} ${s.statusCode}${s.reason === 'transient' ? `, ${s.transientCount} transient` : ''}), last ${s.lastSeenAt}${s.diagnostic === null ? '' : `: ${s.diagnostic}`}`;
 
 const suppressions = program
   .command('suppressions')
@@ -795,6 +797,36 @@ suppressions
         console.log(`${cleared.address}: cleared (was ${cleared.reason} ${cleared.statusCode}); mail goes to it again`);
       },
       { audit: 'suppressions clear' },
+    ),
+  );
+
+const recipients = program.command('recipients').description("recipients' personal data");
+recipients
+  .command('erase <userId>')
+  .description(
+    "erase a user's name, address, phone number, push devices, quiet hours and digest choices (a data subject's request); later events for them are suppressed",
+  )
+  .option('--json', 'print JSON')
+  .action(
+    withContext(
+      async ({ pool }, userId: string, options: { json?: boolean }) => {
+        const report = await erasureOperations({
+          pool,
+          hashAddress: createAddressHasher(loadConfig().ERASURE_HASH_KEY),
+        }).erase(userId, undefined);
+        output(options.json, report, () =>
+          [
+            `user ${report.userId}: erased (${report.erasedAt})`,
+            `  rows: ${Object.entries(report.rows)
+              .filter(([, n]) => n > 0)
+              .map(([table, n]) => `${table} ${n}`)
+              .join(', ')}`,
+            '  what remains:',
+            ...report.remains.map((line) => `    - ${line}`),
+          ].join('\n'),
+        );
+      },
+      { audit: 'recipients erase' },
     ),
   );
 

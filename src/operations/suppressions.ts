@@ -5,7 +5,8 @@ import type { Scope } from './scope.js';
 /** An address on the suppression list (`email_suppressions`) as operators see it. */
 export interface SuppressionRecord {
   id: string;
-  address: string;
+  /** Null once its recipient was erased: the entry is kept as the address's keyed hash, still suppressing it. */
+  address: string | null;
   /** What put it there: one permanent failure, or transient ones counted up to BOUNCE_TRANSIENT_LIMIT. */
   reason: 'permanent' | 'transient';
   /**
@@ -44,7 +45,7 @@ export interface ReportedFailure {
 
 const toRecord = (r: RowDataPacket, scope: Scope): SuppressionRecord => ({
   id: String(r.id),
-  address: String(r.address),
+  address: r.address === null ? null : String(r.address),
   reason: r.reason as SuppressionRecord['reason'],
   statusCode: String(r.status_code),
   diagnostic: scope === undefined || String(r.last_customer_id) === scope ? (r.diagnostic as string | null) : null,

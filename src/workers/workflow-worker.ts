@@ -9,6 +9,7 @@ import { createEmailActivities } from '../activities/email.js';
 import { createFirstAttemptActivities } from '../activities/first-attempt.js';
 import { createDeliveryClaims, createLedgerActivities, createWebhookMessages } from '../activities/ledger.js';
 import { createOrderChainActivities } from '../activities/order-chain.js';
+import type { AddressHasher } from '../address-hash.js';
 import { createPreferenceActivities } from '../activities/preferences.js';
 import { createTemporalActivities } from '../activities/temporal.js';
 import type { createDirectWebhooks } from '../activities/webhook.js';
@@ -29,6 +30,8 @@ export interface WorkflowWorkerDeps {
   client: Client;
   pool: Pool;
   webhookDefaults: EndpointPolicy;
+  /** How the suppression list keeps erased addresses (`ERASURE_HASH_KEY`). */
+  hashAddress: AddressHasher;
   /** For the first attempt of every email, which runs here as a local activity (its claims use `pool`). */
   smtp: Omit<Parameters<typeof createEmailActivities>[0], 'claims'>;
   /** For the direct attempt of webhooks to healthy endpoints, also in the first attempt; none when turned off. */
@@ -68,6 +71,7 @@ export function createWorkflowWorker({
   client,
   pool,
   webhookDefaults,
+  hashAddress,
   smtp,
   webhooks,
   reportCircuitState,
@@ -76,7 +80,7 @@ export function createWorkflowWorker({
   workflowBundle,
   dataConverter,
 }: WorkflowWorkerDeps): Promise<Worker> {
-  const preferences = createPreferenceActivities({ pool, webhookDefaults });
+  const preferences = createPreferenceActivities({ pool, webhookDefaults, hashAddress });
   const ledger = createLedgerActivities({ pool, metrics: ledgerMetrics });
   const email = createEmailActivities({ ...smtp, claims: createDeliveryClaims({ pool }) });
   const chain = createOrderChainActivities({ pool, client });

@@ -455,3 +455,97 @@ describe("suppressions in the API: each customer sees its own users' addresses",
     expect(await suppressionOf(shared)).toBeUndefined();
   });
 });
+
+describe("erasure: a recipient's personal data removed on request (issue 26)", () => {
+  /** Every text column of every table holding `value`, as `table.column`. */
+  async function columnsHolding(value: string): Promise<string[]> {
+    const { pool } = context;
+    const [columns] = await pool.query<RowDataPacket[]>(
+      `SELECT table_name AS t, column_name AS c FROM information_schema.columns
+        WHERE table_schema = DATABASE() AND data_type IN ('char', 'varchar', 'text', 'mediumtext', 'longtext', 'blob', 'mediumblob', 'longblob', 'json')`,
+    );
+    const found: string[] = [];
+    for (const { t, c } of columns) {
+      const [rows] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM \`${t}\` WHERE \`${c}\` LIKE ? LIMIT 1`, [
+        `%${value}%`,
+      ]);
+      if (rows.length > 0) found.push(`${t}.${c}`);
+    }
+    return found;
+  }
+
+  it('erases a bounced recipient: no row holds their address, number, device or name in clear; their next event is suppressed as erased; the address stays suppressed for a later user who has it', async () => {
+    const { pool } = context;
+    const tag = randomUUID().slice(0, 8);
+    const name = `Erin-${tag}`;
+    const { customerId, orderId, user } = await subscribedCustomer(pool, name, `erin.${tag}@example.test`);
+    const address = user.email!;
+    const phone = `+4477009${String(parseInt(tag, 16) % 100_000).padStart(5, '0')}`;
+    const device = `fcm-token-${tag}`;
+    await pool.query('INSERT INTO phone_numbers (customer_id, user_id, e164) VALUES (?, ?, ?)', [
+      customerId,
+      user.id,
+      phone,
+    ]);
+    await pool.query(
+      "INSERT INTO push_registrations (customer_id, user_id, kind, token, address_hash) VALUES (?, ?, 'fcm', ?, SHA2(?, 256))",
+      [customerId, user.id, device, device],
+    );
+    await pool.query(
+      "INSERT INTO quiet_hours (user_id, customer_id, time_zone, starts_at, ends_at) VALUES (?, ?, 'UTC', '00:00', '00:01')",
+      [user.id, customerId],
+    );
+    const first = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'success' });
+    const [mail] = await waitForMail((mails) => mailTo(mails, address), 1);
+    await deliveryOf(first, 'delivered');
+    const bounceTo = envelopeSender(mail!)!;
+    const dsn = deliveryStatusNotification({ to: bounceTo, finalRecipient: address });
+    expect(await sendReport(bounceTo, dsn)).toMatch(/^250/);
+    await deliveryOf(first, 'bounced');
+    // Texts quoting the address: a failure recorded with it, and an audit entry naming it.
+    await pool.query(
+      "INSERT INTO dead_letters (notification_id, event_id, order_id, customer_id, user_id, channel, error_type, message, attempts) VALUES (?, ?, ?, ?, ?, 'sms', 'InvalidRecipient', ?, 1)",
+      [`erasure-${tag}`, first, orderId, customerId, user.id, `the number ${phone} is not reachable`],
+    );
+    const keys = apiKeyOperations({ pool });
+    const key = (await keys.create(`erasure ${tag}`, customerId)).key;
+    expect((await call(key, 'DELETE', `/v1/suppressions/${encodeURIComponent(address)}`)).status).toBe(200);
+    await pool.query(
+      "INSERT INTO email_suppressions (address, reason, status_code, diagnostic, suppressed) VALUES (?, 'permanent', '5.1.1', ?, TRUE)",
+      [address, `smtp; 550 5.1.1 <${address}>: user unknown`],
+    );
+    const personal = [address, encodeURIComponent(address), phone, device, name];
+    for (const value of personal)
+      expect(await columnsHolding(value), `${value} is stored before the erasure`).not.toEqual([]);
+
+    const outsider = (await keys.create(`erasure outsider ${tag}`, (await subscribedCustomer(pool)).customerId)).key;
+    expect((await call(outsider, 'POST', `/v1/users/${user.id}/erasure`)).status, "another customer's key").toBe(404);
+    const erased = await call(key, 'POST', `/v1/users/${user.id}/erasure`);
+    expect(erased.status).toBe(200);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(erased.body).toMatchObject({
+      userId: user.id,
+      rows: { users: 1, phone_numbers: 1, push_registrations: 1, quiet_hours: 1, email_suppressions: 1 },
+    });
+    expect((erased.body as { remains: string[] }).remains.join('\n')).toContain('Temporal histories');
+    for (const value of [...personal, encodeURIComponent(phone)])
+      expect(await columnsHolding(value), `${value} is nowhere in clear after the erasure`).toEqual([]);
+
+    const next = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'failure' });
+    expect((await deliveryOf(next, 'suppressed')).reason).toBe(`recipient erased on ${today}`);
+    const again = await orderly('recipients', 'erase', user.id);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`user ${user.id}: erased`);
+
+    // The upstream later gives someone else (another customer's user) that address: it is still suppressed.
+    const later = await subscribedCustomer(pool, 'Later', address);
+    const theirs = await sample.event(pool, {
+      orderId: later.orderId,
+      customerId: later.customerId,
+      flowId: 'F1063',
+      status: 'success',
+    });
+    expect((await deliveryOf(theirs, 'suppressed')).reason).toMatch(/^address bounced on \d{4}-\d{2}-\d{2}: 5\.1\.1$/);
+    expect(await waitForMail((mails) => mailTo(mails, address), 2, { timeoutMs: 3_000 })).toHaveLength(1);
+  });
+});

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createAddressHasher } from '../../src/address-hash.js';
 import { loadConfig } from '../../src/config.js';
 import { createSecretBox } from '../../src/secrets.js';
 
@@ -51,6 +52,19 @@ describe('webhook secrets at rest (AES-256-GCM)', () => {
       LINK_SIGNING_KEYS: key('l1'),
       PAYLOAD_ENCRYPTION_KEYS: key('p1'),
     };
-    expect(loadConfig(production).ORDERLY_ENV).toBe('production');
+    expect(() => loadConfig(production)).toThrow(
+      'Invalid configuration: ERASURE_HASH_KEY is required when ORDERLY_ENV=production (e.g. the base64 of 32 random bytes).',
+    );
+    expect(loadConfig({ ...production, ERASURE_HASH_KEY: randomBytes(32).toString('base64') }).ORDERLY_ENV).toBe(
+      'production',
+    );
+  });
+
+  it('hashes an erased address under its key, whatever its case, and refuses a key of the wrong size', () => {
+    const hash = createAddressHasher(randomBytes(32).toString('base64'));
+    expect(hash('Ann@Example.com')).toBe(hash('ann@example.com'));
+    expect(hash('ann@example.com')).toMatch(/^[0-9a-f]{64}$/);
+    expect(createAddressHasher(randomBytes(32).toString('base64'))('ann@example.com')).not.toBe(hash('ann@example.com'));
+    expect(() => createAddressHasher('c2hvcnQ=')).toThrow('ERASURE_HASH_KEY: the base64 of 32 bytes');
   });
 });

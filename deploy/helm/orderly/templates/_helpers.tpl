@@ -14,6 +14,7 @@
 - SMTP_PASSWORD
 - SECRETS_ENCRYPTION_KEYS
 - PAYLOAD_ENCRYPTION_KEYS
+- ERASURE_HASH_KEY
 - LINK_SIGNING_KEYS
 - TWILIO_AUTH_TOKEN
 - VONAGE_API_SECRET
@@ -71,6 +72,9 @@ app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 {{- if not .Values.secrets.PAYLOAD_ENCRYPTION_KEYS -}}
 {{- fail "secrets.PAYLOAD_ENCRYPTION_KEYS is required (or secrets.existingSecret): ORDERLY_ENV=production refuses to start without it" -}}
+{{- end -}}
+{{- if not .Values.secrets.ERASURE_HASH_KEY -}}
+{{- fail "secrets.ERASURE_HASH_KEY is required (or secrets.existingSecret): ORDERLY_ENV=production refuses to start without it" -}}
 {{- end -}}
 {{- if not .Values.secrets.LINK_SIGNING_KEYS -}}
 {{- fail "secrets.LINK_SIGNING_KEYS is required (or secrets.existingSecret): ORDERLY_ENV=production refuses to start without it" -}}
