@@ -232,7 +232,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ERASURE_HASH_KEY: 'the base64 of 32 random bytes',
   } as const;
   for (const [name, example] of Object.entries(requiredInProduction))
-    if (result.data.ORDERLY_ENV === 'production' && result.data[name as keyof typeof requiredInProduction].trim() === '')
+    if (
+      result.data.ORDERLY_ENV === 'production' &&
+      result.data[name as keyof typeof requiredInProduction].trim() === ''
+    )
       throw new Error(`Invalid configuration: ${name} is required when ORDERLY_ENV=production (e.g. ${example}).`);
   return result.data;
 }

@@ -219,10 +219,9 @@ export function decideAudience(
     const forFlow = subscriptions.filter((s) => s.flow_id === null || s.flow_id === event.flowId);
     const forStatus = forFlow.filter((s) => (event.status === 'success' ? s.on_success : s.on_failure));
     const active = forStatus.filter((s) => !s.muted);
-    const reason =
-      first.erased_at
-        ? `recipient erased on ${first.erased_at.toISOString().slice(0, 10)}`
-        : forFlow.length === 0
+    const reason = first.erased_at
+      ? `recipient erased on ${first.erased_at.toISOString().slice(0, 10)}`
+      : forFlow.length === 0
         ? `not subscribed to flow ${event.flowId}`
         : forStatus.length === 0
           ? `not subscribed to ${event.status} events`

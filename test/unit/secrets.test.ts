@@ -64,7 +64,9 @@ describe('webhook secrets at rest (AES-256-GCM)', () => {
     const hash = createAddressHasher(randomBytes(32).toString('base64'));
     expect(hash('Ann@Example.com')).toBe(hash('ann@example.com'));
     expect(hash('ann@example.com')).toMatch(/^[0-9a-f]{64}$/);
-    expect(createAddressHasher(randomBytes(32).toString('base64'))('ann@example.com')).not.toBe(hash('ann@example.com'));
+    expect(createAddressHasher(randomBytes(32).toString('base64'))('ann@example.com')).not.toBe(
+      hash('ann@example.com'),
+    );
     expect(() => createAddressHasher('c2hvcnQ=')).toThrow('ERASURE_HASH_KEY: the base64 of 32 bytes');
   });
 });
