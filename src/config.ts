@@ -163,6 +163,18 @@ const configSchema = z.object({
    * a text or push much later than its event is of little use.
    */
   PROVIDER_MAX_AGE_S: positiveInt.default(3600),
+  /**
+   * Settled notifications' rows (their runs and chain rows, finished deliveries, bounce reports, push progress, webhook
+   * message contents) older than this are pruned by the workflow workers in the background; 0 keeps them for ever.
+   * 30 days by default. Dead letters, digests, suppressions and the audit trail are kept.
+   */
+  RETENTION_S: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(30 * 24 * 3600),
+  /** How often a workflow worker prunes (one at a time across workers). */
+  RETENTION_PRUNE_EVERY_S: positiveInt.default(3600),
   /** Where Orderly's API is reached from outside: status callbacks and unsubscribe links point here. */
   PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:8080'),
 

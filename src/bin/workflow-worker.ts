@@ -1,6 +1,7 @@
 import './production.js';
 import { Client, Connection } from '@temporalio/client';
 import { createAddressHasher } from '../address-hash.js';
+import { startPruning } from '../retention.js';
 import type { Pool } from 'mysql2/promise';
 import { createDirectWebhooks } from '../activities/webhook.js';
 import { type Config, loadConfig, webhookDefaults, webhookDestinationPolicy } from '../config.js';
@@ -73,14 +74,23 @@ runProcess('workflow-worker', async () => {
       smsProviders: config.SMS_PROVIDERS,
       pushProviders: config.PUSH_PROVIDERS,
       providerMaxAgeS: config.PROVIDER_MAX_AGE_S,
+      retention:
+        config.RETENTION_S > 0
+          ? `${config.RETENTION_S} s, pruned every ${config.RETENTION_PRUNE_EVERY_S} s`
+          : 'kept for ever',
       directWebhookAttempts: config.WEBHOOK_DIRECT_ATTEMPTS ? `within ${config.WEBHOOK_DIRECT_TIMEOUT_MS} ms` : 'off',
       metrics: metrics.url,
       temporalMetrics,
     },
     'workflow worker started',
   );
+  const stopPruning =
+    config.RETENTION_S > 0
+      ? startPruning({ pool, retentionS: config.RETENTION_S, everyS: config.RETENTION_PRUNE_EVERY_S, log })
+      : () => Promise.resolve();
   // The worker drains in-flight tasks on SIGTERM/SIGINT before run() resolves.
   await worker.run();
+  await stopPruning();
   await metrics.close();
   await pool.end();
   transport.close();
