@@ -230,6 +230,30 @@ function createHandOver({
 }
 
 /**
+ * Runs each lane's messages in order, lanes side by side. A lane that fails stops the others at their next message,
+ * and the failure is thrown only once none is still running: kafkajs retries the batch from its last resolved offset,
+ * and a lane of the failed run still submitting beside the retry would hand the same order's events over twice at once.
+ */
+export async function runLanes<T>(lanes: T[][], handle: (message: T) => Promise<void>): Promise<void> {
+  let failed = false;
+  const results = await Promise.allSettled(
+    lanes.map(async (lane) => {
+      for (const message of lane) {
+        if (failed) return;
+        try {
+          await handle(message);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      }
+    }),
+  );
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
+}
+
+/**
  * Each batch: messages decided one by one (notify, skip, dead-letter), one lane per key so each order's events go
  * in offset order while lanes run side by side; offsets resolved and committed a chunk at a time.
  */
@@ -276,11 +300,7 @@ function createBatchHandler({
         const key = message.key?.toString('utf8') ?? '';
         lanes.set(key, [...(lanes.get(key) ?? []), message]);
       }
-      await Promise.all(
-        [...lanes.values()].map(async (lane) => {
-          for (const message of lane) await handleMessage(message, payload);
-        }),
-      );
+      await runLanes([...lanes.values()], (message) => handleMessage(message, payload));
       payload.resolveOffset(chunk[chunk.length - 1]!.offset);
       await payload.commitOffsetsIfNecessary();
       await payload.heartbeat();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
 import { restart } from '../../stack/lifecycle.js';
@@ -125,6 +126,57 @@ describe('ingest: redeliveries, bad messages and connector restarts', () => {
       return ours.length >= 1 ? ours : undefined;
     });
     expect(deadLettered!.headers['orderly-reason']).toMatch(/^rejected for good: .*order_id/);
+  });
+
+  it("a lane that fails (the dead-letter topic refusing writes) during a one-order burst of 60 leaves the order's notifications in commit order, none twice", async () => {
+    const since = Date.now();
+    const { customerId, orderId, address } = await subscribedCustomerAddress();
+    const admin = kafka.admin();
+    await admin.connect();
+    const dlq = config.KAFKA_DEAD_LETTER_TOPIC;
+    const maxMessageBytes = (value?: string) =>
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: dlq,
+            configEntries: value === undefined ? [] : [{ name: 'max.message.bytes', value }],
+          },
+        ],
+      });
+    try {
+      await admin.createTopics({ topics: [{ topic: dlq }] });
+      // The dead-letter topic takes no message over 64 bytes: every write to it is refused (a real fault).
+      await maxMessageBytes('64');
+      const partitions = (await admin.fetchTopicMetadata({ topics: [config.KAFKA_EVENTS_TOPIC] })).topics[0]!
+        .partitions;
+      const events: string[] = [];
+      for (let i = 0; i < 60; i++) {
+        events.push(await sample.event(pipeline.pool, { orderId, customerId, status: i % 3 ? 'success' : 'failure' }));
+        // Mid-burst, a malformed message on another key in every partition: its lane fails beside the order's.
+        if (i === 20)
+          await produce(
+            partitions.map(({ partitionId }) => ({
+              key: JSON.stringify({ order_id: -partitionId - 1 }),
+              value: `lane failure ${partitionId}`,
+              partition: partitionId,
+            })),
+          );
+      }
+      await sleep(15_000);
+      await maxMessageBytes();
+      const mails = await waitForMail((all) => mailTo(all, address), 60, { timeoutMs: 120_000, settleMs: 3_000 });
+      expect(eventIdsOf(mails)).toEqual(events);
+      const deadLettered = await readTopicUntil(kafka, dlq, since, (seen) => {
+        const ours = seen.filter((m) => m.raw?.toString('utf8').startsWith('lane failure'));
+        return ours.length >= partitions.length ? ours : undefined;
+      });
+      expect(deadLettered.map((m) => m.headers['orderly-reason'])).toEqual(partitions.map(() => 'value is not JSON'));
+    } finally {
+      await maxMessageBytes();
+      await admin.disconnect();
+    }
   });
 
   it('does not re-send old rows when Kafka Connect restarts', async () => {

@@ -86,7 +86,7 @@ function parse(buffer: Buffer | null): unknown {
 export async function produce(
   kafka: Kafka,
   topic: string,
-  messages: { key: Buffer | string | null; value: Buffer | string | null }[],
+  messages: { key: Buffer | string | null; value: Buffer | string | null; partition?: number }[],
 ): Promise<void> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
