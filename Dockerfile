@@ -1,5 +1,6 @@
 # One image for every Orderly process; docker-compose picks the process with `command`.
-FROM node:20-bookworm-slim
+# Node 24, the current LTS: `npm test` runs the unit tests and an e2e file on it too (scripts/test-on-lts.ts).
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./

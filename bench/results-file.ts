@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, versions } from '../stack/paths.js';
+import { installedTemporalCli, repoRoot, versions } from '../stack/paths.js';
 
 /** The commit a result was measured on, marked `-dirty` when the checkout had uncommitted changes. */
 export function measuredCommit(): string {
@@ -26,7 +26,7 @@ export function measuredOn() {
     },
     versions: {
       node: process.version,
-      temporalCli: versions.temporalCli,
+      temporalCli: installedTemporalCli().version,
       kafka: versions.kafka,
       debezium: versions.debezium,
     },

@@ -133,7 +133,7 @@ async function bringUp(
 }
 
 /**
- * Brings every component up: all provision side by side (the Temporal CLI compiles while the jars download),
+ * Brings every component up: all provision side by side (the Temporal CLI downloads while the jars do),
  * and each starts as soon as it is provisioned and what it starts after is up.
  */
 export async function stackUp(report: Report = () => {}, stack: Stack = stackOf()): Promise<void> {

@@ -3,25 +3,15 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import temporalProto from '@temporalio/proto';
 import type { StackSettings } from '../local-settings.js';
-import { temporalBinary, versions } from '../paths.js';
-import { type Health, errorText, goBuildFlags, healthy, startDaemon, unhealthy } from '../process.js';
+import { installedTemporalCli } from '../paths.js';
+import { type Health, errorText, healthy, startDaemon, unhealthy } from '../process.js';
 import type { Steps } from '../steps.js';
 import type { Component, ComponentContext } from './component.js';
-import { type GoBinary, goInstall } from './go-build.js';
+import { provisionTemporalCli } from './temporal-cli.js';
 
 const { IndexedValueType } = temporalProto.temporal.api.enums.v1;
 /** The namespace Orderly's processes use (TEMPORAL_NAMESPACE's default). */
 export const namespace = 'default';
-
-/** The Temporal CLI, whose dev server is the dev profile's Temporal. */
-const temporalCli: GoBinary = {
-  path: temporalBinary,
-  packagePath: 'github.com/temporalio/cli/cmd/temporal',
-  version: versions.temporalCli,
-  what: 'the Temporal CLI',
-  expect: 'first run only, about 3-6 minutes on 2 cores, longer if they are busy',
-  flags: goBuildFlags,
-};
 
 function start({ settings, dirs }: ComponentContext): void {
   mkdirSync(join(dirs.data, 'temporal'), { recursive: true });
@@ -29,7 +19,8 @@ function start({ settings, dirs }: ComponentContext): void {
     '--search-attribute',
     `${name}=${cliType}`,
   ]);
-  startDaemon(dirs, 'temporal', temporalBinary, [
+  // Asked now, not at import: provisioning may just have installed the other one.
+  startDaemon(dirs, 'temporal', installedTemporalCli().path, [
     'server',
     'start-dev',
     '--ip',
@@ -117,7 +108,7 @@ export function temporal(context: ComponentContext): Component {
     ports: [settings.temporalPort, settings.temporalUiPort],
     after: [],
     startTimeoutMs: 60_000,
-    provision: (steps) => goInstall(steps, temporalCli),
+    provision: (steps) => provisionTemporalCli(steps),
     start: () => start(context),
     health: () => temporalHealth(settings),
     configure: (steps) => registerSearchAttributes(settings, steps),
