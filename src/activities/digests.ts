@@ -13,6 +13,7 @@ import {
   workflowIds,
 } from '../domain.js';
 import { type DigestInput, flushDigestSignal, previousDigestSettledSignal } from '../messages.js';
+import { digestDetails, digestSummary } from '../summaries.js';
 import { searchAttributes } from '../search-attributes.js';
 
 /** A recipient whose event goes into a digest. */
@@ -97,6 +98,8 @@ function createDigestCollector({ pool, client, taskQueue }: { pool: Pool; client
         { key: searchAttributes.customerId, value: input.customerId },
         { key: searchAttributes.digestKey, value: input.recipient.digest.key },
       ],
+      staticSummary: digestSummary(input),
+      staticDetails: digestDetails(input),
     };
     try {
       if (full) await client.workflow.signalWithStart('digestWorkflow', { ...options, signal: flushDigestSignal });

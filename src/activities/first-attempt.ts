@@ -43,7 +43,7 @@ export interface FailedFirstAttempt {
 
 export type NotificationAttempt =
   /** The predecessor has not settled yet; look again after `recheckAfterS` when it may never have started. */
-  | { kind: 'waiting'; recheckAfterS?: number }
+  | { kind: 'waiting'; recheckAfterS?: number; predecessor?: string }
   /** The customer is on hold (`orderly pause`). */
   | { kind: 'held' }
   | {
@@ -235,7 +235,8 @@ export function createFirstAttemptActivities({
     async attemptNotification(input: AttemptNotificationInput): Promise<NotificationAttempt> {
       // Nothing is done until the order's previous notification (as the chain records it now) has settled.
       const predecessor = await chain.predecessorState(input.workflowId, { askTemporal: input.askTemporal ?? false });
-      if (predecessor.state === 'running') return { kind: 'waiting', recheckAfterS: predecessor.recheckAfterS };
+      if (predecessor.state === 'running')
+        return { kind: 'waiting', recheckAfterS: predecessor.recheckAfterS, predecessor: predecessor.workflowId };
       const audience = await preferences.findAudience(input.event);
       if (audience.held && input.send) return { kind: 'held' };
       const toSend = await ledger.recordAudience(input.event, input.template, audience.recipients, audience.suppressed);

@@ -13,7 +13,10 @@ const neverStartedAfterS = 30;
  * Whether a notification's predecessor has settled. One not known to have started is looked at again once it would
  * be a phantom (`recheckAfterS`); otherwise only its settled signal, or the long recheck, moves its successor.
  */
-export type PredecessorState = { state: 'settled' } | { state: 'running'; recheckAfterS?: number };
+export type PredecessorState =
+  | { state: 'settled' }
+  /** `workflowId`: the one it waits for (absent in results recorded before it was named). */
+  | { state: 'running'; workflowId?: string; recheckAfterS?: number };
 
 /**
  * The order of an order's notifications: whether the previous one has settled, and, when one settles, waking
@@ -26,12 +29,12 @@ export function createOrderChainActivities({ pool, client }: { pool: Pool; clien
     try {
       const { status } = await client.workflow.getHandle(workflowId).describe();
       // Not running and never settled: terminated by hand. Nothing to wait for.
-      return status.name === 'RUNNING' ? { state: 'running' } : { state: 'settled' };
+      return status.name === 'RUNNING' ? { state: 'running', workflowId } : { state: 'settled' };
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
       // Not started (yet): look again once it is old enough to be called a phantom.
       if (ageS !== undefined && ageS < neverStartedAfterS)
-        return { state: 'running', recheckAfterS: neverStartedAfterS - ageS + 1 };
+        return { state: 'running', workflowId, recheckAfterS: neverStartedAfterS - ageS + 1 };
       // A phantom: taken out of the chain, so that this notification now waits for the phantom's predecessor.
       await settleAndWake({ pool, client }, workflowId, { abandoned: true });
       return { state: 'running', recheckAfterS: 1 };
@@ -50,8 +53,13 @@ export function createOrderChainActivities({ pool, client }: { pool: Pool; clien
       const predecessor = await predecessorOf(pool, workflowId);
       if (predecessor === undefined || predecessor.settled) return { state: 'settled' };
       if (askTemporal) return temporalState(predecessor.workflowId, predecessor.ageS);
-      if (predecessor.started) return { state: 'running' };
-      return { state: 'running', recheckAfterS: Math.max(1, neverStartedAfterS - (predecessor.ageS ?? 0) + 1) };
+      const { workflowId: waitsFor } = predecessor;
+      if (predecessor.started) return { state: 'running', workflowId: waitsFor };
+      return {
+        state: 'running',
+        workflowId: waitsFor,
+        recheckAfterS: Math.max(1, neverStartedAfterS - (predecessor.ageS ?? 0) + 1),
+      };
     },
 
     /** Records that a notification has settled and signals the notifications waiting for it. */

@@ -3,6 +3,7 @@ import { type DeadLetter, endpointWorkflowTaskTimeout, workflowIds } from '../do
 import { searchAttributes } from '../search-attributes.js';
 import { type WebhookDeliveryAsk, type WebhookDeliveryRequest, webhookDeliverySignal } from '../messages.js';
 import type { createWebhookMessages } from './ledger.js';
+import { endpointSummary } from '../summaries.js';
 
 /**
  * Signals to Orderly's long-lived workflows, starting them when they are not running (signal-with-start is a
@@ -28,6 +29,7 @@ export function createTemporalActivities({
       signalArgs: [request],
       workflowTaskTimeout: endpointWorkflowTaskTimeout,
       typedSearchAttributes: [{ key: searchAttributes.customerId, value: customerId }],
+      staticSummary: endpointSummary(request.endpointId),
     });
   }
 

@@ -5,6 +5,7 @@ import { settleAndWake } from './settle.js';
 import { appendToChain } from './store.js';
 import { type OrderEvent, notificationRunKey, taskQueues, workflowIds } from '../domain.js';
 import { startingSearchAttributes } from '../search-attributes.js';
+import { notificationDetails, notificationSummary } from '../summaries.js';
 import type { EventNotificationInput } from '../workflows/event-notification.js';
 
 /**
@@ -26,6 +27,8 @@ export async function submitOrderEvent(
       args: [{ event, predecessor } satisfies EventNotificationInput],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: startingSearchAttributes(event),
+      staticSummary: notificationSummary(event),
+      staticDetails: notificationDetails(event, predecessor),
     });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, started: false };

@@ -1,7 +1,8 @@
-import { CancellationScope, condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, log, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { NotificationAttempt } from '../activities/first-attempt.js';
 import { type OrderEvent, type TemplateId, classify, completionOf } from '../domain.js';
 import { predecessorSettledSignal } from '../messages.js';
+import { notificationNow, recipientLabel } from '../summaries.js';
 import { deadLetter, deadLetterOf, failureOf } from './dead-lettering.js';
 import { type NotificationOutcome, NotificationRun, finish, statusOf } from './notification-run.js';
 import { chain, email, firstAttempt } from './proxies.js';
@@ -71,17 +72,15 @@ async function notifyOnce(
   const { workflowId } = workflowInfo();
 
   let askTemporal = false;
+  let waitingSince: number | undefined;
   let attempt: NotificationAttempt;
   for (;;) {
     const wakeUpsSeen = wakeUps;
     try {
-      attempt = await firstAttempt.attemptNotification({
-        event,
-        template: run.template,
-        workflowId,
-        askTemporal,
-        send: run.cancellation === undefined,
-      });
+      attempt = await firstAttempt.attemptNotification.executeWithOptions(
+        { summary: `${template}: audience, ledger and first attempts` },
+        [{ event, template: run.template, workflowId, askTemporal, send: run.cancellation === undefined }],
+      );
     } catch (error) {
       await deadLetter(deadLetterOf(event, failureOf(error)));
       return {
@@ -92,8 +91,12 @@ async function notifyOnce(
     if (attempt.kind === 'attempted') break;
     if (attempt.kind === 'held') await run.waitWhileHeld();
     else {
+      waitingSince ??= Date.now();
+      setCurrentDetails(notificationNow.waiting(attempt.predecessor, waitingSince));
       // A timed-out wait asks Temporal too: a predecessor terminated by an operator never settles.
-      askTemporal = !(await condition(() => wakeUps !== wakeUpsSeen, recheckInterval(attempt.recheckAfterS)));
+      askTemporal = !(await condition(() => wakeUps !== wakeUpsSeen, recheckInterval(attempt.recheckAfterS), {
+        summary: `look again at ${attempt.predecessor ?? 'the predecessor'}`,
+      }));
     }
   }
   settled.byFirstAttempt = attempt.settled;
@@ -111,11 +114,16 @@ async function notifyOnce(
   const failed = attempt.failed.map(({ userId, channel = 'email', endpointId, ...failure }) =>
     deadLetter(deadLetterOf(event, failure, { userId, channel, ...(endpointId === undefined ? {} : { endpointId }) })),
   );
+  setCurrentDetails(notificationNow.delivering(attempt.remaining));
   const [outcome] = await Promise.all([
     run.cancellation === undefined
       ? run.deliver(
           attempt.remaining,
-          (input) => email.sendEmail({ ...input, previousAttempts: 1 }),
+          (input) =>
+            email.sendEmail.executeWithOptions(
+              { summary: recipientLabel({ channel: 'email', userId: input.userId }) },
+              [{ ...input, previousAttempts: 1 }],
+            ),
           earlier,
           attempt.providers,
         )

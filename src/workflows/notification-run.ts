@@ -4,6 +4,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -19,6 +20,7 @@ import {
   workflowIds,
 } from '../domain.js';
 import { type NotificationStatus, searchAttributes } from '../search-attributes.js';
+import { notificationNow } from '../summaries.js';
 import { deadLetter, deadLetterOf, failureOf } from './dead-lettering.js';
 import {
   type WebhookDeliveryResult,
@@ -109,6 +111,7 @@ export class NotificationRun {
   /** The customer is on hold: waits until it is resumed, the notification is cancelled, or it is time to look again. */
   async waitWhileHeld(): Promise<void> {
     setStatus('held');
+    setCurrentDetails(notificationNow.held(this.event.customerId, Date.now()));
     this.resumed = false;
     await condition(() => this.resumed || this.cancellation !== undefined, holdRecheckIntervalMs);
   }
@@ -148,7 +151,7 @@ export class NotificationRun {
     sendEmail: (input: SendEmailInput) => Promise<SentEmail>,
     providers: ChannelProviders,
   ): Promise<DeliveryResult> {
-    if (recipient.quietUntil !== undefined) await this.waitOutQuietHours(recipient.quietUntil);
+    if (recipient.quietUntil !== undefined) await this.waitOutQuietHours(recipient, recipient.quietUntil);
     if (recipient.endpoint) return this.deliverWebhook(recipient, recipient.endpoint);
     const { maxAgeS } = providers;
     if (recipient.channel === 'sms') return deliverSms(this.channelContext(), recipient, providers.sms, maxAgeS);
@@ -171,8 +174,9 @@ export class NotificationRun {
    * The recipient's quiet hours: a durable timer until they end, the notification's status `quiet` meanwhile. The
    * notification stays unsettled, so the order's next one waits behind it. Retry now ends the wait; a cancel, the run.
    */
-  private async waitOutQuietHours(until: number): Promise<void> {
+  private async waitOutQuietHours(recipient: Recipient, until: number): Promise<void> {
     if (until <= Date.now()) return;
+    setCurrentDetails(notificationNow.quiet(recipient, until));
     if (this.quietWaits++ === 0) setStatus('quiet');
     try {
       await this.backoff(until - Date.now());
@@ -336,6 +340,7 @@ export function setStatus(status: NotificationStatus): void {
 /** Sets the notification's final status (search attribute) and logs it. */
 export function finish(event: OrderEvent, outcome: NotificationOutcome): NotificationOutcome {
   setStatus(outcome.status);
+  setCurrentDetails(notificationNow.settled(outcome.status, outcome));
   log.info('notification settled', {
     eventId: event.eventId,
     notificationId: notificationKey(event),

@@ -14,6 +14,7 @@ import { mailTo, waitForMail } from '../support/mail-sink.js';
 import { subscribedCustomer, usePipeline } from '../support/pipeline.js';
 import { until } from '../support/until.js';
 import { dataConverterOf } from '../../src/payload-codec.js';
+import { workflowIds } from '../../src/domain.js';
 
 const pipeline = usePipeline();
 let connection: Connection;
@@ -215,7 +216,11 @@ describe('HTTP API', () => {
       (
         await pipeline.pool.query<RowDataPacket[]>('SELECT * FROM notification_chain WHERE order_id = ?', [b.orderId])
       )[0];
-    const chainBefore = await chainOfB();
+    // B's own event is in its order's chain first (the ingest appends it a moment after the row is written).
+    const chainBefore = await until("B's event in its order's chain", async () => {
+      const chain = await chainOfB();
+      return chain[0]?.last_workflow_id === workflowIds.notification(b.eventId) ? chain : undefined;
+    });
     for (const [method, url, body] of writes)
       expect((await call(a.key, method, url, body)).statusCode, `A: ${method} ${url}`).toBe(404);
 

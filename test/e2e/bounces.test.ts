@@ -355,11 +355,15 @@ describe("the recipient's side: complaints (RFC 5965 ARF)", () => {
       },
     ]);
     expect((kept[0]!.raw as Buffer).toString()).toBe(malformed);
-    const log = readFileSync(join(logDir, 'test-bounces.log'), 'utf8');
-    expect(log).toContain(`"reportId":${kept[0]!.id},"outcome":"unparseable"`);
-    expect(log).toMatch(
-      new RegExp(`"reportId":${kept[1]!.id},"outcome":"unmatched".*"msg":"bounce report matches nothing; kept"`),
+    // The log line follows the report's row: read the log once it is there.
+    const logged = new RegExp(
+      `"reportId":${kept[1]!.id},"outcome":"unmatched".*"msg":"bounce report matches nothing; kept"`,
     );
+    const log = await until('the unmatched report logged', () => {
+      const text = readFileSync(join(logDir, 'test-bounces.log'), 'utf8');
+      return Promise.resolve(logged.test(text) ? text : undefined);
+    });
+    expect(log).toContain(`"reportId":${kept[0]!.id},"outcome":"unparseable"`);
     expect(listener.child.exitCode, 'the listener is still running').toBeNull();
   });
 

@@ -177,3 +177,44 @@ describe('a slow SMTP server', () => {
     }
   }, 150_000);
 });
+
+describe('the Web UI at a glance (issue 29): summaries, details and what a notification is doing now', () => {
+  it("a held notification says so, the one behind it names the notification it waits for, and the delivered one's summary and details name ids only", async () => {
+    const { pool } = pipeline;
+    const { customerId, orderId, user } = await subscribedCustomer(pool, 'Zelda Quartermain');
+    const text = { source: 'warehouse-bremen-7', errorDesc: 'card ending 4242 declined for Zelda' };
+    await pool.query('INSERT INTO customer_holds (customer_id) VALUES (?)', [customerId]);
+    const first = await sample.event(pool, { orderId, customerId, status: 'failure', ...text });
+    const second = await sample.event(pool, { orderId, customerId, status: 'success', ...text });
+    const [held, behind] = [first, second].map((id) =>
+      temporal.client.workflow.getHandle(workflowIds.notification(id)),
+    );
+    const nowOf = async (handle: typeof held) =>
+      (await handle!.query<{ currentDetails?: string | null }>('__temporal_workflow_metadata')).currentDetails ?? '';
+    await until('the first to be held and the second to wait', async () =>
+      (await nowOf(held).catch(() => '')).startsWith('held since') &&
+      (await nowOf(behind).catch(() => '')).startsWith(`waiting for ${workflowIds.notification(first)} since`)
+        ? true
+        : undefined,
+    );
+    expect(await nowOf(held)).toMatch(
+      new RegExp(`^held since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC: customer ${customerId} is paused`),
+    );
+
+    expect((await orderly('resume', customerId)).code).toBe(0);
+    await settledAs(second, 'delivered');
+    const description = await behind!.describe();
+    const shown = {
+      summary: await description.staticSummary(),
+      details: await description.staticDetails(),
+      now: await nowOf(behind),
+    };
+    expect(shown.summary).toBe(`order ${orderId}: F1063 order.step.completed success (event ${second})`);
+    expect(shown.details).toContain(`event ${second} of order ${orderId}, customer ${customerId}`);
+    expect(shown.details).toContain(`follows ${workflowIds.notification(first)}: sends once that one has settled`);
+    expect(shown.now).toBe('settled delivered: 1 delivered, 0 suppressed, 0 dead-lettered');
+    const everything = JSON.stringify([shown, await nowOf(held), await (await held!.describe()).staticDetails()]);
+    for (const personal of [user.email!, 'Zelda', text.source, text.errorDesc])
+      expect(everything, `${personal} is not shown`).not.toContain(personal);
+  });
+});
