@@ -182,6 +182,12 @@ export function orderlyEnv(profile: ProfileName = activeProfile): Record<string,
 export const connectorName = 'orderly-order-events';
 
 /**
+ * Where the Web UI of either profile sends its encode and decode calls: `orderly codec-server`, which an operator runs
+ * on their machine with their operator key (docs/security.md). Without it running, the UI shows payloads encrypted.
+ */
+export const webUiCodecEndpoint = 'http://127.0.0.1:8081';
+
+/**
  * Keys and values as plain JSON: the ingest reads {"order_id":...} keys and Debezium envelopes. Set on the local
  * Connect worker, and on the connector in docker/connector.json (scripts/check-compose.ts checks they agree).
  */

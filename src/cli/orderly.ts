@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Pool } from 'mysql2/promise';
 import { createAddressHasher } from '../address-hash.js';
+import { startCodecServer } from './codec-server.js';
 import { loadConfig, webhookDestinationPolicy } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { apiKeyOperations } from '../operations/api-keys.js';
@@ -829,6 +830,49 @@ recipients
       { audit: 'recipients erase' },
     ),
   );
+
+program
+  .command('codec-server')
+  .description(
+    "serve the Temporal Web UI's payload decoding on this machine, with your operator key (ORDERLY_API_KEY): the UI then shows what notifications hold",
+  )
+  .option('--port <port>', 'where to listen, on 127.0.0.1', asPositiveInteger, 8081)
+  .option('--api <url>', "Orderly's API", 'http://127.0.0.1:8080')
+  .option(
+    '--ui-origin <origins>',
+    'Web UI origins allowed to call it, comma-separated',
+    'http://127.0.0.1:8233,http://localhost:8233',
+  )
+  .action(async (options: { port: number; api: string; uiOrigin: string }) => {
+    const apiKey = process.env.ORDERLY_API_KEY ?? '';
+    try {
+      if (apiKey === '') throw new Error('set ORDERLY_API_KEY to an operator API key (orderly api-key create <name>)');
+      const probe = await fetch(`${options.api}/v1/codec/encode`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ payloads: [] }),
+      }).catch((error: unknown) => {
+        throw new Error(
+          `cannot reach Orderly's API at ${options.api}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
+      if (!probe.ok)
+        throw new Error(
+          `Orderly's API at ${options.api} refused the key (${probe.status}): it must be an operator key`,
+        );
+      const uiOrigins = options.uiOrigin.split(',').map((origin) => origin.trim());
+      const server = await startCodecServer({ port: options.port, apiUrl: options.api, apiKey, uiOrigins });
+      console.log(
+        `codec server on http://127.0.0.1:${options.port} for ${uiOrigins.join(', ')}, decoding through ${options.api}`,
+      );
+      await new Promise<void>((resolve) => {
+        for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => server.close(() => resolve()));
+      });
+    } catch (error) {
+      console.error(`orderly: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    }
+  });
 
 program
   .command('audit')

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StackSettings } from '../local-settings.js';
+import { type StackSettings, webUiCodecEndpoint } from '../local-settings.js';
 import { temporalUiDir, versions } from '../paths.js';
 import { errorText, healthy, startDaemon, unhealthy } from '../process.js';
 import type { Component, ComponentContext } from './component.js';
@@ -25,6 +25,7 @@ export function temporalUiConfig(settings: StackSettings): object {
     defaultNamespace: namespace,
     refreshInterval: '1m',
     cors: { allowOrigins: [`http://127.0.0.1:${settings.temporalUiPort}`] },
+    codec: { endpoint: webUiCodecEndpoint },
   };
 }
 

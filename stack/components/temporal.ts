@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import temporalProto from '@temporalio/proto';
-import type { StackSettings } from '../local-settings.js';
+import { type StackSettings, webUiCodecEndpoint } from '../local-settings.js';
 import { installedTemporalCli } from '../paths.js';
 import { type Health, errorText, healthy, startDaemon, unhealthy } from '../process.js';
 import type { Steps } from '../steps.js';
@@ -29,6 +29,8 @@ function start({ settings, dirs }: ComponentContext): void {
     String(settings.temporalPort),
     '--ui-port',
     String(settings.temporalUiPort),
+    '--ui-codec-endpoint',
+    webUiCodecEndpoint,
     '--db-filename',
     join(dirs.data, 'temporal', 'temporal.db'),
     '--namespace',

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +28,8 @@ import { until } from '../support/until.js';
 import { historyAsShown, withPayloadsDecoded } from '../support/history.js';
 import { orderly } from '../support/orderly-cli.js';
 import { freePort } from '../support/free-port.js';
+import { launchChromium } from '../support/browser.js';
+import { logDir, repoRoot } from '../../stack/paths.js';
 
 /** The rate limit the test sets on Twilio's task queue, and what a window may hold beyond it (arrival jitter). */
 const twilioRate = 5;
@@ -227,6 +230,62 @@ describe('SMS and push', () => {
     await expect(
       historyAsShown(workflowIds.notification(eventId), { apiUrl: publicBaseUrl, apiKey: customerKey }),
     ).rejects.toThrow();
+  }, 120_000);
+
+  it('the Web UI shows a notification decoded through `orderly codec-server` (an operator key), its summary and what it holds; other origins are refused', async () => {
+    const { pool } = context;
+    const { customerId, user, orderId } = await customerWith(pool, ['email']);
+    const eventId = await sample.event(pool, {
+      orderId,
+      customerId,
+      status: 'failure',
+      source: 'warehouse-screenshot',
+    });
+    await waitForMail((mails) => mailTo(mails, user.email!), 1);
+    const { key } = await apiKeyOperations({ pool }).create('web ui codec');
+    const server = spawn(
+      process.execPath,
+      [join(repoRoot, 'bin', 'orderly.mjs'), 'codec-server', '--api', publicBaseUrl],
+      {
+        env: { ...process.env, ORDERLY_API_KEY: key },
+      },
+    );
+    const browser = await launchChromium();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('codec server on') && resolve());
+        server.once('exit', (code) => reject(new Error(`orderly codec-server exited with ${code}`)));
+      });
+      const evil = await fetch('http://127.0.0.1:8081/decode', {
+        method: 'POST',
+        headers: { origin: 'http://evil.example', 'content-type': 'application/json' },
+        body: JSON.stringify({ payloads: [] }),
+      });
+      expect(evil.status, 'a page of another origin').toBe(403);
+
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(`http://127.0.0.1:8233/namespaces/default/workflows/${workflowIds.notification(eventId)}`);
+      // The input is shown decoded: the event's own text, which the history holds only encrypted.
+      // Summaries and details are rendered as Markdown in frames of their own: look in every frame.
+      const shows = (text: string) =>
+        until(`the Web UI to show ${text}`, async () => {
+          const texts = await Promise.all(page.frames().map((frame) => frame.innerText('body').catch(() => '')));
+          return texts.some((shown) => shown.includes(text)) ? true : undefined;
+        });
+      await shows('warehouse-screenshot');
+      await page.getByText('User Metadata').first().click();
+      await shows(`order ${orderId}: F1063 order.step.failed failure (event ${eventId})`);
+      await shows('settled delivered: 1 delivered, 0 suppressed, 0 dead-lettered');
+      await page.screenshot({ path: join(logDir, 'web-ui-notification.png') });
+      if (process.env.ORDERLY_UPDATE_SCREENSHOTS === '1')
+        copyFileSync(
+          join(logDir, 'web-ui-notification.png'),
+          join(repoRoot, 'docs', 'images', 'web-ui-notification.png'),
+        );
+    } finally {
+      await browser.close();
+      server.kill('SIGTERM');
+    }
   }, 120_000);
 
   it("a push reaches a healthy device once while another device's push service answers 503 for three rounds", async () => {
