@@ -13,8 +13,11 @@ const encryptedEncoding = 'binary/encrypted';
 /** Names the key that encrypted the payload, so keys rotate and old histories still decode. */
 const keyIdKey = 'encryption-key-id';
 
-/** Used only outside production when no key is configured: histories are not in the clear, but not secret either. */
-const developmentKey: ListedKey = {
+/**
+ * Used only outside production when no key is configured: histories are not in the clear, but not secret either.
+ * Exported for the test of a rotation away from it.
+ */
+export const developmentKey: ListedKey = {
   id: 'development',
   key: createHash('sha256').update('orderly development payload key').digest(),
 };

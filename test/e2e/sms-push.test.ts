@@ -29,6 +29,7 @@ import { historyAsShown, withPayloadsDecoded } from '../support/history.js';
 import { orderly } from '../support/orderly-cli.js';
 import { freePort } from '../support/free-port.js';
 import { launchChromium } from '../support/browser.js';
+import { developmentKey, payloadCodecOf } from '../../src/payload-codec.js';
 import { logDir, repoRoot } from '../../stack/paths.js';
 
 /** The rate limit the test sets on Twilio's task queue, and what a window may hold beyond it (arrival jitter). */
@@ -226,6 +227,35 @@ describe('SMS and push', () => {
       payload: garbage,
     });
     expect(refused.statusCode).toBe(400);
+    // A rotation: a new key first, the old one still listed. The history written under the old key still decodes,
+    // and what is encoded now names the new key.
+    const rotatedKeys = `rotated:${randomBytes(32).toString('base64')},${developmentKey.id}:${developmentKey.key.toString('base64')}`;
+    const rotatedApi = await buildApi({
+      pool,
+      client: temporal.client,
+      destinations: destinationChecks(webhookDestinationPolicy(loadConfig({}))),
+      secrets: createSecretBox(''),
+      secretGraceS: 3600,
+      payloadCodec: payloadCodecOf(rotatedKeys),
+    });
+    try {
+      const rotatedUrl = `http://127.0.0.1:${await freePort()}`;
+      await rotatedApi.listen({ host: '127.0.0.1', port: Number(new URL(rotatedUrl).port) });
+      const afterRotation = withPayloadsDecoded(
+        await historyAsShown(workflowIds.notification(eventId), { apiUrl: rotatedUrl, apiKey: operatorKey }),
+      );
+      for (const secret of [user.email!, user.username, 'checkout-service']) expect(afterRotation).toContain(secret);
+      const encoded = await rotatedApi.inject({
+        method: 'POST',
+        url: '/v1/codec/encode',
+        headers: { authorization: `Bearer ${operatorKey}` },
+        payload: { payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: 'e30=' }] },
+      });
+      const [sealed] = encoded.json<{ payloads: { metadata: Record<string, string> }[] }>().payloads;
+      expect(Buffer.from(sealed!.metadata['encryption-key-id']!, 'base64').toString()).toBe('rotated');
+    } finally {
+      await rotatedApi.close();
+    }
     const { key: customerKey } = await apiKeyOperations({ pool }).create('codec test', customerId);
     await expect(
       historyAsShown(workflowIds.notification(eventId), { apiUrl: publicBaseUrl, apiKey: customerKey }),
