@@ -197,6 +197,11 @@ export interface Suppression {
   reason: string;
 }
 
+/** Why an erased recipient's deliveries are suppressed: the erasure's own and every later event's. */
+export function erasedReason(erasedAt: Date): string {
+  return `recipient erased on ${erasedAt.toISOString().slice(0, 10)}`;
+}
+
 /** Error types that are never worth retrying; activities throw them as non-retryable failures. */
 export const permanentErrors = {
   unknownOrder: 'UnknownOrder',

@@ -7,6 +7,7 @@ import {
   type Recipient,
   type Suppression,
   digestKey,
+  erasedReason,
   maxDigestItems,
 } from '../domain.js';
 import type { OptOutSource } from '../operations/recipient-opt-outs.js';
@@ -220,7 +221,7 @@ export function decideAudience(
     const forStatus = forFlow.filter((s) => (event.status === 'success' ? s.on_success : s.on_failure));
     const active = forStatus.filter((s) => !s.muted);
     const reason = first.erased_at
-      ? `recipient erased on ${first.erased_at.toISOString().slice(0, 10)}`
+      ? erasedReason(first.erased_at)
       : forFlow.length === 0
         ? `not subscribed to flow ${event.flowId}`
         : forStatus.length === 0

@@ -1,6 +1,7 @@
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { AddressHasher } from '../address-hash.js';
 import { inTransaction } from '../db/pool.js';
+import { erasedReason } from '../domain.js';
 import type { Scope } from './scope.js';
 import { userCustomer } from './users.js';
 
@@ -41,7 +42,7 @@ export function erasureOperations({ pool, hashAddress }: { pool: Pool; hashAddre
           [userId],
         );
         const erasedAt = user!.erased_at as Date;
-        const reason = `recipient erased on ${erasedAt.toISOString().slice(0, 10)}`;
+        const reason = erasedReason(erasedAt);
         const [phones] = await connection.execute<RowDataPacket[]>('SELECT e164 FROM phone_numbers WHERE user_id = ?', [
           userId,
         ]);
