@@ -318,7 +318,7 @@ describe('SMS and push', () => {
     }
   }, 120_000);
 
-  it("a push reaches a healthy device once while another device's push service answers 503 for three rounds", async () => {
+  it("a push reaches a healthy device once while another device's push service answers 503 for two rounds", async () => {
     const { pool } = context;
     // Two browsers on two push services (as Chrome's and Firefox's are): the second one's is failing.
     const flakyService = await startPushService();
@@ -326,16 +326,14 @@ describe('SMS and push', () => {
       const { customerId, user, orderId } = await customerWith(pool, ['push']);
       const healthy = await registerPush(pool, customerId, user.id);
       const flaky = await registerPush(pool, customerId, user.id, flakyService);
-      // Three rounds of three attempts each.
-      flakyService.failWith({ status: 503, text: 'Service Unavailable' }, { times: 9 });
+      // Two rounds of three attempts each fail (10 s between them); the third round's first attempt is delivered.
+      flakyService.failWith({ status: 503, text: 'Service Unavailable' }, { times: 6 });
       const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
       const rows = await settledDeliveries(pool, eventId, 150_000);
       expect(rows.push).toMatchObject({ state: 'delivered', provider: 'web-push' });
       const to = (service: PushService, browser: typeof healthy) =>
         service.received.filter((r) => r.subscriptionId === browser.subscription.endpoint.split('/').pop());
-      expect(to(flakyService, flaky).map((r) => r.answered)).toEqual([
-        503, 503, 503, 503, 503, 503, 503, 503, 503, 201,
-      ]);
+      expect(to(flakyService, flaky).map((r) => r.answered)).toEqual([503, 503, 503, 503, 503, 503, 201]);
       expect(to(push, healthy).map((r) => r.answered)).toEqual([201]);
     } finally {
       await flakyService.close();
