@@ -1,5 +1,5 @@
 import type { OrderEvent, Recipient } from './domain.js';
-import type { DigestInput } from './messages.js';
+import type { DigestInput, EndpointState } from './messages.js';
 
 /**
  * What the Temporal Web UI (and `temporal workflow describe`) shows of Orderly's workflows, so that the list answers
@@ -50,6 +50,14 @@ export const notificationNow = {
     `settled ${status}: ${counts.delivered} delivered, ${counts.suppressed} suppressed, ${counts.deadLettered} dead-lettered`,
 };
 
+/** What a notification's timers wait for (their summaries in the UI's timeline). */
+export const notificationTimers = {
+  predecessorRecheck: (predecessor: string | undefined) => `look again at ${predecessor ?? 'the predecessor'}`,
+  holdRecheck: (customerId: string) => `look again whether customer ${customerId} is paused`,
+  quietHoursEnd: (recipient: Recipient) => `${recipientLabel(recipient)}: quiet hours end`,
+  nextProviderRound: (recipient: Recipient) => `${recipientLabel(recipient)}: the next round of providers`,
+};
+
 /** `digest 9: email to user 12, flow F1063`. */
 export function digestSummary({ digestId, recipient }: DigestInput): string {
   return `digest ${digestId}: ${recipientLabel(recipient)}, flow ${recipient.digest.flowId ?? 'every flow'}`;
@@ -62,6 +70,41 @@ export function digestDetails({ digestId, customerId, closesAt, recipient }: Dig
   ].join('\n');
 }
 
+/** What a digest is doing now (its current details), and what its timers wait for. */
+export const digestNow = {
+  collecting: ({ digestId, closesAt }: DigestInput) =>
+    `collecting until ${clock(closesAt)} (orderly digest flush ${digestId} sends it now)`,
+  waitingForEarlier: (ahead: number, sinceMs: number) =>
+    `waiting since ${clock(sinceMs)} for the recipient's ${ahead} earlier digest(s) to settle`,
+  sending: (items: number, { recipient }: DigestInput) => `sending ${items} events: ${recipientLabel(recipient)}`,
+  settled: (status: string, items: number) => `settled ${status}: ${items} events`,
+};
+
+export const digestTimers = {
+  windowEnds: 'the window ends',
+  earlierDigestRecheck: "look again at the recipient's earlier digests",
+  resultReminder: (endpointId: string) => `ask endpoint ${endpointId}'s workflow again for the result`,
+};
+
 /** `webhook endpoint 3`: its deliveries, in order, under its rate limit, circuit and retry schedule. */
 export const endpointSummary = (endpointId: string): string =>
   `webhook endpoint ${endpointId}: its deliveries, under its rate limit, circuit breaker and retry schedule`;
+
+/** What an endpoint's workflow is doing now (its current details): the state the `endpointState` query answers. */
+export function endpointNow({
+  circuit,
+  probeAt,
+  inFlight,
+  waiting,
+  nextAttemptAt,
+  consecutiveFailures,
+}: EndpointState) {
+  const probe = probeAt === null ? '' : ` until its probe at ${clock(Date.parse(probeAt))}`;
+  const next = nextAttemptAt === null ? '' : `, the next due at ${clock(Date.parse(nextAttemptAt))}`;
+  return `circuit ${circuit}${probe}, ${consecutiveFailures} failures in a row: ${inFlight} in flight, ${waiting} waiting${next}`;
+}
+
+export const endpointTimers = {
+  nextDue: 'the next delivery is due',
+  idle: 'idle: ends unless a delivery comes',
+};

@@ -1,4 +1,11 @@
-import { condition, log, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  log,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { digestNotificationId, webhookMessageId } from '../domain.js';
 import {
   type DigestInput,
@@ -9,6 +16,7 @@ import {
   webhookResultSignal,
 } from '../messages.js';
 import { type NotificationStatus, searchAttributes } from '../search-attributes.js';
+import { digestNow, digestTimers } from '../summaries.js';
 import { type Failure, failureOf } from './dead-lettering.js';
 import { digests, email, signals } from './proxies.js';
 
@@ -38,13 +46,18 @@ export async function digestWorkflow(input: DigestInput): Promise<DigestOutcome>
   setHandler(flushDigestSignal, () => void (flushed = true));
   setHandler(cancelDigestSignal, ({ reason }) => void (cancellation ??= reason));
 
-  if (input.closesAt > Date.now())
-    await condition(() => flushed || cancellation !== undefined, input.closesAt - Date.now());
+  if (input.closesAt > Date.now()) {
+    setCurrentDetails(digestNow.collecting(input));
+    await condition(() => flushed || cancellation !== undefined, input.closesAt - Date.now(), {
+      summary: digestTimers.windowEnds,
+    });
+  }
   const closed = await digests.closeDigest(digestId, cancellation);
   if (closed.kind === 'settled') return finish({ digestId, status: closed.state, items: 0 });
   await waitForEarlierDigests(digestId, closed.ahead ?? 0);
 
   setStatus('processing');
+  setCurrentDetails(digestNow.sending(closed.items, input));
   const sent = await (recipient.endpoint ? sendWebhook(input, recipient.endpoint) : sendEmail(input));
   if ('errorType' in sent) {
     await digests.recordDigestDeadLettered(digestId, recipient, sent);
@@ -61,9 +74,13 @@ export async function digestWorkflow(input: DigestInput): Promise<DigestOutcome>
 async function waitForEarlierDigests(digestId: string, ahead: number): Promise<void> {
   let wakeUps = 0;
   setHandler(previousDigestSettledSignal, () => void wakeUps++);
+  const since = Date.now();
   while (ahead > 0) {
+    setCurrentDetails(digestNow.waitingForEarlier(ahead, since));
     const seen = wakeUps;
-    await condition(() => wakeUps !== seen, earlierDigestRecheckInterval);
+    await condition(() => wakeUps !== seen, earlierDigestRecheckInterval, {
+      summary: digestTimers.earlierDigestRecheck,
+    });
     ahead = await digests.digestsAhead(digestId);
   }
 }
@@ -103,7 +120,11 @@ async function sendWebhook(
   };
   // The endpoint's workflow ignores a request it holds and answers one it finished: asking again recovers a lost answer.
   do await signals.requestDigestWebhook(request);
-  while (!(await condition(() => result !== undefined, resultReminderInterval)));
+  while (
+    !(await condition(() => result !== undefined, resultReminderInterval, {
+      summary: digestTimers.resultReminder(endpoint.id),
+    }))
+  );
   const answer = result!;
   if (answer.delivered)
     return { providerMessageId: `${messageId} HTTP ${answer.status ?? ''}`.trim(), attempts: answer.attempts };
@@ -120,6 +141,7 @@ function setStatus(status: NotificationStatus): void {
 
 function finish(outcome: DigestOutcome): DigestOutcome {
   setStatus(outcome.status);
+  setCurrentDetails(digestNow.settled(outcome.status, outcome.items));
   log.info('digest settled', { ...outcome });
   return outcome;
 }

@@ -2,7 +2,7 @@ import { CancellationScope, condition, log, setCurrentDetails, setHandler, workf
 import type { NotificationAttempt } from '../activities/first-attempt.js';
 import { type OrderEvent, type TemplateId, classify, completionOf } from '../domain.js';
 import { predecessorSettledSignal } from '../messages.js';
-import { notificationNow, recipientLabel } from '../summaries.js';
+import { notificationNow, notificationTimers, recipientLabel } from '../summaries.js';
 import { deadLetter, deadLetterOf, failureOf } from './dead-lettering.js';
 import { type NotificationOutcome, NotificationRun, finish, statusOf } from './notification-run.js';
 import { chain, email, firstAttempt } from './proxies.js';
@@ -95,7 +95,7 @@ async function notifyOnce(
       setCurrentDetails(notificationNow.waiting(attempt.predecessor, waitingSince));
       // A timed-out wait asks Temporal too: a predecessor terminated by an operator never settles.
       askTemporal = !(await condition(() => wakeUps !== wakeUpsSeen, recheckInterval(attempt.recheckAfterS), {
-        summary: `look again at ${attempt.predecessor ?? 'the predecessor'}`,
+        summary: notificationTimers.predecessorRecheck(attempt.predecessor),
       }));
     }
   }

@@ -20,7 +20,7 @@ import {
   workflowIds,
 } from '../domain.js';
 import { type NotificationStatus, searchAttributes } from '../search-attributes.js';
-import { notificationNow } from '../summaries.js';
+import { notificationNow, notificationTimers } from '../summaries.js';
 import { deadLetter, deadLetterOf, failureOf } from './dead-lettering.js';
 import {
   type WebhookDeliveryResult,
@@ -113,7 +113,9 @@ export class NotificationRun {
     setStatus('held');
     setCurrentDetails(notificationNow.held(this.event.customerId, Date.now()));
     this.resumed = false;
-    await condition(() => this.resumed || this.cancellation !== undefined, holdRecheckIntervalMs);
+    await condition(() => this.resumed || this.cancellation !== undefined, holdRecheckIntervalMs, {
+      summary: notificationTimers.holdRecheck(this.event.customerId),
+    });
   }
 
   /**
@@ -154,18 +156,20 @@ export class NotificationRun {
     if (recipient.quietUntil !== undefined) await this.waitOutQuietHours(recipient, recipient.quietUntil);
     if (recipient.endpoint) return this.deliverWebhook(recipient, recipient.endpoint);
     const { maxAgeS } = providers;
-    if (recipient.channel === 'sms') return deliverSms(this.channelContext(), recipient, providers.sms, maxAgeS);
-    if (recipient.channel === 'push') return deliverPush(this.channelContext(), recipient, providers.push, maxAgeS);
+    if (recipient.channel === 'sms')
+      return deliverSms(this.channelContext(recipient), recipient, providers.sms, maxAgeS);
+    if (recipient.channel === 'push')
+      return deliverPush(this.channelContext(recipient), recipient, providers.push, maxAgeS);
     return this.deliverEmail(recipient, sendEmail);
   }
 
-  private channelContext(): ChannelDeliveryContext {
+  private channelContext(recipient: Recipient): ChannelDeliveryContext {
     return {
       key: this.key,
       event: this.event,
       template: this.template,
       interruptible: (send) => this.interruptible(send),
-      backoff: (ms) => this.backoff(ms),
+      backoff: (ms) => this.backoff(ms, notificationTimers.nextProviderRound(recipient)),
       cancelled: () => this.deliveries.consideredCancelled,
     };
   }
@@ -179,7 +183,7 @@ export class NotificationRun {
     setCurrentDetails(notificationNow.quiet(recipient, until));
     if (this.quietWaits++ === 0) setStatus('quiet');
     try {
-      await this.backoff(until - Date.now());
+      await this.backoff(until - Date.now(), notificationTimers.quietHoursEnd(recipient));
     } finally {
       if (--this.quietWaits === 0) setStatus('processing');
     }
@@ -197,9 +201,9 @@ export class NotificationRun {
    * A durable wait between retries, raced against the operators' signals: `retryNow` ends it at once, and a cancel
    * (the deliveries' scope) ends it with a cancellation.
    */
-  private async backoff(ms: number): Promise<void> {
+  private async backoff(ms: number, summary: string): Promise<void> {
     const requests = this.retryNowRequests;
-    await condition(() => this.retryNowRequests !== requests, ms);
+    await condition(() => this.retryNowRequests !== requests, ms, { summary });
   }
 
   /** One send; `retryNow` interrupts its backoff and starts it again at once. */

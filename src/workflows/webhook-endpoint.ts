@@ -5,6 +5,7 @@ import {
   makeContinueAsNewFunc,
   getExternalWorkflowHandle,
   proxySinks,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -20,6 +21,7 @@ import {
   webhookRetryNowSignal,
   webhookWithdrawSignal,
 } from '../messages.js';
+import { endpointNow, endpointTimers } from '../summaries.js';
 import { webhooks } from './proxies.js';
 import type { OrderlySinks } from './sinks.js';
 
@@ -92,8 +94,12 @@ export async function webhookEndpointWorkflow(input: WebhookEndpointInput): Prom
     const idle = scheduler.idle && replying === 0;
     changed = false;
     const timeoutMs = idle ? idleTimeoutMs : wakeAt !== undefined ? Math.max(1, wakeAt - now) : undefined;
+    setCurrentDetails(endpointNow(scheduler.state(now)));
+    const summary = idle ? endpointTimers.idle : endpointTimers.nextDue;
     const woken =
-      timeoutMs === undefined ? (await condition(() => changed), true) : await condition(() => changed, timeoutMs);
+      timeoutMs === undefined
+        ? (await condition(() => changed), true)
+        : await condition(() => changed, timeoutMs, { summary });
     if (!woken && idle) return;
   }
 }

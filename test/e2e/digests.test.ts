@@ -5,15 +5,19 @@ import { type OrderlyProcess, startOrderly, stopAll } from '../../scripts/orderl
 import { sample } from '../../scripts/sample-data.js';
 import { signWebhook } from '../../src/activities/webhook.js';
 import { loadConfig } from '../../src/config.js';
+import { workflowIds } from '../../src/domain.js';
 import { createPool } from '../../src/db/pool.js';
 import { type SinkMail, listMail, mailTo, waitForMail } from '../support/mail-sink.js';
 import { orderly } from '../support/orderly-cli.js';
+import { useTemporalClient } from '../support/pipeline.js';
 import { until } from '../support/until.js';
 import { type WebhookReceiver, startWebhookReceiver } from '../support/webhook-receiver.js';
 
 let pool: Pool;
 let receiver: WebhookReceiver;
 const processes = new Map<string, OrderlyProcess>();
+/** Reads what the Web UI shows of a digest workflow. */
+const temporal = useTemporalClient();
 
 beforeAll(async () => {
   pool = createPool(loadConfig());
@@ -107,6 +111,15 @@ describe('digests (issue 24)', () => {
     await untilCollected(user.id, 2, 5);
     const open = (await digestsOf(user.id))[2]!;
     expect(open.state).toBe('open');
+    // The Web UI's list says what the digest is doing: its current details.
+    const metadata = await temporal.client.workflow
+      .getHandle(workflowIds.digest(open.id))
+      .query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    expect(metadata.currentDetails).toMatch(
+      new RegExp(
+        `^collecting until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC \\(orderly digest flush ${open.id} sends it now\\)$`,
+      ),
+    );
     const flushed = await orderly('digest', 'flush', open.id);
     expect(flushed.stdout).toContain(`digest ${open.id}: sending its 5 events now`);
     const mails = await waitForMail((all) => mailTo(all, user.email), 3, { timeoutMs: 30_000, settleMs: 2_000 });

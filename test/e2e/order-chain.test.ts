@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Payload } from '@temporalio/common';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sample } from '../../scripts/sample-data.js';
@@ -191,6 +192,18 @@ describe('the Web UI at a glance (issue 29): summaries, details and what a notif
     );
     const nowOf = async (handle: typeof held) =>
       (await handle!.query<{ currentDetails?: string | null }>('__temporal_workflow_metadata')).currentDetails ?? '';
+    // The summaries of a workflow's timers, as the UI's timeline shows them: decoded like every payload.
+    const timerSummaries = async (handle: typeof held) => {
+      const { payloadCodecs, payloadConverter } = temporal.client.options.loadedDataConverter;
+      const summaries: string[] = [];
+      for (const event of (await handle!.fetchHistory()).events ?? []) {
+        let summary = event.timerStartedEventAttributes ? event.userMetadata?.summary : undefined;
+        if (!summary) continue;
+        for (const codec of [...payloadCodecs].reverse()) [summary] = await codec.decode([summary as Payload]);
+        summaries.push(payloadConverter.fromPayload<string>(summary as Payload));
+      }
+      return summaries;
+    };
     await until('the first to be held and the second to wait', async () =>
       (await nowOf(held).catch(() => '')).startsWith('held since') &&
       (await nowOf(behind).catch(() => '')).startsWith(`waiting for ${workflowIds.notification(first)} since`)
@@ -200,6 +213,9 @@ describe('the Web UI at a glance (issue 29): summaries, details and what a notif
     expect(await nowOf(held)).toMatch(
       new RegExp(`^held since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC: customer ${customerId} is paused`),
     );
+
+    expect(await timerSummaries(held)).toContain(`look again whether customer ${customerId} is paused`);
+    expect(await timerSummaries(behind)).toContain(`look again at ${workflowIds.notification(first)}`);
 
     expect((await orderly('resume', customerId)).code).toBe(0);
     await settledAs(second, 'delivered');

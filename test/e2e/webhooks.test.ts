@@ -268,6 +268,14 @@ describe('webhooks: signed POSTs to customer endpoints', () => {
       return state?.circuit === 'open' ? state : undefined;
     });
     expect(open.consecutiveFailures).toBe(3);
+    // The Web UI's list shows the same state as the endpoint's current details.
+    const shown = await until('the current details to show the open circuit', async () => {
+      const { currentDetails } = await temporal.client.workflow
+        .getHandle(workflowIds.webhookEndpoint(endpoint.id))
+        .query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      return currentDetails?.startsWith('circuit open') ? currentDetails : undefined;
+    });
+    expect(shown).toMatch(/^circuit open until its probe at [\d: -]+ UTC, 3 failures in a row: 0 in flight, 1 waiting/);
     expect(receiver.received).toHaveLength(3);
     expect(await circuitMetric(endpoint.id)).toBe('open');
     const halfOpen = await until('the probe', async () => {
