@@ -22,7 +22,7 @@ export type DigestRecipient = DigestInput['recipient'];
 /** The ledger's writes a digest makes (createLedgerActivities has them). */
 interface DigestLedgerWrites {
   recordDelivered(delivery: DeliveredRecord): Promise<void>;
-  recordDeadLetter(deadLetter: DeadLetter): Promise<void>;
+  recordDeadLetter(deadLetter: DeadLetter): Promise<unknown>;
 }
 
 /** What closing a digest came to: its events to send, or nothing to send (cancelled, or settled already). */

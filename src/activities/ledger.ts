@@ -18,6 +18,10 @@ import {
   notificationKey,
 } from '../domain.js';
 
+/** One delivery's row: `deliveries` is keyed by notification, user, channel and endpoint (0: none). */
+const where = 'notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ?';
+const keyOf = (d: DeliveryKey) => [d.notificationId, d.userId, d.channel, d.endpointId ?? 0];
+
 interface LedgerDeps {
   pool: Pool;
   metrics?: LedgerMetrics;
@@ -121,22 +125,24 @@ function createOutcomeLedger({ pool, metrics }: LedgerDeps) {
 function createDeadLetterLedger({ pool, metrics }: LedgerDeps) {
   return {
     /** Marks the delivery (or, without a user, the event) as dead-lettered and keeps the reason. */
-    async recordDeadLetter(deadLetter: DeadLetter): Promise<void> {
-      metrics?.inc({ channel: deadLetter.channel ?? 'none', outcome: 'dead_lettered' });
+    /**
+     * Records a failed delivery (or event) as dead-lettered, and says so; a delivery suppressed meanwhile (its
+     * recipient erased while it was retried) stays suppressed with its reason, and no dead letter is written.
+     */
+    async recordDeadLetter(deadLetter: DeadLetter): Promise<'dead_lettered' | 'suppressed'> {
       if (deadLetter.userId !== undefined) {
-        await pool.execute(
+        const delivery = keyOf({ ...deadLetter, userId: deadLetter.userId, channel: deadLetter.channel ?? 'email' });
+        const [updated] = await pool.execute<ResultSetHeader>(
           `UPDATE deliveries SET state = 'dead_lettered', attempts = ?, last_error = ?
-            WHERE notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ? AND state <> 'delivered'`,
-          [
-            deadLetter.attempts,
-            `${deadLetter.errorType}: ${deadLetter.message}`,
-            deadLetter.notificationId,
-            deadLetter.userId,
-            deadLetter.channel ?? 'email',
-            deadLetter.endpointId ?? 0,
-          ],
+            WHERE ${where} AND state NOT IN ('delivered', 'suppressed')`,
+          [deadLetter.attempts, `${deadLetter.errorType}: ${deadLetter.message}`, ...delivery],
         );
+        if (updated.affectedRows === 0) {
+          const [rows] = await pool.execute<RowDataPacket[]>(`SELECT state FROM deliveries WHERE ${where}`, delivery);
+          if (rows[0]?.state === 'suppressed') return 'suppressed';
+        }
       }
+      metrics?.inc({ channel: deadLetter.channel ?? 'none', outcome: 'dead_lettered' });
       await pool.execute(
         `INSERT INTO dead_letters (notification_id, event_id, order_id, customer_id, user_id, channel, endpoint_id, error_type, message, attempts)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -154,6 +160,7 @@ function createDeadLetterLedger({ pool, metrics }: LedgerDeps) {
           deadLetter.attempts,
         ],
       );
+      return 'dead_lettered';
     },
   };
 }
@@ -206,9 +213,6 @@ const goneOutStates: readonly string[] = ['sent', 'delivered', 'undelivered', 'b
 const leaseS = 20;
 /** How often a sender renews its claim while its send is in flight (most sends end before the first renewal). */
 const renewEveryMs = 5_000;
-
-const where = 'notification_id = ? AND user_id = ? AND channel = ? AND endpoint_id = ?';
-const keyOf = (d: DeliveryKey) => [d.notificationId, d.userId, d.channel, d.endpointId ?? 0];
 
 /**
  * Claims the delivery for this attempt, or says it has gone out already. Another attempt sending it now fails this

@@ -66,10 +66,11 @@ export function erasureOperations({ pool, hashAddress }: { pool: Pool; hashAddre
           erasedAt,
           userId,
         ]);
-        // Not sent yet: an attempt still to come finds it closed and sends nothing.
+        // Not sent yet, or in flight now: an attempt still to come finds it closed and sends nothing. One in flight
+        // that goes out is recorded delivered; one that fails cannot hand the delivery back for another attempt.
         await count(
           'deliveries',
-          "UPDATE deliveries SET state = 'suppressed', reason = ? WHERE user_id = ? AND state = 'pending'",
+          "UPDATE deliveries SET state = 'suppressed', reason = ? WHERE user_id = ? AND state IN ('pending', 'sending')",
           [reason, userId],
         );
         await count(

@@ -54,9 +54,16 @@ export function failureOf(error: unknown): Failure {
  */
 const deadLettersInTableOnly = 'dead-letters-in-table-only';
 
-/** Records a failed delivery (or event) in the ledger: the `dead_letters` table is the record operators act on. */
-export async function deadLetter(entry: DeadLetter): Promise<void> {
-  log.warn('notification dead-lettered', { ...entry });
-  await ledger.recordDeadLetter(entry);
+/**
+ * Records a failed delivery (or event) in the ledger: the `dead_letters` table is the record operators act on. Says
+ * how the delivery settled: suppressed when it was meanwhile (its recipient erased while it was retried).
+ */
+export async function deadLetter(entry: DeadLetter): Promise<'dead_lettered' | 'suppressed'> {
+  // Histories from before the ledger answered carry no answer: those deliveries were dead-lettered.
+  const answer: 'dead_lettered' | 'suppressed' | undefined = await ledger.recordDeadLetter(entry);
   if (!patched(deadLettersInTableOnly)) await signals.reportDeadLetter(entry);
+  const settled = answer ?? 'dead_lettered';
+  if (settled === 'dead_lettered') log.warn('notification dead-lettered', { ...entry });
+  else log.info('not dead-lettered: the delivery was suppressed meanwhile', { ...entry });
+  return settled;
 }

@@ -115,7 +115,7 @@ async function notifyOnce(
     deadLetter(deadLetterOf(event, failure, { userId, channel, ...(endpointId === undefined ? {} : { endpointId }) })),
   );
   setCurrentDetails(notificationNow.delivering(attempt.remaining));
-  const [outcome] = await Promise.all([
+  const [outcome, ...failedSettled] = await Promise.all([
     run.cancellation === undefined
       ? run.deliver(
           attempt.remaining,
@@ -130,7 +130,22 @@ async function notifyOnce(
       : run.settleCancelled(earlier),
     ...failed,
   ]);
-  return { outcome, completesOrder };
+  return { outcome: recountSuppressedMeanwhile(outcome, failedSettled), completesOrder };
+}
+
+/** A failed first attempt whose delivery was suppressed meanwhile (its recipient erased) counts as suppressed. */
+function recountSuppressedMeanwhile(
+  outcome: NotificationOutcome,
+  failedSettled: ('dead_lettered' | 'suppressed')[],
+): NotificationOutcome {
+  const suppressedMeanwhile = failedSettled.filter((settledAs) => settledAs === 'suppressed').length;
+  if (suppressedMeanwhile === 0) return outcome;
+  const recounted = {
+    ...outcome,
+    deadLettered: outcome.deadLettered - suppressedMeanwhile,
+    suppressed: outcome.suppressed + suppressedMeanwhile,
+  };
+  return { ...recounted, status: outcome.status === 'cancelled' ? 'cancelled' : statusOf(recounted) };
 }
 
 /** How long a waiting notification waits before it looks at its predecessor again. */

@@ -243,8 +243,7 @@ export class NotificationRun {
       return 'delivered';
     } catch (error) {
       if (isCancellation(error) || this.deliveries.consideredCancelled) throw error;
-      await deadLetter(deadLetterOf(event, failureOf(error), recipient));
-      return 'dead_lettered';
+      return deadLetter(deadLetterOf(event, failureOf(error), recipient));
     }
   }
 
@@ -299,7 +298,7 @@ export class NotificationRun {
       );
       return 'delivered';
     }
-    await deadLetter(
+    return deadLetter(
       deadLetterOf(
         event,
         {
@@ -310,7 +309,6 @@ export class NotificationRun {
         delivery,
       ),
     );
-    return 'dead_lettered';
   }
 }
 

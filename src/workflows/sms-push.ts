@@ -51,8 +51,7 @@ export async function deliverSms(
   do outcome = await smsRound(context, recipient, providers, failures);
   while (outcome === undefined && failures.mayPass && (await rounds.next()));
   if (outcome === undefined) {
-    await deadLetter(deadLetterOf(context.event, failures.deadLetter(), delivery));
-    return 'dead_lettered';
+    return deadLetter(deadLetterOf(context.event, failures.deadLetter(), delivery));
   }
   if (outcome.kind === 'suppressed') return suppress(delivery, outcome.reason);
   const { provider, providerMessageId, attempts } = outcome;
@@ -131,8 +130,7 @@ export async function deliverPush(
     return 'delivered';
   }
   if (failures.last !== undefined) {
-    await deadLetter(deadLetterOf(event, failures.deadLetter(), delivery));
-    return 'dead_lettered';
+    return deadLetter(deadLetterOf(event, failures.deadLetter(), delivery));
   }
   const gone = outcomes.find((o): o is Extract<PushOutcome, { kind: 'suppressed' }> => o.removed > 0);
   return suppress(delivery, gone?.reason ?? 'no push registration');

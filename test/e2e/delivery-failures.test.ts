@@ -8,6 +8,7 @@ import { createPool } from '../../src/db/pool.js';
 import { workflowIds } from '../../src/domain.js';
 import { deliveriesOf, unsettled } from '../support/expectations.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
+import { orderly } from '../support/orderly-cli.js';
 import { until } from '../support/until.js';
 import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
 import { dataConverterOf } from '../../src/payload-codec.js';
@@ -123,4 +124,39 @@ describe('pipeline: delivery failures', () => {
       .result();
     expect(outcome).toMatchObject({ status: 'dead_lettered', deadLettered: 1 });
   });
+
+  it('a delivery retrying when its recipient is erased ends suppressed as erased: no mail goes out, no dead letter', async () => {
+    const { customerId, orderId, user } = await customerWithOneRecipient(`erased.${randomUUID()}@example.test`);
+    // Every attempt is answered 451, three seconds after it began: most of the time an attempt is in flight.
+    smtp.deferUntil = Date.now() + 120_000;
+    smtp.deferReplyMs = 3_000;
+    try {
+      const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
+      await until('an attempt in flight', async () => {
+        const [rows] = await pool.query<RowDataPacket[]>('SELECT state FROM deliveries WHERE event_id = ?', [eventId]);
+        return rows[0]?.state === 'sending' ? true : undefined;
+      });
+      expect((await orderly('recipients', 'erase', user.id)).code).toBe(0);
+      // From now on the server accepts: an attempt that still went out would arrive.
+      smtp.deferUntil = 0;
+      const outcome: unknown = await new Client({ connection, dataConverter: dataConverterOf(loadConfig()) }).workflow
+        .getHandle(workflowIds.notification(eventId))
+        .result();
+      expect(smtp.received.filter((m) => m.eventId === eventId)).toEqual([]);
+      const [row] = await deliveriesOf(pool, [eventId]);
+      expect(row).toMatchObject({
+        state: 'suppressed',
+        reason: `recipient erased on ${new Date().toISOString().slice(0, 10)}`,
+      });
+      const [deadLetters] = await pool.query<RowDataPacket[]>(
+        'SELECT error_type FROM dead_letters WHERE event_id = ?',
+        [eventId],
+      );
+      expect(deadLetters).toEqual([]);
+      expect(outcome).toMatchObject({ status: 'suppressed', suppressed: 1, deadLettered: 0 });
+    } finally {
+      smtp.deferUntil = 0;
+      smtp.deferReplyMs = 0;
+    }
+  }, 120_000);
 });
