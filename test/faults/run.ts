@@ -109,6 +109,8 @@ interface Scenario {
   recoveryLimitMs?: number;
   /** The stack profiles it runs on: the dev one unless said otherwise. */
   profiles?: ProfileName[];
+  /** Recovery beyond this many seconds (from the fault to the last delivery it held up) fails the scenario. */
+  recoverWithinS?: number;
   /** Injects the fault, and returns anything worth noting about it (what it hit, how long a hand-over took). */
   inject(context: Context): Promise<string | void>;
 }
@@ -159,6 +161,9 @@ const scenarios: Scenario[] = [
   {
     name: 'kill -9 webhook worker',
     channel: 'webhook',
+    // Issue 23. A healthy endpoint's webhooks go out in the notification's first attempt, without this worker; those
+    // it had in flight are known lost within their heartbeat timeout (5 s) and made again on the new worker.
+    recoverWithinS: 30,
     // A call the endpoint answered 2xx just before the crash is made again: the receiver sees its webhook-id twice.
     crashesSender: true,
     inject: (c) => c.crash('webhook-worker'),
@@ -326,7 +331,12 @@ async function runScenario(
   const allowance: Allowance = { deadLetters: scenario.deadLetters?.allowed ?? 0, mayDuplicate: inFlight };
   const verdict = judge({ written, events, copies, ledger, deadLettered }, allowance);
   const { lastAcceptedAt } = verdict;
-  const failures = [...(injected.ok ? [] : [injected.note]), ...verdict.failures];
+  const recovered = recoveredAfterS(events, copies, faultStarted);
+  const tooSlow =
+    scenario.recoverWithinS !== undefined && recovered > scenario.recoverWithinS
+      ? [`recovered after ${recovered} s, more than the ${scenario.recoverWithinS} s allowed`]
+      : [];
+  const failures = [...(injected.ok ? [] : [injected.note]), ...verdict.failures, ...tooSlow];
   return {
     scenario: scenario.name,
     ...verdict,
@@ -340,8 +350,8 @@ async function runScenario(
     unknownOutcomes,
     lastDeliveryAfterFaultS: Math.max(0, Math.round((lastAcceptedAt - faultEnded) / 100) / 10),
     drainAfterLoadS: Math.max(0, Math.round((lastAcceptedAt - loadEnded) / 100) / 10),
-    recoveredAfterS: recoveredAfterS(events, copies, faultStarted),
-    passed: verdict.passed && injected.ok,
+    recoveredAfterS: recovered,
+    passed: failures.length === 0,
     note: injected.note,
   };
 }
