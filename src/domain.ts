@@ -197,6 +197,12 @@ export interface Suppression {
   reason: string;
 }
 
+/** Why a recipient's opt-out suppresses a delivery: `unsubscribed` (or `marked as spam`) `by the recipient on <date>`. */
+export function optOutReason(source: string, optedOutAt: Date): string {
+  const how = source === 'complaint' ? 'marked as spam' : 'unsubscribed';
+  return `${how} by the recipient on ${optedOutAt.toISOString().slice(0, 10)}`;
+}
+
 /** Why an erased recipient's deliveries are suppressed: the erasure's own and every later event's. */
 export function erasedReason(erasedAt: Date): string {
   return `recipient erased on ${erasedAt.toISOString().slice(0, 10)}`;

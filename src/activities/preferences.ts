@@ -8,6 +8,7 @@ import {
   type Suppression,
   digestKey,
   erasedReason,
+  optOutReason,
   maxDigestItems,
 } from '../domain.js';
 import type { OptOutSource } from '../operations/recipient-opt-outs.js';
@@ -301,9 +302,7 @@ function optedOut(
       (o.flow_id === null || o.flow_id === event.flowId) &&
       (o.status === 'both' || o.status === event.status),
   );
-  if (optOut === undefined) return undefined;
-  const how = optOut.source === 'complaint' ? 'marked as spam' : 'unsubscribed';
-  return `${how} by the recipient on ${optOut.created_at.toISOString().slice(0, 10)}`;
+  return optOut && optOutReason(optOut.source, optOut.created_at);
 }
 
 /** `address bounced on <YYYY-MM-DD>: <status>` when an email subscription's address is on the suppression list. */

@@ -1,4 +1,5 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { optOutReason } from '../domain.js';
 import type { LinkScope } from '../recipient-links.js';
 import {
   type Changes,
@@ -39,6 +40,7 @@ export function recipientOptOutOperations({ pool }: { pool: Pool }) {
            ON DUPLICATE KEY UPDATE id = id`,
         [scope.userId, scope.channel, scope.flowId, scope.status, source],
       );
+      await suppressUnsent(pool, scope);
     },
 
     /** The preference page of `userId`. */
@@ -63,12 +65,14 @@ export function recipientOptOutOperations({ pool }: { pool: Pool }) {
             userId,
             plan.remove,
           ]);
-        for (const o of plan.add)
+        for (const o of plan.add) {
           await connection.execute(
             `INSERT INTO recipient_opt_outs (user_id, channel, flow_id, status, source) VALUES (?, ?, ?, ?, 'preferences')
                ON DUPLICATE KEY UPDATE id = id`,
             [userId, o.channel, o.flowId, o.status],
           );
+          await suppressUnsent(connection, { userId, ...o });
+        }
         const after = await readUser(connection, userId);
         await connection.commit();
         const preferences = preferencesOf(after.subscriptions, after.optOuts);
@@ -82,6 +86,34 @@ export function recipientOptOutOperations({ pool }: { pool: Pool }) {
       }
     },
   };
+}
+
+/**
+ * What an opt-out covers and is not sent yet (waiting for a retry, quiet hours, or in flight) is suppressed with the
+ * opt-out's reason: an attempt still to come finds it closed and sends nothing. A send already on the wire may go out.
+ */
+async function suppressUnsent(db: Database, scope: LinkScope): Promise<void> {
+  const [[optOut]] = await db.execute<RowDataPacket[]>(
+    `SELECT source, created_at FROM recipient_opt_outs
+      WHERE user_id = ? AND channel = ? AND flow_id <=> ? AND status = ?`,
+    [scope.userId, scope.channel, scope.flowId, scope.status],
+  );
+  if (optOut === undefined) return;
+  await db.execute(
+    `UPDATE deliveries d JOIN order_events e ON e.id = d.event_id
+        SET d.state = 'suppressed', d.reason = ?
+      WHERE d.user_id = ? AND d.channel = ? AND d.state IN ('pending', 'sending')
+        AND (? IS NULL OR e.flow_id = ?) AND (? = 'both' OR e.status = ?)`,
+    [
+      optOutReason(String(optOut.source), optOut.created_at as Date),
+      scope.userId,
+      scope.channel,
+      scope.flowId,
+      scope.flowId,
+      scope.status,
+      scope.status,
+    ],
+  );
 }
 
 /** A user's name, unmuted subscriptions and opt-outs. */

@@ -10,8 +10,10 @@ import { deliveriesOf, unsettled } from '../support/expectations.js';
 import { type FaultySmtp, startFaultySmtp } from '../support/faulty-smtp.js';
 import { orderly } from '../support/orderly-cli.js';
 import { until } from '../support/until.js';
-import { type OrderlyProcess, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
+import { type OrderlyProcess, startOrderly, startPipeline, stopAll } from '../../scripts/orderly-processes.js';
 import { dataConverterOf } from '../../src/payload-codec.js';
+import { createLinkSigner } from '../../src/recipient-links.js';
+import { freePort } from '../support/free-port.js';
 
 const config = loadConfig();
 let pool: Pool;
@@ -157,6 +159,49 @@ describe('pipeline: delivery failures', () => {
     } finally {
       smtp.deferUntil = 0;
       smtp.deferReplyMs = 0;
+    }
+  }, 120_000);
+
+  it("a delivery retrying when its recipient unsubscribes with the mail's one-click link goes no further", async () => {
+    const { customerId, orderId, user } = await customerWithOneRecipient(`leaving.${randomUUID()}@example.test`);
+    const apiPort = await freePort();
+    const api = await startOrderly('api', { API_PORT: String(apiPort) });
+    smtp.deferUntil = Date.now() + 120_000;
+    smtp.deferReplyMs = 3_000;
+    try {
+      const eventId = await sample.event(pool, { orderId, customerId, flowId: 'F1063', status: 'success' });
+      await until('an attempt in flight', async () => {
+        const [rows] = await pool.query<RowDataPacket[]>('SELECT state FROM deliveries WHERE event_id = ?', [eventId]);
+        return rows[0]?.state === 'sending' ? true : undefined;
+      });
+      // The link an earlier mail of the same flow carried (the development signing key, as the API's).
+      const token = await createLinkSigner('').sign({
+        userId: user.id,
+        channel: 'email',
+        flowId: 'F1063',
+        status: 'success',
+      });
+      const unsubscribed = await fetch(`http://127.0.0.1:${apiPort}/v1/unsubscribe/one-click?token=${token}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      });
+      expect(unsubscribed.status).toBe(200);
+      smtp.deferUntil = 0;
+      const outcome: unknown = await new Client({ connection, dataConverter: dataConverterOf(loadConfig()) }).workflow
+        .getHandle(workflowIds.notification(eventId))
+        .result();
+      expect(smtp.received.filter((m) => m.eventId === eventId)).toEqual([]);
+      const [row] = await deliveriesOf(pool, [eventId]);
+      expect(row).toMatchObject({
+        state: 'suppressed',
+        reason: `unsubscribed by the recipient on ${new Date().toISOString().slice(0, 10)}`,
+      });
+      expect(outcome).toMatchObject({ status: 'suppressed', suppressed: 1, deadLettered: 0 });
+    } finally {
+      smtp.deferUntil = 0;
+      smtp.deferReplyMs = 0;
+      await stopAll([api]);
     }
   }, 120_000);
 });
