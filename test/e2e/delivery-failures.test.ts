@@ -127,45 +127,13 @@ describe('pipeline: delivery failures', () => {
     expect(outcome).toMatchObject({ status: 'dead_lettered', deadLettered: 1 });
   });
 
-  it('a delivery retrying when its recipient is erased ends suppressed as erased: no mail goes out, no dead letter', async () => {
-    const { customerId, orderId, user } = await customerWithOneRecipient(`erased.${randomUUID()}@example.test`);
-    // Every attempt is answered 451, three seconds after it began: most of the time an attempt is in flight.
-    smtp.deferUntil = Date.now() + 120_000;
-    smtp.deferReplyMs = 3_000;
-    try {
-      const eventId = await sample.event(pool, { orderId, customerId, status: 'success' });
-      await until('an attempt in flight', async () => {
-        const [rows] = await pool.query<RowDataPacket[]>('SELECT state FROM deliveries WHERE event_id = ?', [eventId]);
-        return rows[0]?.state === 'sending' ? true : undefined;
-      });
-      expect((await orderly('recipients', 'erase', user.id)).code).toBe(0);
-      // From now on the server accepts: an attempt that still went out would arrive.
-      smtp.deferUntil = 0;
-      const outcome: unknown = await new Client({ connection, dataConverter: dataConverterOf(loadConfig()) }).workflow
-        .getHandle(workflowIds.notification(eventId))
-        .result();
-      expect(smtp.received.filter((m) => m.eventId === eventId)).toEqual([]);
-      const [row] = await deliveriesOf(pool, [eventId]);
-      expect(row).toMatchObject({
-        state: 'suppressed',
-        reason: `recipient erased on ${new Date().toISOString().slice(0, 10)}`,
-      });
-      const [deadLetters] = await pool.query<RowDataPacket[]>(
-        'SELECT error_type FROM dead_letters WHERE event_id = ?',
-        [eventId],
-      );
-      expect(deadLetters).toEqual([]);
-      expect(outcome).toMatchObject({ status: 'suppressed', suppressed: 1, deadLettered: 0 });
-    } finally {
-      smtp.deferUntil = 0;
-      smtp.deferReplyMs = 0;
-    }
-  }, 120_000);
-
-  it("a delivery retrying when its recipient unsubscribes with the mail's one-click link goes no further", async () => {
-    const { customerId, orderId, user } = await customerWithOneRecipient(`leaving.${randomUUID()}@example.test`);
-    const apiPort = await freePort();
-    const api = await startOrderly('api', { API_PORT: String(apiPort) });
+  /**
+   * An event whose one delivery is being retried (every attempt answered 451, three seconds after it began), with
+   * `meanwhile` done while an attempt is in flight; then the server accepts, so an attempt that still went out would
+   * arrive. None may: the delivery ends suppressed with `reason`, the notification too, and nothing is dead-lettered.
+   */
+  async function expectSuppressedWhileRetrying(meanwhile: (userId: string) => Promise<void>, reason: string) {
+    const { customerId, orderId, user } = await customerWithOneRecipient(`retried.${randomUUID()}@example.test`);
     smtp.deferUntil = Date.now() + 120_000;
     smtp.deferReplyMs = 3_000;
     try {
@@ -174,33 +142,47 @@ describe('pipeline: delivery failures', () => {
         const [rows] = await pool.query<RowDataPacket[]>('SELECT state FROM deliveries WHERE event_id = ?', [eventId]);
         return rows[0]?.state === 'sending' ? true : undefined;
       });
-      // The link an earlier mail of the same flow carried (the development signing key, as the API's).
-      const token = await createLinkSigner('').sign({
-        userId: user.id,
-        channel: 'email',
-        flowId: 'F1063',
-        status: 'success',
-      });
-      const unsubscribed = await fetch(`http://127.0.0.1:${apiPort}/v1/unsubscribe/one-click?token=${token}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'List-Unsubscribe=One-Click',
-      });
-      expect(unsubscribed.status).toBe(200);
+      await meanwhile(user.id);
       smtp.deferUntil = 0;
       const outcome: unknown = await new Client({ connection, dataConverter: dataConverterOf(loadConfig()) }).workflow
         .getHandle(workflowIds.notification(eventId))
         .result();
       expect(smtp.received.filter((m) => m.eventId === eventId)).toEqual([]);
-      const [row] = await deliveriesOf(pool, [eventId]);
-      expect(row).toMatchObject({
-        state: 'suppressed',
-        reason: `unsubscribed by the recipient on ${new Date().toISOString().slice(0, 10)}`,
-      });
+      expect((await deliveriesOf(pool, [eventId]))[0]).toMatchObject({ state: 'suppressed', reason });
+      const [deadLetters] = await pool.query<RowDataPacket[]>('SELECT 1 FROM dead_letters WHERE event_id = ?', [
+        eventId,
+      ]);
+      expect(deadLetters).toEqual([]);
       expect(outcome).toMatchObject({ status: 'suppressed', suppressed: 1, deadLettered: 0 });
     } finally {
       smtp.deferUntil = 0;
       smtp.deferReplyMs = 0;
+    }
+  }
+
+  const today = () => new Date().toISOString().slice(0, 10);
+
+  it('a delivery retrying when its recipient is erased ends suppressed as erased: no mail goes out, no dead letter', async () => {
+    await expectSuppressedWhileRetrying(async (userId) => {
+      expect((await orderly('recipients', 'erase', userId)).code).toBe(0);
+    }, `recipient erased on ${today()}`);
+  }, 120_000);
+
+  it("a delivery retrying when its recipient unsubscribes with the mail's one-click link goes no further", async () => {
+    const apiPort = await freePort();
+    const api = await startOrderly('api', { API_PORT: String(apiPort) });
+    try {
+      await expectSuppressedWhileRetrying(async (userId) => {
+        // The link an earlier mail of the same flow carried (the development signing key, as the API's).
+        const token = await createLinkSigner('').sign({ userId, channel: 'email', flowId: 'F1063', status: 'success' });
+        const unsubscribed = await fetch(`http://127.0.0.1:${apiPort}/v1/unsubscribe/one-click?token=${token}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'List-Unsubscribe=One-Click',
+        });
+        expect(unsubscribed.status).toBe(200);
+      }, `unsubscribed by the recipient on ${today()}`);
+    } finally {
       await stopAll([api]);
     }
   }, 120_000);
