@@ -124,10 +124,10 @@ function createOutcomeLedger({ pool, metrics }: LedgerDeps) {
 /** A delivery (or a whole event) given up: the delivery's row says so, and `dead_letters` keeps the entry. */
 function createDeadLetterLedger({ pool, metrics }: LedgerDeps) {
   return {
-    /** Marks the delivery (or, without a user, the event) as dead-lettered and keeps the reason. */
     /**
-     * Records a failed delivery (or event) as dead-lettered, and says so; a delivery suppressed meanwhile (its
-     * recipient erased while it was retried) stays suppressed with its reason, and no dead letter is written.
+     * Marks the delivery (or, without a user, the event) as dead-lettered, keeps the reason, and says so; a delivery
+     * suppressed meanwhile (its recipient erased or opted out while it was retried) stays suppressed with its reason,
+     * and no dead letter is written.
      */
     async recordDeadLetter(deadLetter: DeadLetter): Promise<'dead_lettered' | 'suppressed'> {
       if (deadLetter.userId !== undefined) {

@@ -56,7 +56,7 @@ const deadLettersInTableOnly = 'dead-letters-in-table-only';
 
 /**
  * Records a failed delivery (or event) in the ledger: the `dead_letters` table is the record operators act on. Says
- * how the delivery settled: suppressed when it was meanwhile (its recipient erased while it was retried).
+ * how the delivery settled: suppressed when it was meanwhile (its recipient erased or opted out while it was retried).
  */
 export async function deadLetter(entry: DeadLetter): Promise<'dead_lettered' | 'suppressed'> {
   // Histories from before the ledger answered carry no answer: those deliveries were dead-lettered.

@@ -133,7 +133,7 @@ async function notifyOnce(
   return { outcome: recountSuppressedMeanwhile(outcome, failedSettled), completesOrder };
 }
 
-/** A failed first attempt whose delivery was suppressed meanwhile (its recipient erased) counts as suppressed. */
+/** A failed first attempt whose delivery was suppressed meanwhile (erased, opted out) counts as suppressed. */
 function recountSuppressedMeanwhile(
   outcome: NotificationOutcome,
   failedSettled: ('dead_lettered' | 'suppressed')[],
